@@ -1,0 +1,226 @@
+"""Engines, sessions and cross-process locks for SQLite (embedded) and PostgreSQL.
+
+Transactions belong to the caller: `with session_scope() as session:` commits on success
+and rolls back on error. Services only add and flush.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import hashlib
+import os
+import threading
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import OperationalError
+from sqlmodel import Session
+
+from aai_cli.errors import Busy, DatabaseUnavailable
+from aai_cli.settings import get_settings
+
+SQLITE_BUSY_TIMEOUT_MS = 5_000
+PG_CONNECT_TIMEOUT_S = 5
+PG_STATEMENT_TIMEOUT_MS = 60_000
+PG_LOCK_TIMEOUT_MS = 10_000
+
+_engines: dict[tuple[str, bool], Engine] = {}
+_engines_lock = threading.Lock()
+
+
+def is_sqlite_url(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sqlite_path(url: str) -> Path | None:
+    """The file behind a SQLite URL, or None for an in-memory database."""
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file::memory:"):
+        return None
+    return Path(database)
+
+
+def _create_sqlite_engine(url: str, *, migrations: bool) -> Engine:
+    path = sqlite_path(url)
+    if path is not None and not path.parent.exists():
+        raise DatabaseUnavailable(
+            f"the directory for the SQLite database does not exist: {path.parent}"
+        )
+    engine = create_engine(
+        url,
+        connect_args={"timeout": SQLITE_BUSY_TIMEOUT_MS / 1000, "check_same_thread": False},
+    )
+
+    @event.listens_for(engine, "connect")
+    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+        # pysqlite's own transaction handling defers BEGIN and breaks savepoints: take it
+        # over (the "begin" hook below) so transactions and rollbacks are real.
+        dbapi_connection.isolation_level = None
+        cursor = dbapi_connection.cursor()
+        # Foreign keys stay off while migrating: batch table rebuilds would cascade-delete.
+        cursor.execute(f"PRAGMA foreign_keys={'OFF' if migrations else 'ON'}")
+        cursor.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT_MS}")
+        if path is not None:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.close()
+
+    @event.listens_for(engine, "begin")
+    def _on_begin(connection):  # type: ignore[no-untyped-def]
+        connection.exec_driver_sql("BEGIN")
+
+    return engine
+
+
+def _create_postgres_engine(url: str, *, migrations: bool) -> Engine:
+    statement_timeout = 0 if migrations else PG_STATEMENT_TIMEOUT_MS
+    options = f"-c statement_timeout={statement_timeout} -c lock_timeout={PG_LOCK_TIMEOUT_MS}"
+    return create_engine(
+        url,
+        pool_pre_ping=True,
+        pool_size=5,
+        max_overflow=10,
+        connect_args={
+            "connect_timeout": PG_CONNECT_TIMEOUT_S,
+            "options": options,
+            "application_name": "aai",
+        },
+    )
+
+
+def get_engine(url: str | None = None, *, migrations: bool = False) -> Engine:
+    """One engine per URL (and purpose) per process."""
+    url = url or get_settings().database_url
+    key = (url, migrations)
+    with _engines_lock:
+        engine = _engines.get(key)
+        if engine is None:
+            if is_sqlite_url(url):
+                engine = _create_sqlite_engine(url, migrations=migrations)
+            else:
+                engine = _create_postgres_engine(url, migrations=migrations)
+            _engines[key] = engine
+        return engine
+
+
+def dispose_engines() -> None:
+    with _engines_lock:
+        for engine in _engines.values():
+            engine.dispose()
+        _engines.clear()
+
+
+@contextlib.contextmanager
+def session_scope(url: str | None = None) -> Iterator[Session]:
+    """A session whose transaction commits when the block ends and rolls back on error."""
+    session = Session(get_engine(url), expire_on_commit=False)
+    try:
+        yield session
+        session.commit()
+    except BaseException:
+        session.rollback()
+        raise
+    finally:
+        session.close()
+
+
+def lock_key(name: str) -> int:
+    """A stable signed 64-bit key for a Postgres advisory lock."""
+    digest = hashlib.blake2b(f"aai:{name}".encode(), digest_size=8).digest()
+    return int.from_bytes(digest, "big", signed=True)
+
+
+@contextlib.contextmanager
+def advisory_lock(name: str, *, wait: bool, timeout_s: float = 600, url: str | None = None):
+    """Hold a cross-process lock named `name` for the block.
+
+    With `wait=False` a held lock raises `Busy` at once; with `wait=True` it waits up to
+    `timeout_s`. Postgres uses a session advisory lock on a dedicated connection; SQLite a
+    `flock` on a file beside the database (an in-memory database needs no such lock).
+    """
+    url = url or get_settings().database_url
+    if is_sqlite_url(url):
+        with _file_lock(url, name, wait=wait, timeout_s=timeout_s):
+            yield
+        return
+    with _pg_lock(url, name, wait=wait, timeout_s=timeout_s):
+        yield
+
+
+_memory_locks: dict[str, threading.Lock] = {}
+
+
+@contextlib.contextmanager
+def _file_lock(url: str, name: str, *, wait: bool, timeout_s: float):
+    path = sqlite_path(url)
+    if path is None:
+        lock = _memory_locks.setdefault(name, threading.Lock())
+        if not lock.acquire(blocking=wait, timeout=timeout_s if wait else -1):
+            raise Busy(f"another '{name}' run is in progress")
+        try:
+            yield
+        finally:
+            lock.release()
+        return
+    lock_path = path.with_name(f"{path.name}.{name.replace('/', '_')}.lock")
+    try:
+        fd = os.open(lock_path, os.O_RDWR | os.O_CREAT, 0o644)
+    except OSError as exc:
+        raise DatabaseUnavailable(f"cannot create lock file {lock_path}: {exc.strerror}") from None
+    try:
+        deadline = time.monotonic() + timeout_s
+        while True:
+            try:
+                fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+                break
+            except BlockingIOError:
+                if not wait:
+                    raise Busy(f"another '{name}' run is in progress") from None
+                if time.monotonic() > deadline:
+                    raise Busy(f"timed out waiting for the '{name}' lock") from None
+                time.sleep(0.05)
+        try:
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+    finally:
+        os.close(fd)
+
+
+@contextlib.contextmanager
+def _pg_lock(url: str, name: str, *, wait: bool, timeout_s: float):
+    key = lock_key(name)
+    engine = get_engine(url)
+    with engine.connect() as connection:
+        connection = connection.execution_options(isolation_level="AUTOCOMMIT")
+        if wait:
+            connection.execute(text(f"SET lock_timeout = {int(timeout_s * 1000)}"))
+            try:
+                connection.execute(text("SELECT pg_advisory_lock(:k)"), {"k": key})
+            except OperationalError as exc:
+                if "lock timeout" in str(exc.orig) or "lock_timeout" in str(exc.orig):
+                    raise Busy(f"timed out waiting for the '{name}' lock") from None
+                raise
+            finally:
+                connection.execute(text(f"SET lock_timeout = {PG_LOCK_TIMEOUT_MS}"))
+        else:
+            got = connection.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+            if not got:
+                raise Busy(f"another '{name}' run is in progress")
+        try:
+            yield
+        finally:
+            connection.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
+
+
+def is_lock_held(name: str, *, url: str | None = None) -> bool:
+    """Whether another holder has the lock right now (for status displays)."""
+    try:
+        with advisory_lock(name, wait=False, url=url):
+            return False
+    except Busy:
+        return True

@@ -1,0 +1,104 @@
+"""The error types every layer raises; `main.run()` turns them into one line and an exit code.
+
+Exit codes (documented in the README):
+0 ok, 1 unexpected, 2 usage, 3 check failed / drift / conflict, 4 not found,
+5 external service unavailable, 6 configuration error, 7 busy, 8 safety guard tripped.
+"""
+
+from __future__ import annotations
+
+
+class AaiError(Exception):
+    """An error with a message for the operator and an exit code for the shell."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, hint: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.hint = hint
+
+    def __str__(self) -> str:
+        return f"{self.message} ({self.hint})" if self.hint else self.message
+
+
+class UsageError(AaiError):
+    exit_code = 2
+
+
+class CheckFailed(AaiError):
+    """A check found drift or a stale artefact."""
+
+    exit_code = 3
+
+
+class Conflict(AaiError):
+    """The requested change is not allowed from the current state."""
+
+    exit_code = 3
+
+
+class NotFound(AaiError):
+    exit_code = 4
+
+
+class ServiceUnavailable(AaiError):
+    """An external service (database, Auth0, SMTP) could not be reached or gave up."""
+
+    exit_code = 5
+
+
+class DatabaseUnavailable(ServiceUnavailable):
+    pass
+
+
+class Auth0Unavailable(ServiceUnavailable):
+    pass
+
+
+class SmtpUnavailable(ServiceUnavailable):
+    pass
+
+
+class ConfigError(AaiError):
+    exit_code = 6
+
+
+class Busy(AaiError):
+    """Another run holds the lock."""
+
+    exit_code = 7
+
+
+class SafetyGuard(AaiError):
+    """A safety guard stopped the work before it could do damage."""
+
+    exit_code = 8
+
+
+class Auth0Error(AaiError):
+    """Auth0 answered with an error that is not a transient failure (4xx other than 429)."""
+
+    exit_code = 1
+
+    def __init__(self, message: str, *, status_code: int, error_code: str | None = None) -> None:
+        super().__init__(message)
+        self.status_code = status_code
+        self.error_code = error_code
+
+
+EXIT_CODES = {
+    0: "success",
+    1: "unexpected error",
+    2: "usage error (bad arguments)",
+    3: "check failed, drift found, or a conflicting change",
+    4: "not found",
+    5: "external service unavailable (database, Auth0, SMTP)",
+    6: "configuration error",
+    7: "busy: another run holds the lock",
+    8: "safety guard tripped (nothing was changed)",
+}
+
+
+class InvalidInput(UsageError):
+    """A value failed validation (a reason too long, a malformed id, a bad file row)."""

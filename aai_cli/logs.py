@@ -1,0 +1,61 @@
+"""Stdlib logging: plain lines for people, JSON lines for containers (`LOG_FORMAT=json`)."""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from datetime import UTC, datetime
+
+_STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
+
+
+class JsonFormatter(logging.Formatter):
+    def format(self, record: logging.LogRecord) -> str:
+        payload = {
+            "time": datetime.fromtimestamp(record.created, UTC).isoformat(),
+            "level": record.levelname.lower(),
+            "logger": record.name,
+            "message": record.getMessage(),
+        }
+        payload.update(
+            {
+                k: v
+                for k, v in vars(record).items()
+                if k not in _STANDARD_ATTRS and not k.startswith("_")
+            }
+        )
+        if record.exc_info:
+            payload["exc"] = self.formatException(record.exc_info)
+        return json.dumps(payload, default=str)
+
+
+class _StderrHandler(logging.StreamHandler):
+    """Writes to whatever sys.stderr is at emit time (test runners swap it)."""
+
+    @property  # type: ignore[override]
+    def stream(self):  # type: ignore[no-untyped-def]
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+        pass
+
+
+def configure_logging(*, debug: bool = False) -> None:
+    """Configure the root logger once; reads LOG_FORMAT/LOG_LEVEL without validating others."""
+    root = logging.getLogger()
+    if getattr(root, "_aai_configured", False):
+        return
+    handler = _StderrHandler()
+    if os.environ.get("LOG_FORMAT", "text").lower() == "json":
+        handler.setFormatter(JsonFormatter())
+    else:
+        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    level = "DEBUG" if debug else os.environ.get("LOG_LEVEL", "WARNING").upper()
+    root.handlers = [handler]
+    root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
+    for noisy in ("httpx", "httpcore", "alembic.runtime.migration"):
+        logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
+    root._aai_configured = True  # type: ignore[attr-defined]

@@ -1,0 +1,35 @@
+"""The SQLModel tables. Importing this package registers every table on the metadata."""
+
+from aai_cli.models.access import GroupMembership, MembershipEvent, PlatformMembership
+from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel
+from aai_cli.models.catalog import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole
+from aai_cli.models.identity import Role, User
+from aai_cli.models.outbox import EmailMessage, RoleChange
+from aai_cli.models.runs import JobRun, SyncRun, SyncState
+from aai_cli.models.types import UTCDateTime, utcnow
+
+metadata = SQLModel.metadata
+
+__all__ = [
+    "MEMBERSHIP_STATUSES",
+    "NAMING_CONVENTION",
+    "EmailMessage",
+    "Group",
+    "GroupAdminRole",
+    "GroupMembership",
+    "GroupPlatform",
+    "JobRun",
+    "MembershipEvent",
+    "Platform",
+    "PlatformAdminRole",
+    "PlatformMembership",
+    "Role",
+    "RoleChange",
+    "SQLModel",
+    "SyncRun",
+    "SyncState",
+    "UTCDateTime",
+    "User",
+    "metadata",
+    "utcnow",
+]

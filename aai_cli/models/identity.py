@@ -1,0 +1,58 @@
+"""Mirrors of Auth0 identities and roles (Auth0 is the truth for these)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import Index, Text, text
+from sqlmodel import Field, SQLModel
+
+from aai_cli.models.base import created_timestamp, timestamp
+
+LIVE = text("deleted_at IS NULL")
+
+
+class User(SQLModel, table=True):
+    __tablename__ = "users"
+    __table_args__ = (
+        # Usernames are unique among live rows; a soft-deleted row keeps its old username.
+        # Emails are indexed but not unique: Auth0 allows one email on several
+        # connections (a database user and a Google login), and the mirror must hold both.
+        Index(
+            "uq_users_username_live",
+            "username",
+            unique=True,
+            sqlite_where=LIVE,
+            postgresql_where=LIVE,
+        ),
+        Index("ix_users_created_at_id", "created_at", "id"),
+    )
+
+    id: str = Field(primary_key=True, max_length=255)
+    email: str | None = Field(default=None, index=True, max_length=320)
+    email_verified: bool = Field(default=False, nullable=False)
+    username: str | None = Field(default=None, max_length=128)
+    name: str | None = Field(default=None, sa_type=Text)
+    given_name: str | None = Field(default=None, sa_type=Text)
+    family_name: str | None = Field(default=None, sa_type=Text)
+    picture: str | None = Field(default=None, sa_type=Text)
+    blocked: bool = Field(default=False, nullable=False)
+    created_at: datetime | None = timestamp()
+    updated_at: datetime | None = timestamp()
+    last_login: datetime | None = timestamp()
+    synced_at: datetime | None = timestamp()
+    deleted_at: datetime | None = timestamp(index=True)
+
+
+class Role(SQLModel, table=True):
+    __tablename__ = "roles"
+    __table_args__ = (
+        Index("uq_roles_name_live", "name", unique=True, sqlite_where=LIVE, postgresql_where=LIVE),
+    )
+
+    id: str = Field(primary_key=True, max_length=64)
+    name: str = Field(max_length=255)
+    description: str | None = Field(default=None, sa_type=Text)
+    created_at: datetime = created_timestamp()
+    synced_at: datetime | None = timestamp()
+    deleted_at: datetime | None = timestamp()

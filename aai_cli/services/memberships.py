@@ -1,0 +1,232 @@
+"""Platform and group memberships as guarded transitions: the one place both the CLI
+and the API decide access.
+
+Every change writes the new status, an event (actor, reason, from, to) and, when access
+changes, an Auth0 outbox row, all in the caller's transaction. A repeat is a no-op that
+writes nothing; anything else outside the state machine raises `Conflict`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Literal
+
+from sqlmodel import Session, select
+
+from aai_cli.errors import Conflict, InvalidInput, NotFound
+from aai_cli.models import (
+    Group,
+    GroupMembership,
+    MembershipEvent,
+    Platform,
+    PlatformMembership,
+    utcnow,
+)
+from aai_cli.services import outbox
+
+Kind = Literal["platform", "group"]
+Action = Literal["request", "approve", "reject", "revoke", "unrevoke", "unreject"]
+ACTIONS: tuple[Action, ...] = ("request", "approve", "reject", "revoke", "unrevoke", "unreject")
+MAX_REASON_LENGTH = 1024
+
+# action -> {from status (None: no membership yet) -> to status}
+TRANSITIONS: dict[str, dict[str | None, str]] = {
+    "request": {None: "pending", "rejected": "pending", "revoked": "pending"},
+    # approve from nothing is an admin's direct grant (and how the sync imports a role
+    # granted in Auth0); from rejected it reverses a rejection.
+    "approve": {None: "approved", "pending": "approved", "rejected": "approved"},
+    "reject": {"pending": "rejected"},
+    "revoke": {"approved": "revoked"},
+    "unrevoke": {"revoked": "approved"},
+    "unreject": {"rejected": "pending"},
+}
+TARGET_STATUS = {
+    "request": "pending",
+    "approve": "approved",
+    "reject": "rejected",
+    "revoke": "revoked",
+    "unrevoke": "approved",
+    "unreject": "pending",
+}
+REASON_REQUIRED = frozenset({"reject", "revoke"})
+
+Membership = PlatformMembership | GroupMembership
+
+
+@dataclass(frozen=True)
+class Target:
+    kind: Kind
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
+
+
+@dataclass(frozen=True)
+class TransitionResult:
+    target: Target
+    user_id: str
+    action: str
+    membership: Membership
+    from_status: str | None
+    to_status: str
+    changed: bool
+    event: MembershipEvent | None = None
+
+
+def allowed_actions(status: str | None) -> list[str]:
+    """The actions that change a membership in `status`."""
+    return [action for action, moves in TRANSITIONS.items() if status in moves]
+
+
+def access_role_name(session: Session, target: Target) -> str:
+    if target.kind == "platform":
+        return require_platform(session, target.id).access_role_name
+    return require_group(session, target.id).id
+
+
+def require_platform(session: Session, platform_id: str) -> Platform:
+    platform = session.get(Platform, platform_id)
+    if platform is None:
+        raise NotFound(f"unknown platform: {platform_id}")
+    return platform
+
+
+def require_group(session: Session, group_id: str) -> Group:
+    group = session.get(Group, group_id)
+    if group is None:
+        raise NotFound(f"unknown group: {group_id}")
+    return group
+
+
+def get_membership(session: Session, *, user_id: str, target: Target) -> Membership | None:
+    if target.kind == "platform":
+        return session.exec(
+            select(PlatformMembership).where(
+                PlatformMembership.user_id == user_id,
+                PlatformMembership.platform_id == target.id,
+            )
+        ).first()
+    return session.exec(
+        select(GroupMembership).where(
+            GroupMembership.user_id == user_id, GroupMembership.group_id == target.id
+        )
+    ).first()
+
+
+def transition(
+    session: Session,
+    *,
+    user_id: str,
+    target: Target,
+    action: Action,
+    actor: str,
+    reason: str | None = None,
+    push_to_auth0: bool = True,
+) -> TransitionResult:
+    """Apply `action` to the user's membership of `target`.
+
+    `push_to_auth0=False` records a change that already happened in Auth0 (the sync).
+    """
+    if action not in TRANSITIONS:
+        raise InvalidInput(f"unknown action: {action} (one of {', '.join(ACTIONS)})")
+    reason = _clean_reason(reason)
+    if action in REASON_REQUIRED and not reason:
+        raise InvalidInput(f"a reason is required to {action}")
+    role_name = access_role_name(session, target)
+    auto_approve = target.kind == "platform" and require_platform(session, target.id).auto_approve
+
+    membership = get_membership(session, user_id=user_id, target=target)
+    current = membership.status if membership else None
+    if current == TARGET_STATUS[action] and action != "request":
+        return TransitionResult(target, user_id, action, membership, current, current, False)
+    moves = TRANSITIONS[action]
+    if current not in moves:
+        raise _illegal(action, target, current)
+    new_status = moves[current]
+    if action == "request" and current is None and auto_approve:
+        new_status = "approved"
+
+    now = utcnow()
+    if membership is None:
+        membership = _new_membership(target, user_id=user_id, status=new_status, now=now)
+    membership.status = new_status
+    membership.updated_at = now
+    if action == "request":
+        membership.request_reason = reason
+        membership.requested_at = now
+        membership.reason = None
+        membership.decided_by = actor if new_status == "approved" else None
+        membership.decided_at = now if new_status == "approved" else None
+    else:
+        membership.reason = reason
+        membership.decided_by = actor
+        membership.decided_at = now
+    session.add(membership)
+
+    event = MembershipEvent(
+        user_id=user_id,
+        platform_id=target.id if target.kind == "platform" else None,
+        group_id=target.id if target.kind == "group" else None,
+        from_status=current,
+        to_status=new_status,
+        actor=actor,
+        reason=reason,
+        created_at=now,
+    )
+    session.add(event)
+    if push_to_auth0:
+        _queue_role_change(session, user_id, role_name, current, new_status, action)
+    session.flush()
+    return TransitionResult(target, user_id, action, membership, current, new_status, True, event)
+
+
+def _queue_role_change(
+    session: Session, user_id: str, role_name: str, current: str | None, new: str, action: str
+) -> None:
+    if new == "approved" and current != "approved":
+        outbox.enqueue_role_change(session, user_id=user_id, role_name=role_name, action="assign")
+    elif action in ("revoke", "reject"):
+        outbox.enqueue_role_change(session, user_id=user_id, role_name=role_name, action="remove")
+
+
+def _new_membership(target: Target, *, user_id: str, status: str, now) -> Membership:  # type: ignore[no-untyped-def]
+    if target.kind == "platform":
+        return PlatformMembership(
+            user_id=user_id, platform_id=target.id, status=status, created_at=now, updated_at=now
+        )
+    return GroupMembership(
+        user_id=user_id, group_id=target.id, status=status, created_at=now, updated_at=now
+    )
+
+
+def _clean_reason(reason: str | None) -> str | None:
+    if reason is None:
+        return None
+    reason = reason.strip()
+    if len(reason) > MAX_REASON_LENGTH:
+        raise InvalidInput(
+            f"the reason is too long ({len(reason)} > {MAX_REASON_LENGTH} characters)"
+        )
+    return reason or None
+
+
+def _illegal(action: str, target: Target, current: str | None) -> Conflict:
+    state = f"is {current}" if current else "does not exist"
+    if action == "request" and current in ("pending", "approved"):
+        return Conflict(f"the {target} membership is already {current}")
+    allowed = allowed_actions(current)
+    return Conflict(
+        f"cannot {action}: the {target} membership {state}",
+        hint=f"allowed: {', '.join(allowed)}" if allowed else None,
+    )
+
+
+def list_events(session: Session, *, user_id: str) -> list[MembershipEvent]:
+    return list(
+        session.exec(
+            select(MembershipEvent)
+            .where(MembershipEvent.user_id == user_id)
+            .order_by(MembershipEvent.created_at, MembershipEvent.id)
+        )
+    )

@@ -1,0 +1,213 @@
+"""Configuration from environment variables (and `.env`), validated when a command needs it.
+
+Names follow the deployed service so existing secrets keep working. `get_settings()` is
+cached and never called at import time; a bad value becomes a `ConfigError` naming the
+variable, never a pydantic dump and never the secret.
+"""
+
+from __future__ import annotations
+
+import re
+from functools import lru_cache
+from typing import Literal
+from urllib.parse import quote
+
+from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
+
+from aai_cli.errors import ConfigError
+
+DEFAULT_DB_URL = "sqlite:///database.db"
+_HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(
+        env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
+    )
+
+    # database
+    db_url: str = DEFAULT_DB_URL
+    db_host: str | None = None
+    db_port: int = Field(5432, ge=1, le=65535)
+    db_name: str = "aai"
+    db_user: str = "postgres"
+    db_password: SecretStr | None = None
+
+    # Auth0
+    auth0_domain: str | None = None
+    auth0_management_id: str | None = None
+    auth0_management_secret: SecretStr | None = None
+    auth0_base_url: str | None = None
+    auth0_audience: str | None = None
+    auth0_issuer: str | None = None
+    auth0_jwks_url: str | None = None
+    auth0_roles_claim: str = "https://biocommons.org.au/roles"
+    auth0_db_connection: str = "Username-Password-Authentication"
+    auth0_max_rps: float = Field(20.0, gt=0, le=10_000)
+    auth0_timeout_s: float = Field(30.0, gt=0, le=600)
+    admin_roles: list[str] = Field(default_factory=list)
+
+    # API
+    cors_allowed_origins: str = ""
+    jwt_secret_key: SecretStr | None = None
+    enable_prometheus_metrics: bool = False
+
+    # email
+    aai_portal_url: str = "http://localhost:3000"
+    no_reply_email_sender: str = "no-reply@biocommons.org.au"
+    email_backend: Literal["console", "smtp"] = "console"
+    smtp_host: str | None = None
+    smtp_port: int = Field(587, ge=1, le=65535)
+    smtp_user: str | None = None
+    smtp_password: SecretStr | None = None
+    smtp_starttls: bool = True
+    sbp_allowed_email_domains: list[str] = Field(default_factory=list)
+
+    # sync and scheduler
+    sync_interval_minutes: int = Field(15, ge=1, le=24 * 60)
+    sync_full_at: str = "02:00"
+    sync_max_deletes: int = Field(50, ge=0)
+    job_retention_days: int = Field(30, ge=1)
+
+    # logging
+    log_format: Literal["text", "json"] = "text"
+    log_level: Literal["DEBUG", "INFO", "WARNING", "ERROR"] = "INFO"
+
+    @field_validator("sync_full_at")
+    @classmethod
+    def _hh_mm(cls, value: str) -> str:
+        if not _HH_MM.match(value):
+            raise ValueError("expected HH:MM (24-hour, UTC)")
+        return value
+
+    @field_validator("auth0_base_url", "auth0_jwks_url", "aai_portal_url")
+    @classmethod
+    def _http_url(cls, value: str | None) -> str | None:
+        if value is not None and not re.match(r"^https?://[^/\s]+", value):
+            raise ValueError("expected an http(s) URL")
+        return value.rstrip("/") if value else value
+
+    @field_validator("auth0_domain")
+    @classmethod
+    def _domain(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        value = value.strip().removeprefix("https://").rstrip("/")
+        if not value or "/" in value or " " in value:
+            raise ValueError("expected a bare domain such as tenant.au.auth0.com")
+        return value
+
+    @field_validator("sbp_allowed_email_domains")
+    @classmethod
+    def _domains(cls, value: list[str]) -> list[str]:
+        return [item.strip().lower().lstrip("@") for item in value if item.strip()]
+
+    @field_validator("admin_roles")
+    @classmethod
+    def _roles(cls, value: list[str]) -> list[str]:
+        return [item.strip() for item in value if item.strip()]
+
+    # --- derived values -------------------------------------------------------------
+
+    @property
+    def database_url(self) -> str:
+        """The SQLAlchemy URL to connect with. Contains the password: never print it."""
+        if self.db_host:
+            password = self.db_password.get_secret_value() if self.db_password else ""
+            auth = quote(self.db_user, safe="")
+            if password:
+                auth += ":" + quote(password, safe="")
+            return f"postgresql+psycopg://{auth}@{self.db_host}:{self.db_port}/{self.db_name}"
+        return normalise_db_url(self.db_url)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")
+
+    @property
+    def is_default_sqlite(self) -> bool:
+        return not self.db_host and self.db_url == DEFAULT_DB_URL
+
+    @property
+    def auth0_root(self) -> str:
+        """Scheme and host of the Management API, the token endpoint and the JWKS."""
+        if self.auth0_base_url:
+            return self.auth0_base_url
+        if not self.auth0_domain:
+            raise ConfigError("AUTH0_DOMAIN is not set (or set AUTH0_BASE_URL)")
+        return f"https://{self.auth0_domain}"
+
+    @property
+    def accepted_issuers(self) -> list[str]:
+        issuers = [i.strip() for i in (self.auth0_issuer or "").split(",") if i.strip()]
+        if self.auth0_domain:
+            issuers.append(f"https://{self.auth0_domain}/")
+        return list(dict.fromkeys(issuers))
+
+    @property
+    def jwks_url(self) -> str:
+        return self.auth0_jwks_url or f"{self.auth0_root}/.well-known/jwks.json"
+
+    def cors_origins(self) -> list[str]:
+        origins = [o.strip() for o in self.cors_allowed_origins.split(",") if o.strip()]
+        if "*" in origins:
+            raise ConfigError(
+                "CORS_ALLOWED_ORIGINS must list origins; '*' is refused "
+                "(it would let any site call the API with a user's token)"
+            )
+        return origins
+
+    def require(self, *names: str) -> None:
+        """Raise ConfigError naming every variable in `names` that is unset."""
+        missing = [n.upper() for n in names if getattr(self, n.lower()) in (None, "")]
+        if missing:
+            raise ConfigError(f"missing configuration: {', '.join(missing)}")
+
+    def require_auth0_management(self) -> None:
+        missing = [
+            n
+            for n in ("AUTH0_MANAGEMENT_ID", "AUTH0_MANAGEMENT_SECRET")
+            if getattr(self, n.lower()) in (None, "")
+        ]
+        if not self.auth0_domain and not self.auth0_base_url:
+            missing.insert(0, "AUTH0_DOMAIN")
+        if missing:
+            raise ConfigError(f"missing Auth0 configuration: {', '.join(missing)}")
+
+    def require_smtp(self) -> None:
+        if self.email_backend == "smtp":
+            self.require("smtp_host")
+
+
+def normalise_db_url(url: str) -> str:
+    """`postgres://` and `postgresql://` mean psycopg 3; other URLs pass unchanged."""
+    url = url.strip()
+    for prefix in ("postgres://", "postgresql://", "postgresql+psycopg2://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _config_error(exc: Exception) -> ConfigError:
+    if isinstance(exc, ValidationError):
+        parts = []
+        for error in exc.errors():
+            name = ".".join(str(p) for p in error["loc"]).upper() or "settings"
+            parts.append(f"{name}: {error['msg']}")
+        return ConfigError("invalid configuration: " + "; ".join(parts))
+    match = re.search(r'field "(\w+)"', str(exc))
+    name = match.group(1).upper() if match else "a setting"
+    return ConfigError(f"invalid configuration: {name} could not be parsed (expected JSON)")
+
+
+def load_settings(**overrides: object) -> Settings:
+    try:
+        return Settings(**overrides)  # type: ignore[arg-type]
+    except (ValidationError, SettingsError) as exc:
+        raise _config_error(exc) from None
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    return load_settings()

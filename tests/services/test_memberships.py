@@ -1,0 +1,140 @@
+"""The membership state machine: every legal and illegal transition, with its events."""
+
+from __future__ import annotations
+
+import pytest
+from sqlmodel import select
+
+from aai_cli.errors import Conflict, InvalidInput, NotFound
+from aai_cli.models import MembershipEvent, RoleChange, User
+from aai_cli.services import memberships
+from aai_cli.services.memberships import TRANSITIONS, Target
+
+SBP = Target("platform", "sbp")  # not auto-approved
+GALAXY = Target("platform", "galaxy")  # auto-approved
+TSI = Target("group", "biocommons/group/tsi")
+ALL_STATUSES = [None, "pending", "approved", "rejected", "revoked"]
+
+
+@pytest.fixture
+def user(session):
+    session.add(User(id="auth0|alice", email="alice@example.org", username="alice"))
+    session.commit()
+    return "auth0|alice"
+
+
+def _bring_to(session, user_id, target, status):
+    """Drive a membership to `status` through legal transitions."""
+    path = {
+        None: [],
+        "pending": ["request"],
+        "approved": ["request", "approve"],
+        "rejected": ["request", "reject"],
+        "revoked": ["request", "approve", "revoke"],
+    }[status]
+    for action in path:
+        memberships.transition(
+            session, user_id=user_id, target=target, action=action, actor="test", reason="r"
+        )
+
+
+def _events(session, user_id):
+    return session.exec(select(MembershipEvent).where(MembershipEvent.user_id == user_id)).all()
+
+
+@pytest.mark.parametrize("target", [SBP, TSI], ids=["platform", "group"])
+@pytest.mark.parametrize("start", ALL_STATUSES)
+@pytest.mark.parametrize("action", list(TRANSITIONS))
+def test_every_transition(session, user, target, start, action):
+    _bring_to(session, user, target, start)
+    before = len(_events(session, user))
+    expected = TRANSITIONS[action].get(start)
+    repeat = start == memberships.TARGET_STATUS[action] and action != "request"
+    if expected is None and not repeat:
+        with pytest.raises(Conflict):
+            memberships.transition(
+                session, user_id=user, target=target, action=action, actor="admin", reason="why"
+            )
+        assert len(_events(session, user)) == before
+        return
+    result = memberships.transition(
+        session, user_id=user, target=target, action=action, actor="admin", reason="why"
+    )
+    events = _events(session, user)
+    if repeat:
+        assert result.changed is False
+        assert len(events) == before
+        return
+    assert result.changed is True
+    assert result.membership.status == expected
+    assert len(events) == before + 1
+    last = max(events, key=lambda e: e.id)
+    assert (last.from_status, last.to_status, last.actor, last.reason) == (
+        start,
+        expected,
+        "admin",
+        "why",
+    )
+
+
+def test_auto_approve_platform_grants_on_first_request_and_queues_role(session, user):
+    result = memberships.transition(session, user_id=user, target=GALAXY, action="request", actor=user)
+    assert result.to_status == "approved"
+    changes = session.exec(select(RoleChange)).all()
+    assert [(c.role_name, c.action) for c in changes] == [("biocommons/platform/galaxy", "assign")]
+
+
+def test_rerequest_after_revocation_is_pending_even_when_auto_approved(session, user):
+    _bring_to(session, user, GALAXY, "revoked")
+    result = memberships.transition(session, user_id=user, target=GALAXY, action="request", actor=user)
+    assert result.to_status == "pending"
+
+
+def test_role_changes_follow_access(session, user):
+    _bring_to(session, user, TSI, "revoked")
+    changes = session.exec(select(RoleChange).order_by(RoleChange.id)).all()
+    assert [(c.role_name, c.action) for c in changes] == [
+        ("biocommons/group/tsi", "assign"),
+        ("biocommons/group/tsi", "remove"),
+    ]
+
+
+def test_sync_transitions_do_not_push(session, user):
+    memberships.transition(
+        session, user_id=user, target=SBP, action="approve", actor="system:sync", push_to_auth0=False
+    )
+    assert session.exec(select(RoleChange)).all() == []
+
+
+@pytest.mark.parametrize("action", ["reject", "revoke"])
+def test_reason_required(session, user, action):
+    _bring_to(session, user, SBP, "approved" if action == "revoke" else "pending")
+    with pytest.raises(InvalidInput, match="reason is required"):
+        memberships.transition(session, user_id=user, target=SBP, action=action, actor="a")
+
+
+def test_reason_too_long(session, user):
+    with pytest.raises(InvalidInput, match="too long"):
+        memberships.transition(
+            session, user_id=user, target=SBP, action="request", actor="a", reason="x" * 1025
+        )
+
+
+def test_duplicate_live_request_conflicts(session, user):
+    _bring_to(session, user, SBP, "pending")
+    with pytest.raises(Conflict, match="already pending"):
+        memberships.transition(session, user_id=user, target=SBP, action="request", actor=user)
+
+
+def test_illegal_transition_lists_allowed_actions(session, user):
+    _bring_to(session, user, SBP, "revoked")
+    with pytest.raises(Conflict) as info:
+        memberships.transition(session, user_id=user, target=SBP, action="approve", actor="a")
+    assert "unrevoke" in str(info.value)
+
+
+def test_unknown_target(session, user):
+    with pytest.raises(NotFound, match="unknown platform"):
+        memberships.transition(
+            session, user_id=user, target=Target("platform", "nope"), action="request", actor="a"
+        )
