@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 
 from aai_cli import __version__
-from aai_cli.commands import db, diagram
+from aai_cli.commands import db, diagram, schedule, serve, sync, users
 from aai_cli.errors import AaiError
 
 
@@ -79,7 +79,11 @@ app = typer.Typer(
     rich_markup_mode="rich",
 )
 app.add_typer(db.app, name="db")
+app.add_typer(sync.app, name="sync")
+app.add_typer(users.app, name="users")
 app.command("diagram")(diagram.diagram)
+app.command("serve")(serve.serve)
+app.add_typer(schedule.app, name="schedule")
 
 
 def _version(value: bool) -> None:
