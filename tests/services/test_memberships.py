@@ -78,7 +78,9 @@ def test_every_transition(session, user, target, start, action):
 
 
 def test_auto_approve_platform_grants_on_first_request_and_queues_role(session, user):
-    result = memberships.transition(session, user_id=user, target=GALAXY, action="request", actor=user)
+    result = memberships.transition(
+        session, user_id=user, target=GALAXY, action="request", actor=user
+    )
     assert result.to_status == "approved"
     changes = session.exec(select(RoleChange)).all()
     assert [(c.role_name, c.action) for c in changes] == [("biocommons/platform/galaxy", "assign")]
@@ -86,7 +88,9 @@ def test_auto_approve_platform_grants_on_first_request_and_queues_role(session, 
 
 def test_rerequest_after_revocation_is_pending_even_when_auto_approved(session, user):
     _bring_to(session, user, GALAXY, "revoked")
-    result = memberships.transition(session, user_id=user, target=GALAXY, action="request", actor=user)
+    result = memberships.transition(
+        session, user_id=user, target=GALAXY, action="request", actor=user
+    )
     assert result.to_status == "pending"
 
 
@@ -101,7 +105,12 @@ def test_role_changes_follow_access(session, user):
 
 def test_sync_transitions_do_not_push(session, user):
     memberships.transition(
-        session, user_id=user, target=SBP, action="approve", actor="system:sync", push_to_auth0=False
+        session,
+        user_id=user,
+        target=SBP,
+        action="approve",
+        actor="system:sync",
+        push_to_auth0=False,
     )
     assert session.exec(select(RoleChange)).all() == []
 
