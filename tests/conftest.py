@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 from aai_cli import db
 from aai_cli.settings import get_settings
 
-pytest_plugins = ["tests.fakes.fixtures"]
+pytest_plugins = ["tests.fakes.fixtures", "tests.smtp_fixtures"]
 
 POSTGRES_URL_ENV = "AAI_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgres"]
