@@ -1,7 +1,218 @@
-"""`aai db`: migrations, connectivity and the catalog seed."""
+"""`aai db`: migrations, the schema check, connectivity and the catalog seed."""
 
 from __future__ import annotations
+
+import sys
+from pathlib import Path
 
 import typer
 
 app = typer.Typer(help="Database: migrate, check, ping, wait, seed.", no_args_is_help=True)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")
+MIGRATIONS_DIR_OPTION = typer.Option(
+    None, "--migrations-dir", hidden=True, help="Another Alembic script directory (tests)."
+)
+
+
+def _url() -> str:
+    from aai_cli.settings import get_settings
+
+    return get_settings().database_url
+
+
+def _revisions(revisions: list[str]) -> str:
+    return ", ".join(revisions) or "base"
+
+
+@app.command()
+def upgrade(
+    revision: str = typer.Argument("head", help="Target revision."),
+    sql: bool = typer.Option(False, "--sql", help="Print the SQL instead of running it."),
+    migrations_dir: Path | None = MIGRATIONS_DIR_OPTION,
+) -> None:
+    """Migrate the database (and seed the catalog on the embedded SQLite default)."""
+    from aai_cli import console
+    from aai_cli.services import schema
+    from aai_cli.settings import get_settings
+
+    settings = get_settings()
+    url = settings.database_url
+    if sql:
+        sys.stdout.write(schema.upgrade_sql(url, revision, directory=migrations_dir))
+        return
+    result = schema.upgrade(url, revision, directory=migrations_dir)
+    if result.changed:
+        console.success(f"upgraded {_revisions(result.before)} -> {_revisions(result.after)}")
+    else:
+        console.info(f"already at {_revisions(result.after)}: nothing to do")
+    if settings.is_default_sqlite and result.after == schema.heads(migrations_dir):
+        _seed(url, None, as_json=False)
+
+
+@app.command()
+def downgrade(
+    revision: str = typer.Argument(..., help="Target revision ('base' removes every table)."),
+    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
+    migrations_dir: Path | None = MIGRATIONS_DIR_OPTION,
+) -> None:
+    """Migrate the database down to REVISION (drops what later revisions added)."""
+    from aai_cli import console
+    from aai_cli.errors import UsageError
+    from aai_cli.services import schema
+    from aai_cli.services.connectivity import describe_target
+
+    url = _url()
+    if not yes:
+        if not console.is_tty(sys.stdin):
+            raise UsageError("downgrade can drop data: pass --yes (there is no terminal to ask)")
+        typer.confirm(
+            f"Downgrade the {describe_target(url)} to {revision}? Tables and data may be lost",
+            abort=True,
+        )
+    result = schema.downgrade(url, revision, directory=migrations_dir)
+    if result.changed:
+        console.success(f"downgraded {_revisions(result.before)} -> {_revisions(result.after)}")
+    else:
+        console.info(f"already at {_revisions(result.after)}: nothing to do")
+
+
+@app.command()
+def current(
+    as_json: bool = JSON_OPTION, migrations_dir: Path | None = MIGRATIONS_DIR_OPTION
+) -> None:
+    """Show the revision the database is at."""
+    from aai_cli import console
+    from aai_cli.services import schema
+    from aai_cli.services.connectivity import redacted_url
+
+    url = _url()
+    status = schema.current(url, directory=migrations_dir)
+    if as_json:
+        console.print_json({"database": redacted_url(url), **status.as_dict()})
+        return
+    state = "at head" if status.at_head else f"head is {_revisions(status.heads)}"
+    typer.echo(f"{_revisions(status.current)} ({state})")
+
+
+@app.command()
+def history(
+    as_json: bool = JSON_OPTION, migrations_dir: Path | None = MIGRATIONS_DIR_OPTION
+) -> None:
+    """List the migrations, newest first (no database needed)."""
+    from aai_cli import console
+    from aai_cli.services import schema
+
+    revisions = schema.history(migrations_dir)
+    if as_json:
+        console.print_json([r.as_dict() for r in revisions])
+        return
+    console.print_table(
+        ["revision", "down revision", "head", "message"],
+        [(r.revision, r.down_revision or "base", "yes" if r.is_head else "", r.message)
+         for r in revisions],
+    )
+
+
+@app.command()
+def check(migrations_dir: Path | None = MIGRATIONS_DIR_OPTION) -> None:
+    """Exit 0 when the database is at head and matches the models; 3 naming the drift."""
+    from aai_cli import console
+    from aai_cli.services import schema
+
+    schema.check(_url(), directory=migrations_dir)
+    console.success(f"at head ({_revisions(schema.heads(migrations_dir))}); models match")
+
+
+@app.command()
+def revision(
+    message: str = typer.Option(..., "-m", "--message", help="What the revision changes."),
+    autogenerate: bool = typer.Option(
+        False, "--autogenerate", help="Fill the revision from the difference with the models."
+    ),
+    url: str | None = typer.Option(
+        None, "--url", help="Scratch database to autogenerate against (default: temp SQLite)."
+    ),
+    migrations_dir: Path | None = MIGRATIONS_DIR_OPTION,
+) -> None:
+    """Write a new migration file (prints its path)."""
+    from aai_cli import console
+    from aai_cli.services import schema
+    from aai_cli.settings import normalise_db_url
+
+    path = schema.create_revision(
+        message,
+        autogenerate=autogenerate,
+        url=normalise_db_url(url) if url else None,
+        directory=migrations_dir,
+    )
+    if path is None:
+        console.info("no difference between the models and the migrations: nothing written")
+        return
+    typer.echo(str(path))
+    console.success("review the new revision, then run `aai db upgrade`")
+
+
+@app.command()
+def ping(as_json: bool = JSON_OPTION) -> None:
+    """Check connectivity: server version and round-trip time; exit 5 on failure."""
+    from aai_cli import console
+    from aai_cli.services import connectivity
+
+    result = connectivity.ping(_url())
+    if as_json:
+        console.print_json(result.as_dict())
+        return
+    typer.echo(
+        f"ok: {result.backend} {result.server_version} at {result.database} "
+        f"(connect {result.connect_ms:.1f} ms, round trip {result.rtt_ms:.1f} ms)"
+    )
+
+
+@app.command()
+def wait(
+    timeout: float = typer.Option(60.0, "--timeout", min=0, help="Give up after S seconds."),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Wait until the database answers (container start-up); exit 5 after the timeout."""
+    from aai_cli import console
+    from aai_cli.services import connectivity
+
+    def report(attempt: int, error: Exception, pause: float) -> None:
+        console.info(f"waiting for the database (attempt {attempt}): {error}; "
+                     f"retrying in {pause:.1f} s")
+
+    result = connectivity.wait(_url(), timeout_s=timeout, on_retry=report)
+    if as_json:
+        console.print_json(result.as_dict())
+    else:
+        console.success(f"the database answers: {result.backend} {result.server_version}")
+
+
+@app.command()
+def seed(
+    file: Path | None = typer.Option(
+        None, "--file", "-f", help="A JSON or YAML catalog replacing the built-in default."
+    ),
+    as_json: bool = JSON_OPTION,
+) -> None:
+    """Upsert the catalog of platforms and groups (idempotent)."""
+    _seed(_url(), file, as_json=as_json)
+
+
+def _seed(url: str, file: Path | None, *, as_json: bool) -> None:
+    from aai_cli import console, db
+    from aai_cli.services import catalog, schema
+    from aai_cli.services.connectivity import translate_db_errors
+
+    spec = catalog.load_catalog_file(file) if file else None
+    schema.require_tables(url, "platforms", "groups")
+    with translate_db_errors(url), db.session_scope(url) as session:
+        report = catalog.seed_catalog(session, spec)
+    if as_json:
+        console.print_json(report.as_dict())
+        return
+    console.success(
+        f"catalog seeded: {len(report.created)} created, {len(report.updated)} updated, "
+        f"{len(report.unchanged)} unchanged"
+    )
