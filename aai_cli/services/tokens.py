@@ -1,0 +1,227 @@
+"""Validation of Auth0 access tokens (RS256 JWTs) against the tenant's JWKS.
+
+Plain service code: the API's dependency calls `TokenVerifier.verify()` and maps
+`InvalidToken` to a 401. Every defect of a token (none, malformed, expired, wrong
+audience or issuer, `alg: none`, HS256, unknown or missing `kid`, bad signature) is an
+`InvalidToken`; only an unreachable JWKS endpoint is something else (`Auth0Unavailable`).
+
+The JWKS is cached: an unknown `kid` triggers at most one refetch per `refetch_interval_s`
+(so garbage tokens cannot hammer Auth0), and a failed fetch is never cached as keys.
+"""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import jwt
+
+from aai_cli.errors import AaiError, Auth0Unavailable, ConfigError
+
+ALGORITHM = "RS256"
+DEFAULT_LEEWAY_S = 30
+JWKS_REFETCH_INTERVAL_S = 30.0
+JWKS_FAILURE_BACKOFF_S = 2.0
+JWKS_TIMEOUT_S = 5.0
+MAX_TOKEN_LENGTH = 16_384
+
+
+class InvalidToken(AaiError):
+    """The bearer token is missing or not acceptable (HTTP 401)."""
+
+    exit_code = 2
+
+
+@dataclass(frozen=True)
+class Caller:
+    """Who is calling: the token's subject and its roles."""
+
+    sub: str
+    roles: frozenset[str] = frozenset()
+    permissions: frozenset[str] = frozenset()
+    claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
+
+
+def _fetch_jwks_http(url: str) -> dict[str, Any]:
+    import httpx
+
+    try:
+        response = httpx.get(url, timeout=JWKS_TIMEOUT_S)
+    except httpx.HTTPError as exc:
+        raise Auth0Unavailable(f"cannot fetch the JWKS: {type(exc).__name__}") from None
+    if response.status_code != 200:
+        raise Auth0Unavailable(f"cannot fetch the JWKS: HTTP {response.status_code}")
+    try:
+        return response.json()
+    except ValueError:
+        raise Auth0Unavailable("the JWKS endpoint did not answer JSON") from None
+
+
+class JwksCache:
+    """Signing keys by `kid`, refreshed on an unknown `kid` at most once per interval."""
+
+    def __init__(
+        self,
+        url: str,
+        *,
+        fetch: Callable[[str], dict[str, Any]] = _fetch_jwks_http,
+        refetch_interval_s: float = JWKS_REFETCH_INTERVAL_S,
+        failure_backoff_s: float = JWKS_FAILURE_BACKOFF_S,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
+        self.url = url
+        self._fetch = fetch
+        self._interval = refetch_interval_s
+        self._failure_backoff = failure_backoff_s
+        self._clock = clock
+        self._keys: dict[str, Any] = {}
+        self._fetched_at: float | None = None
+        self._failed_at: float | None = None
+        self._lock = threading.Lock()
+        self.fetches = 0
+
+    def get_key(self, kid: str) -> Any:
+        """The public key for `kid`; raises InvalidToken when the JWKS does not have it."""
+        key = self._keys.get(kid)
+        if key is not None:
+            return key
+        with self._lock:
+            key = self._keys.get(kid)
+            if key is None and self._may_fetch():
+                self._refresh()
+                key = self._keys.get(kid)
+        if key is None:
+            raise InvalidToken("the token's signing key is unknown")
+        return key
+
+    def _may_fetch(self) -> bool:
+        now = self._clock()
+        if self._failed_at is not None and now - self._failed_at < self._failure_backoff:
+            if self._fetched_at is None:
+                raise Auth0Unavailable("the JWKS endpoint failed moments ago; try again shortly")
+            return False
+        return self._fetched_at is None or now - self._fetched_at >= self._interval
+
+    def _refresh(self) -> None:
+        self.fetches += 1
+        try:
+            document = self._fetch(self.url)
+            keys = _parse_jwks(document)
+        except Auth0Unavailable:
+            self._failed_at = self._clock()
+            raise
+        self._keys = keys
+        self._fetched_at = self._clock()
+        self._failed_at = None
+
+
+def _parse_jwks(document: Any) -> dict[str, Any]:
+    if not isinstance(document, dict) or not isinstance(document.get("keys"), list):
+        raise Auth0Unavailable("the JWKS document has no 'keys' list")
+    keys: dict[str, Any] = {}
+    for entry in document["keys"]:
+        if not isinstance(entry, dict) or entry.get("kty") != "RSA" or not entry.get("kid"):
+            continue
+        if entry.get("use", "sig") != "sig":
+            continue
+        try:
+            keys[str(entry["kid"])] = jwt.PyJWK(entry, algorithm=ALGORITHM).key
+        except (jwt.PyJWTError, ValueError, TypeError, KeyError):
+            continue
+    return keys
+
+
+class TokenVerifier:
+    """Checks signature, `aud`, `iss`, `exp`/`nbf`/`iat` and reads the roles claim."""
+
+    def __init__(
+        self,
+        *,
+        jwks: JwksCache,
+        audience: str,
+        issuers: Iterable[str],
+        roles_claim: str,
+        leeway_s: float = DEFAULT_LEEWAY_S,
+    ) -> None:
+        self.jwks = jwks
+        self.audience = audience
+        self.issuers = list(issuers)
+        self.roles_claim = roles_claim
+        self.leeway_s = leeway_s
+
+    @classmethod
+    def from_settings(cls, settings: Any) -> TokenVerifier:
+        if not settings.auth0_audience:
+            raise ConfigError("AUTH0_AUDIENCE is not set (the API audience of access tokens)")
+        issuers = settings.accepted_issuers
+        if not issuers:
+            raise ConfigError("set AUTH0_DOMAIN or AUTH0_ISSUER (the accepted token issuers)")
+        return cls(
+            jwks=JwksCache(settings.jwks_url),
+            audience=settings.auth0_audience,
+            issuers=issuers,
+            roles_claim=settings.auth0_roles_claim,
+        )
+
+    def verify(self, token: str | None) -> Caller:
+        if not token:
+            raise InvalidToken("a bearer token is required")
+        if len(token) > MAX_TOKEN_LENGTH or token.count(".") != 2:
+            raise InvalidToken("the token is malformed")
+        try:
+            header = jwt.get_unverified_header(token)
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise InvalidToken("the token is malformed") from None
+        if header.get("alg") != ALGORITHM:
+            raise InvalidToken(f"the token must be signed with {ALGORITHM}")
+        kid = header.get("kid")
+        if not isinstance(kid, str) or not kid:
+            raise InvalidToken("the token has no key id (kid)")
+        key = self.jwks.get_key(kid)
+        claims = self._decode(token, key)
+        return _caller(claims, self.roles_claim)
+
+    def _decode(self, token: str, key: Any) -> dict[str, Any]:
+        try:
+            return jwt.decode(
+                token,
+                key,
+                algorithms=[ALGORITHM],
+                audience=self.audience,
+                issuer=self.issuers,
+                leeway=self.leeway_s,
+                options={"require": ["exp", "iat", "sub", "aud", "iss"]},
+            )
+        except jwt.ExpiredSignatureError:
+            raise InvalidToken("the token has expired") from None
+        except jwt.InvalidAudienceError:
+            raise InvalidToken("the token is not meant for this API (audience)") from None
+        except jwt.InvalidIssuerError:
+            raise InvalidToken("the token's issuer is not accepted") from None
+        except jwt.ImmatureSignatureError:
+            raise InvalidToken("the token is not valid yet") from None
+        except jwt.InvalidSignatureError:
+            raise InvalidToken("the token's signature is invalid") from None
+        except (jwt.PyJWTError, ValueError, TypeError):
+            raise InvalidToken("the token is invalid") from None
+
+
+def _caller(claims: dict[str, Any], roles_claim: str) -> Caller:
+    sub = claims.get("sub")
+    if not isinstance(sub, str) or not sub or len(sub) > 255:
+        raise InvalidToken("the token has no usable subject (sub)")
+    return Caller(
+        sub=sub,
+        roles=_strings(claims.get(roles_claim)),
+        permissions=_strings(claims.get("permissions")),
+        claims=claims,
+    )
+
+
+def _strings(value: Any) -> frozenset[str]:
+    if not isinstance(value, list):
+        return frozenset()
+    return frozenset(v for v in value if isinstance(v, str))
