@@ -109,8 +109,10 @@ def history(
         return
     console.print_table(
         ["revision", "down revision", "head", "message"],
-        [(r.revision, r.down_revision or "base", "yes" if r.is_head else "", r.message)
-         for r in revisions],
+        [
+            (r.revision, r.down_revision or "base", "yes" if r.is_head else "", r.message)
+            for r in revisions
+        ],
     )
 
 
@@ -179,8 +181,9 @@ def wait(
     from aai_cli.services import connectivity
 
     def report(attempt: int, error: Exception, pause: float) -> None:
-        console.info(f"waiting for the database (attempt {attempt}): {error}; "
-                     f"retrying in {pause:.1f} s")
+        console.info(
+            f"waiting for the database (attempt {attempt}): {error}; retrying in {pause:.1f} s"
+        )
 
     result = connectivity.wait(_url(), timeout_s=timeout, on_retry=report)
     if as_json:

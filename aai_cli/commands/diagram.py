@@ -2,11 +2,27 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import typer
 
 
 def diagram(
-    check: bool = typer.Option(False, "--check", help="Exit 3 if the committed diagram is stale."),
+    check: bool = typer.Option(
+        False, "--check", help="Exit 3 naming what is stale if the committed diagram differs."
+    ),
+    output_dir: Path | None = typer.Option(
+        None, "--output-dir", help="Where to write (default: diagrams/ of the source checkout)."
+    ),
 ) -> None:
-    """Regenerate diagrams/db_diagram.svg and its sorted text source."""
-    raise NotImplementedError
+    """Regenerate diagrams/db_diagram.svg and its sorted text source db_diagram.dot."""
+    from aai_cli import console
+    from aai_cli.services import diagram as service
+
+    directory = output_dir or service.default_output_dir()
+    if check:
+        service.check_diagram(directory)
+        console.success(f"{directory / service.DOT_NAME} is up to date")
+        return
+    files = service.write_diagram(directory)
+    console.success(f"wrote {files.dot} and {files.svg}")
