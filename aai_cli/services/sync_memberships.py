@@ -1,0 +1,232 @@
+"""The memberships step of the sync: reconcile platform and group access roles in Auth0
+with memberships, following DESIGN.md "Who is the truth for what".
+
+For each access role its members are walked with checkpoint paging. A (user, role) pair
+with an outbox push still pending is skipped. A grant made in Auth0 becomes `approve`
+(or `unrevoke`) and a removal `revoke`, each with its event, actor `system:sync`. Brand
+new grants (no membership yet, the bulk of a first import) are written in batches with
+exactly what `memberships.transition(..., "approve")` writes from no membership; every
+other change goes through `transition()` itself. History is never deleted.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+
+from sqlalchemy import insert, select
+from sqlmodel import Session
+
+from aai_cli.models import (
+    Group,
+    GroupMembership,
+    MembershipEvent,
+    Platform,
+    PlatformMembership,
+    Role,
+    User,
+    utcnow,
+)
+from aai_cli.services import memberships, outbox
+from aai_cli.services.auth0 import Auth0Gateway
+from aai_cli.services.memberships import Target
+from aai_cli.services.sync_users import UserBatcher
+
+ACTOR = "system:sync"
+GRANTED_REASON = "role granted in Auth0"
+REMOVED_REASON = "role removed in Auth0"
+BATCH_SIZE = 5000
+MEMBER_WALKERS = 4
+
+Progress = Callable[[str, int, int | None], None]
+
+
+@dataclass
+class MembershipCounts:
+    granted: int = 0
+    revoked: int = 0
+    unchanged: int = 0
+    skipped: int = 0
+    missing_roles: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict:
+        return {
+            "granted": self.granted,
+            "revoked": self.revoked,
+            "unchanged": self.unchanged,
+            "skipped": self.skipped,
+            "missing_roles": list(self.missing_roles),
+        }
+
+
+def access_targets(session: Session) -> list[tuple[Target, str]]:
+    """Every platform and group with the name of the Auth0 role that grants it."""
+    platforms = session.execute(
+        select(Platform.id, Platform.access_role_name).order_by(Platform.id)
+    )
+    groups = session.execute(select(Group.id).order_by(Group.id)).scalars()
+    return [(Target("platform", pid), role) for pid, role in platforms] + [
+        (Target("group", gid), gid) for gid in groups
+    ]
+
+
+def _role_id(session: Session, gateway: Auth0Gateway, name: str) -> str | None:
+    role_id = session.execute(
+        select(Role.id).where(Role.name == name, Role.deleted_at.is_(None))
+    ).scalar()
+    if role_id:
+        return role_id
+    role = gateway.role_by_name(name)
+    return role.id if role else None
+
+
+def _walk_members(gateway: Auth0Gateway, role_ids: dict[str, str]) -> dict[str, set[str]]:
+    """Members of each role (by role name), the roles walked in parallel."""
+
+    def walk(role_id: str) -> set[str]:
+        return {m.user_id for m in gateway.iter_role_members(role_id)}
+
+    with ThreadPoolExecutor(max_workers=MEMBER_WALKERS) as pool:
+        futures = {name: pool.submit(walk, rid) for name, rid in role_ids.items()}
+        return {name: future.result() for name, future in futures.items()}
+
+
+def sync_memberships(
+    session: Session,
+    gateway: Auth0Gateway,
+    batcher: UserBatcher,
+    counts: MembershipCounts,
+    *,
+    commit: Callable[[], None],
+    progress: Progress | None = None,
+) -> None:
+    targets = access_targets(session)
+    role_ids: dict[str, str] = {}
+    for _target, role_name in targets:
+        role_id = _role_id(session, gateway, role_name)
+        if role_id is None:
+            counts.missing_roles.append(role_name)
+        else:
+            role_ids[role_name] = role_id
+    members_by_role = _walk_members(gateway, role_ids)
+    pending = outbox.pending_role_keys(session)
+    for done, (target, role_name) in enumerate(targets, start=1):
+        if role_name not in members_by_role:
+            continue
+        members = members_by_role[role_name]
+        _ensure_users(session, gateway, batcher, members)
+        _reconcile(session, target, role_name, members, pending, counts, commit)
+        if progress:
+            progress("memberships", done, len(targets))
+
+
+def _ensure_users(
+    session: Session, gateway: Auth0Gateway, batcher: UserBatcher, members: set[str]
+) -> None:
+    """Members not (or no longer) live in the database are fetched once and written."""
+    live: set[str] = set()
+    ids = list(members)
+    for start in range(0, len(ids), BATCH_SIZE):
+        chunk = ids[start : start + BATCH_SIZE]
+        live.update(
+            session.execute(
+                select(User.id).where(User.id.in_(chunk), User.deleted_at.is_(None))
+            ).scalars()
+        )
+    for user_id in members - live:
+        user = gateway.get_user(user_id)
+        if user is None:
+            batcher.counts.skip(f"{user_id}: role member not found in Auth0")
+            members.discard(user_id)
+        else:
+            batcher.add(user)
+    batcher.flush()
+
+
+def _current(session: Session, target: Target) -> dict[str, str]:
+    if target.kind == "platform":
+        rows = select(PlatformMembership.user_id, PlatformMembership.status).where(
+            PlatformMembership.platform_id == target.id
+        )
+    else:
+        rows = select(GroupMembership.user_id, GroupMembership.status).where(
+            GroupMembership.group_id == target.id
+        )
+    return dict(session.execute(rows).all())
+
+
+def _reconcile(
+    session: Session,
+    target: Target,
+    role_name: str,
+    members: set[str],
+    pending: set[tuple[str, str]],
+    counts: MembershipCounts,
+    commit: Callable[[], None],
+) -> None:
+    current = _current(session, target)
+    new: list[str] = []
+    changes: list[tuple[str, str]] = []
+    for user_id in sorted(members | {u for u, s in current.items() if s == "approved"}):
+        if (user_id, role_name) in pending:
+            counts.skipped += 1
+            continue
+        status = current.get(user_id)
+        if user_id not in members:
+            changes.append((user_id, "revoke"))
+        elif status == "approved":
+            counts.unchanged += 1
+        elif status is None:
+            new.append(user_id)
+        else:
+            changes.append((user_id, "unrevoke" if status == "revoked" else "approve"))
+    for start in range(0, len(new), BATCH_SIZE):
+        _insert_grants(session, target, new[start : start + BATCH_SIZE])
+        counts.granted += len(new[start : start + BATCH_SIZE])
+        commit()
+    for index, (user_id, action) in enumerate(changes, start=1):
+        memberships.transition(
+            session,
+            user_id=user_id,
+            target=target,
+            action=action,  # type: ignore[arg-type]
+            actor=ACTOR,
+            reason=REMOVED_REASON if action == "revoke" else GRANTED_REASON,
+            push_to_auth0=False,
+        )
+        if action == "revoke":
+            counts.revoked += 1
+        else:
+            counts.granted += 1
+        if index % 500 == 0:
+            commit()
+    commit()
+
+
+def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> None:
+    """What `transition(action="approve")` writes from no membership, in one batch."""
+    if not user_ids:
+        return
+    status = memberships.TRANSITIONS["approve"][None]
+    now = utcnow()
+    key = "platform_id" if target.kind == "platform" else "group_id"
+    table = PlatformMembership if target.kind == "platform" else GroupMembership
+    decision = {"status": status, "reason": GRANTED_REASON, "decided_by": ACTOR}
+    session.execute(
+        insert(table),
+        [
+            {"user_id": uid, key: target.id, **decision, "decided_at": now}
+            | {"created_at": now, "updated_at": now}
+            for uid in user_ids
+        ],
+    )
+    other = "group_id" if key == "platform_id" else "platform_id"
+    session.execute(
+        insert(MembershipEvent),
+        [
+            {"user_id": uid, key: target.id, other: None, "from_status": None}
+            | {"to_status": status, "actor": ACTOR, "reason": GRANTED_REASON, "created_at": now}
+            for uid in user_ids
+        ],
+    )
