@@ -22,7 +22,7 @@ from aai_cli.models import (
     PlatformMembership,
     utcnow,
 )
-from aai_cli.services import outbox
+from aai_cli.services import notifications, outbox
 
 Kind = Literal["platform", "group"]
 Action = Literal["request", "approve", "reject", "revoke", "unrevoke", "unreject"]
@@ -178,7 +178,9 @@ def transition(
     if push_to_auth0:
         _queue_role_change(session, user_id, role_name, current, new_status, action)
     session.flush()
-    return TransitionResult(target, user_id, action, membership, current, new_status, True, event)
+    result = TransitionResult(target, user_id, action, membership, current, new_status, True, event)
+    notifications.notify_transition(session, result)  # its emails, in this same transaction
+    return result
 
 
 def _queue_role_change(
