@@ -1,1 +1,49 @@
-"""Pytest fixtures for the local Auth0 server (registered from tests/conftest.py)."""
+"""Pytest fixtures for the local Auth0 server (registered from tests/conftest.py).
+
+- `fake_auth0`: a running `FakeAuth0` (tests/fakes/auth0_server.py), one server per test
+  process, reset (empty tenant, default knobs) before each test.
+- `auth0_env`: `fake_auth0` plus the environment pointing our settings at it
+  (AUTH0_DOMAIN, AUTH0_BASE_URL, AUTH0_MANAGEMENT_ID/SECRET, AUTH0_AUDIENCE, AUTH0_ISSUER,
+  AUTH0_MAX_RPS high enough not to slow tests), settings cache cleared. Yields the fake.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from tests.fakes.auth0_server import FakeAuth0
+
+
+@pytest.fixture(scope="session")
+def _fake_auth0_server() -> Iterator[FakeAuth0]:
+    fake = FakeAuth0().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def fake_auth0(_fake_auth0_server: FakeAuth0) -> Iterator[FakeAuth0]:
+    """The local Auth0, empty and with default knobs."""
+    _fake_auth0_server.reset()
+    yield _fake_auth0_server
+    _fake_auth0_server.reset()
+
+
+@pytest.fixture
+def auth0_env(fake_auth0: FakeAuth0, monkeypatch: pytest.MonkeyPatch) -> FakeAuth0:
+    """Settings point at the local Auth0 (AUTH0_* variables set, settings cache cleared)."""
+    from aai_cli.settings import get_settings
+
+    monkeypatch.setenv("AUTH0_DOMAIN", fake_auth0.domain)
+    monkeypatch.setenv("AUTH0_BASE_URL", fake_auth0.url)
+    monkeypatch.setenv("AUTH0_MANAGEMENT_ID", fake_auth0.client_id)
+    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", fake_auth0.client_secret)
+    monkeypatch.setenv("AUTH0_AUDIENCE", fake_auth0.api_audience)
+    monkeypatch.setenv("AUTH0_ISSUER", fake_auth0.issuer)
+    monkeypatch.setenv("AUTH0_MAX_RPS", "10000")
+    get_settings.cache_clear()
+    return fake_auth0

@@ -1,0 +1,392 @@
+"""The tenant data of the local Auth0: users, roles and role assignments, with the indexes
+that keep every request O(page) (sorted indexes for ranges and sorts, email/username maps,
+per-role sorted member lists). Thread-safe; stored user dicts are never mutated in place
+(an update replaces the dict), so a snapshot is a cheap list of references."""
+
+from __future__ import annotations
+
+import bisect
+import hashlib
+import random
+import string
+import threading
+from datetime import UTC, datetime, timedelta
+from itertools import islice
+from typing import Any
+
+from tests.fakes.auth0_query import DATE_FIELDS, Node, Range, Term, index_hint
+
+DB_CONNECTION = "Username-Password-Authentication"
+SOCIAL_CONNECTION = "google-oauth2"
+CONNECTIONS = {
+    DB_CONNECTION: {"id": "con_Db0fAkeUsrPwdAu", "provider": "auth0", "social": False},
+    SOCIAL_CONNECTION: {"id": "con_G00gLeFakeAuth", "provider": "google-oauth2", "social": True},
+}
+ROLE_MEMBER_FIELDS = ("user_id", "email", "picture", "name")
+_FIRST = ["Ada", "Alan", "Grace", "Linus", "Barbara", "Dennis", "Frances", "Ken", "Radia", "Tim"]
+_LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Ritchie", "Allen", "Thompson"]
+_GENERATED_EPOCH = datetime(2021, 1, 1, tzinfo=UTC)
+
+
+def iso(moment: datetime) -> str:
+    """Auth0's timestamp format: ISO 8601 UTC with milliseconds."""
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
+        f"{moment.microsecond // 1000:03d}Z"
+    )
+
+
+def sort_key(value: Any) -> tuple[int, Any]:
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return (0, value)
+    return (1, value if isinstance(value, str) else str(value).lower())
+
+
+def gravatar(email: str | None) -> str:
+    digest = hashlib.md5((email or "").encode()).hexdigest()
+    return f"https://s.gravatar.com/avatar/{digest}?s=480&r=pg&d=https%3A%2F%2Fcdn.auth0.com.png"
+
+
+class Conflict(Exception):
+    """A uniqueness rule of the connection is broken (the HTTP layer answers 409/400)."""
+
+
+class TenantStore:
+    def __init__(self, seed: int = 0) -> None:
+        self.lock = threading.RLock()
+        self._rng = random.Random(seed)
+        self.users: dict[str, dict[str, Any]] = {}
+        self.roles: dict[str, dict[str, Any]] = {}
+        self.user_roles: dict[str, set[str]] = {}
+        self.role_members: dict[str, set[str]] = {}
+        self._members_sorted: dict[str, list[str]] = {}
+        self._by_email: dict[str, set[str]] = {}
+        self._by_username: dict[str, set[str]] = {}
+        self._indexes: dict[str, list[tuple[Any, str]]] = {}
+        self._last_stamp = ""
+        self._generated = 0
+
+    # --- ids and clock -------------------------------------------------------------
+
+    def random_id(self, prefix: str, length: int = 16) -> str:
+        alphabet = string.ascii_letters + string.digits
+        with self.lock:
+            return prefix + "".join(self._rng.choice(alphabet) for _ in range(length))
+
+    def stamp(self) -> str:
+        """Now, strictly after the previous stamp, so every write moves `updated_at`."""
+        with self.lock:
+            now = iso(datetime.now(UTC))
+            if now <= self._last_stamp:
+                last = datetime.fromisoformat(self._last_stamp.replace("Z", "+00:00"))
+                now = iso(last + timedelta(milliseconds=1))
+            self._last_stamp = now
+            return now
+
+    def _new_user_id(self, provider: str) -> str:
+        if provider == "auth0":
+            return f"auth0|{self._rng.getrandbits(96):024x}"
+        return f"{provider}|{self._rng.randrange(10**20, 10**21)}"
+
+    # --- indexes -------------------------------------------------------------------
+
+    def _index(self, field: str) -> list[tuple[Any, str]]:
+        index = self._indexes.get(field)
+        if index is None:
+            index = sorted(
+                (self._index_key(field, u[field]), uid)
+                for uid, u in self.users.items()
+                if u.get(field) is not None
+            )
+            self._indexes[field] = index
+        return index
+
+    @staticmethod
+    def _index_key(field: str, value: Any) -> Any:
+        return value if field in DATE_FIELDS else sort_key(value)
+
+    def _unindex(self, user: dict[str, Any]) -> None:
+        uid = user["user_id"]
+        for field, index in self._indexes.items():
+            if user.get(field) is not None:
+                entry = (self._index_key(field, user[field]), uid)
+                pos = bisect.bisect_left(index, entry)
+                if pos < len(index) and index[pos] == entry:
+                    del index[pos]
+        for mapping, key in ((self._by_email, "email"), (self._by_username, "username")):
+            value = user.get(key)
+            if isinstance(value, str):
+                bucket = mapping.get(value.lower())
+                if bucket is not None:
+                    bucket.discard(uid)
+                    if not bucket:
+                        del mapping[value.lower()]
+
+    def _reindex(self, user: dict[str, Any]) -> None:
+        uid = user["user_id"]
+        for field, index in self._indexes.items():
+            if user.get(field) is not None:
+                bisect.insort(index, (self._index_key(field, user[field]), uid))
+        for mapping, key in ((self._by_email, "email"), (self._by_username, "username")):
+            value = user.get(key)
+            if isinstance(value, str):
+                mapping.setdefault(value.lower(), set()).add(uid)
+
+    # --- users -----------------------------------------------------------------------
+
+    def build_user(self, fields: dict[str, Any]) -> dict[str, Any]:
+        """A user object shaped like Auth0's from loose fields (defaults filled in)."""
+        fields = dict(fields)
+        connection = fields.pop("connection", DB_CONNECTION)
+        info = CONNECTIONS.get(connection, {"provider": connection, "social": True})
+        provider = info["provider"]
+        user_id = fields.pop("user_id", None) or self._new_user_id(provider)
+        email = fields.pop("email", None)
+        if isinstance(email, str) and not info["social"]:
+            email = email.lower()
+        created = fields.pop("created_at", None) or self.stamp()
+        user: dict[str, Any] = {"user_id": user_id}
+        if email is not None:
+            user["email"] = email
+        user["email_verified"] = fields.pop("email_verified", bool(info["social"]))
+        username = fields.pop("username", None)
+        if username is not None and not info["social"]:
+            user["username"] = username
+        user["name"] = fields.pop("name", email or user_id)
+        user["nickname"] = fields.pop("nickname", (email or user_id).split("@")[0])
+        user["picture"] = fields.pop("picture", gravatar(email))
+        user["identities"] = fields.pop(
+            "identities",
+            [
+                {
+                    "connection": connection,
+                    "provider": provider,
+                    "user_id": user_id.split("|", 1)[-1],
+                    "isSocial": bool(info["social"]),
+                }
+            ],
+        )
+        user["created_at"] = created
+        user["updated_at"] = fields.pop("updated_at", None) or created
+        for key in ("password", "verify_email", "client_id"):
+            fields.pop(key, None)
+        user.update({k: v for k, v in fields.items() if v is not None})
+        return user
+
+    def insert(self, user: dict[str, Any]) -> dict[str, Any]:
+        with self.lock:
+            if user["user_id"] in self.users:
+                raise Conflict("The user already exists.")
+            self.users[user["user_id"]] = user
+            self._reindex(user)
+            return user
+
+    def replace(self, user_id: str, changes: dict[str, Any]) -> dict[str, Any] | None:
+        """Apply a PATCH: root fields replaced (None removes), metadata merged one level."""
+        with self.lock:
+            old = self.users.get(user_id)
+            if old is None:
+                return None
+            new = dict(old)
+            for key, value in changes.items():
+                if key in {"password", "verify_email", "connection", "client_id"}:
+                    continue
+                if key in {"app_metadata", "user_metadata"} and isinstance(value, dict):
+                    merged = {**old.get(key, {}), **value}
+                    new[key] = {k: v for k, v in merged.items() if v is not None}
+                elif value is None:
+                    new.pop(key, None)
+                else:
+                    new[key] = value
+            if isinstance(new.get("email"), str) and not self.is_social(new):
+                new["email"] = new["email"].lower()
+            if "updated_at" not in changes:
+                new["updated_at"] = self.stamp()
+            self._unindex(old)
+            self.users[user_id] = new
+            self._reindex(new)
+            return new
+
+    def remove(self, user_id: str) -> bool:
+        with self.lock:
+            user = self.users.pop(user_id, None)
+            if user is None:
+                return False
+            self._unindex(user)
+            for role_id in self.user_roles.pop(user_id, set()):
+                self.role_members.get(role_id, set()).discard(user_id)
+                self._members_sorted.pop(role_id, None)
+            return True
+
+    @staticmethod
+    def is_social(user: dict[str, Any]) -> bool:
+        identities = user.get("identities") or [{}]
+        return bool(identities[0].get("isSocial"))
+
+    def connection_of(self, user: dict[str, Any]) -> str | None:
+        identities = user.get("identities") or [{}]
+        return identities[0].get("connection")
+
+    def find(self, field: str, value: str) -> list[dict[str, Any]]:
+        """Users whose email/username equals `value` case-insensitively (index lookup)."""
+        mapping = self._by_email if field == "email" else self._by_username
+        with self.lock:
+            return [self.users[uid] for uid in sorted(mapping.get(value.lower(), ()))]
+
+    def search(
+        self, node: Node | None, sort: tuple[str, int] | None, start: int, count: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """(total matches, the users at [start, start+count)) for a parsed query and sort."""
+        with self.lock:
+            if node is None and sort is None:
+                page = list(islice(self.users.values(), start, start + count))
+                return len(self.users), page
+            hint = index_hint(node) if node is not None else None
+            if isinstance(hint, Range) and hint is node and (sort is None or sort[0] == hint.field):
+                return self._range_page(hint, -1 if sort and sort[1] < 0 else 1, start, count)
+            candidates = self._candidates(hint)
+            if node is not None and hint is not node:
+                candidates = [u for u in candidates if node.match(u)]
+            if sort is not None:
+                candidates = self._sorted(candidates, *sort)
+            return len(candidates), candidates[start : start + count]
+
+    def _range_page(
+        self, node: Range, direction: int, start: int, count: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        index = self._index(node.field)
+        low, high = self._bounds(index, node)
+        total = max(0, high - low)
+        if direction > 0:
+            positions = range(low + start, min(high, low + start + count))
+        else:
+            positions = range(high - 1 - start, max(low, high - start - count) - 1, -1)
+        return total, [self.users[index[p][1]] for p in positions]
+
+    @staticmethod
+    def _bounds(index: list[tuple[Any, str]], node: Range) -> tuple[int, int]:
+        low, high = 0, len(index)
+        if node.low is not None:
+            finder = bisect.bisect_left if node.low_inclusive else bisect.bisect_right
+            low = finder(index, node.low, key=lambda e: e[0])
+        if node.high is not None:
+            finder = bisect.bisect_right if node.high_inclusive else bisect.bisect_left
+            high = finder(index, node.high, key=lambda e: e[0])
+        return low, high
+
+    def _candidates(self, hint: Node | None) -> list[dict[str, Any]]:
+        if isinstance(hint, Range):
+            index = self._index(hint.field)
+            low, high = self._bounds(index, hint)
+            return [self.users[uid] for _, uid in index[low:high]]
+        if isinstance(hint, Term) and hint.field == "user_id":
+            user = self.users.get(hint.value)
+            return [user] if user else []
+        if isinstance(hint, Term) and hint.field in {"email", "username"}:
+            return self.find(hint.field, hint.value)
+        return list(self.users.values())
+
+    def _sorted(self, users: list[dict[str, Any]], field: str, direction: int) -> list[dict]:
+        present = [u for u in users if u.get(field) is not None]
+        missing = [u for u in users if u.get(field) is None]
+        present.sort(key=lambda u: (sort_key(u[field]), u["user_id"]), reverse=direction < 0)
+        return present + missing
+
+    # --- roles -----------------------------------------------------------------------
+
+    def add_role(self, name: str, description: str | None = None) -> dict[str, Any]:
+        with self.lock:
+            if any(r["name"] == name for r in self.roles.values()):
+                raise Conflict("Role already exists.")
+            role = {"id": self.random_id("rol_"), "name": name, "description": description}
+            self.roles[role["id"]] = role
+            self.role_members[role["id"]] = set()
+            return role
+
+    def role_by_name(self, name: str) -> dict[str, Any] | None:
+        with self.lock:
+            return next((r for r in self.roles.values() if r["name"] == name), None)
+
+    def delete_role(self, role_id: str) -> None:
+        with self.lock:
+            self.roles.pop(role_id, None)
+            for user_id in self.role_members.pop(role_id, set()):
+                self.user_roles.get(user_id, set()).discard(role_id)
+            self._members_sorted.pop(role_id, None)
+
+    def assign(self, user_id: str, role_ids: list[str]) -> None:
+        with self.lock:
+            for role_id in role_ids:
+                self.role_members[role_id].add(user_id)
+                self.user_roles.setdefault(user_id, set()).add(role_id)
+                self._members_sorted.pop(role_id, None)
+
+    def assign_many(self, role_id: str, user_ids: list[str]) -> None:
+        with self.lock:
+            self.role_members[role_id].update(user_ids)
+            for user_id in user_ids:
+                self.user_roles.setdefault(user_id, set()).add(role_id)
+            self._members_sorted.pop(role_id, None)
+
+    def unassign(self, user_id: str, role_ids: list[str]) -> None:
+        with self.lock:
+            for role_id in role_ids:
+                self.role_members.get(role_id, set()).discard(user_id)
+                self.user_roles.get(user_id, set()).discard(role_id)
+                self._members_sorted.pop(role_id, None)
+
+    def members_sorted(self, role_id: str) -> list[str]:
+        """The role's member ids in a stable order (user_id), rebuilt only after a change."""
+        with self.lock:
+            members = self._members_sorted.get(role_id)
+            if members is None:
+                members = sorted(self.role_members.get(role_id, ()))
+                self._members_sorted[role_id] = members
+            return members
+
+    def member_item(self, user_id: str) -> dict[str, Any]:
+        user = self.users.get(user_id, {"user_id": user_id})
+        return {k: user[k] for k in ROLE_MEMBER_FIELDS if k in user}
+
+    def roles_of(self, user_id: str) -> list[dict[str, Any]]:
+        with self.lock:
+            ids = self.user_roles.get(user_id, set())
+            return sorted((self.roles[r] for r in ids if r in self.roles), key=lambda r: r["name"])
+
+    # --- generated data ----------------------------------------------------------------
+
+    def generate_users(self, n: int, *, seed: int, social_fraction: float) -> list[dict]:
+        """`n` deterministic users (same seed and call order, same users); a fraction are
+        google-oauth2 users without a username; ~2% blocked; timestamps in the past."""
+        with self.lock:
+            start = self._generated
+            rng = random.Random(f"{seed}:{start}")
+            created: list[dict[str, Any]] = []
+            for i in range(start, start + n):
+                social = rng.random() < social_fraction
+                first, last = rng.choice(_FIRST), rng.choice(_LAST)
+                born = _GENERATED_EPOCH + timedelta(seconds=i * 60 + rng.randrange(60))
+                changed = born + timedelta(seconds=rng.randrange(86_400 * 30))
+                fields: dict[str, Any] = {
+                    "user_id": (
+                        f"google-oauth2|{rng.randrange(10**20, 10**21)}"
+                        if social
+                        else f"auth0|{rng.getrandbits(96):024x}"
+                    ),
+                    "connection": SOCIAL_CONNECTION if social else DB_CONNECTION,
+                    "email": f"{first.lower()}.{last.lower()}{i}@example.org",
+                    "email_verified": social or rng.random() < 0.8,
+                    "name": f"{first} {last}",
+                    "given_name": first,
+                    "family_name": last,
+                    "created_at": iso(born),
+                    "updated_at": iso(changed),
+                }
+                if not social:
+                    fields["username"] = f"{first.lower()}{i}"
+                if rng.random() < 0.02:
+                    fields["blocked"] = True
+                user = self.build_user(fields)
+                self.insert(user)
+                created.append(dict(user))
+            self._generated = start + n
+            return created
