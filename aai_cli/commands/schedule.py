@@ -1,7 +1,143 @@
-"""`aai schedule` (being built)."""
+"""`aai schedule`: run the recurring jobs (the scheduler container), or report on them."""
 
 from __future__ import annotations
 
 import typer
 
-app = typer.Typer(help="schedule", no_args_is_help=False)
+app = typer.Typer(
+    help="Run the recurring jobs: sync, the Auth0 and email outboxes, cleanup.",
+    invoke_without_command=True,
+    no_args_is_help=False,
+)
+
+JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")
+
+
+def _jobs(only: list[str] | None):  # type: ignore[no-untyped-def]
+    from aai_cli.services import scheduled_jobs
+    from aai_cli.settings import get_settings
+
+    return scheduled_jobs.select_jobs(scheduled_jobs.registered_jobs(get_settings()), only)
+
+
+def _when(moment) -> str:  # type: ignore[no-untyped-def]
+    return moment.strftime("%d %b %H:%M") if moment else "-"
+
+
+def _print_statuses(statuses) -> None:  # type: ignore[no-untyped-def]
+    import sys
+
+    from aai_cli import console
+
+    columns = ["job", "last run", "status", "last success", "next run"]
+    rows = [
+        [
+            s.job,
+            _when(s.last_run_at),
+            s.last_status or "never run",
+            _when(s.last_success_at),
+            _when(s.next_run_at),
+        ]
+        for s in statuses
+    ]
+    console.print_table(columns, rows, title="scheduled jobs (times in UTC)")
+    for s in statuses:
+        if s.dead_letters is not None:
+            sys.stdout.write(f"{s.job}: {s.dead_letters} dead row(s)\n")
+        if s.last_error:
+            sys.stdout.write(f"{s.job} last error ({_when(s.last_error_at)}): {s.last_error}\n")
+
+
+def _log_jobs_at_info() -> None:
+    """Job starts and ends are the scheduler's output: show them unless LOG_LEVEL says no."""
+    import logging
+    import os
+
+    logger = logging.getLogger("aai_cli.services.scheduler")
+    if "LOG_LEVEL" not in os.environ and logger.getEffectiveLevel() > logging.INFO:
+        logger.setLevel(logging.INFO)
+
+
+def _print_jobs(jobs, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from aai_cli import console
+
+    rows = [
+        {"job": j.name, "trigger": j.trigger.describe(), "description": j.description} for j in jobs
+    ]
+    if as_json:
+        console.print_json(rows)
+        return
+    console.print_table(
+        ["job", "trigger", "description"], [list(r.values()) for r in rows], title="jobs"
+    )
+
+
+def _run_once(runner, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from dataclasses import asdict
+
+    from aai_cli import console
+    from aai_cli.errors import AaiError
+
+    outcomes = runner.run_due()
+    if as_json:
+        console.print_json([asdict(outcome) for outcome in outcomes])
+    else:
+        for outcome in outcomes:
+            detail = f": {outcome.detail}" if outcome.detail else ""
+            console.info(f"{outcome.job}: {outcome.status}{detail}")
+    failed = [outcome.job for outcome in outcomes if outcome.status == "failed"]
+    if failed:
+        raise AaiError(f"{len(failed)} job(s) failed: {', '.join(failed)}")
+
+
+@app.callback(invoke_without_command=True)
+def schedule(
+    ctx: typer.Context,
+    once: bool = typer.Option(
+        False, "--once", help="Run every due job one time, then exit (cron, CI, tests)."
+    ),
+    only: list[str] | None = typer.Option(
+        None, "--only", metavar="JOB", help="Only this job (repeatable)."
+    ),
+    list_jobs: bool = typer.Option(False, "--list", help="Print the jobs and their triggers."),
+    as_json: bool = typer.Option(False, "--json", help="With --list or --once: print JSON."),
+) -> None:
+    """Run the scheduler until SIGTERM/SIGINT (the second signal exits at once)."""
+    if ctx.invoked_subcommand is not None:
+        return
+    jobs = _jobs(only)
+    if list_jobs:
+        _print_jobs(jobs, as_json)
+        return
+    from aai_cli.services.scheduler import JobScheduler
+
+    _log_jobs_at_info()
+    runner = JobScheduler(jobs)
+    if once:
+        _run_once(runner, as_json)
+        return
+    with runner.stop.installed():
+        runner.run_forever()
+
+
+@app.command()
+def status(as_json: bool = JSON_OPTION) -> None:
+    """Per job: last run, last success, next run, last error, dead outbox rows.
+
+    Exits 3 when a job has not succeeded within twice its interval (a health check).
+    """
+    from aai_cli import console
+    from aai_cli.db import session_scope
+    from aai_cli.errors import CheckFailed
+    from aai_cli.services.schedule_status import job_statuses, unhealthy
+
+    jobs = _jobs(None)
+    with session_scope() as session:
+        statuses = job_statuses(session, jobs)
+    if as_json:
+        console.print_json([s.as_dict() for s in statuses])
+    else:
+        _print_statuses(statuses)
+    late = unhealthy(statuses)
+    if late:
+        raise CheckFailed(f"not succeeded within twice their interval: {', '.join(late)}")

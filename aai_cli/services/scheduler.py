@@ -1,0 +1,360 @@
+"""The job scheduler: the recurring jobs, registered in one place, run guarded.
+
+Built on a `schedule.Scheduler()` instance. Every run of a job:
+- takes the per-job lock `job:<name>` without waiting (another replica running it: skip);
+- under the lock, skips when a run already started in the job's current period (so two
+  scheduler replicas, or `--once` from cron beside a scheduler, run each job once);
+- writes a `job_runs` row (running -> succeeded/failed, counts, error) in its own
+  transactions, while the job does its work in its own `session_scope()`;
+- never lets an exception reach the library (which does not catch them: a raising job
+  would stay due for ever and kill the loop).
+
+The library reads `datetime.datetime.now()` (naive local time). The scheduler gives it the
+scheduler's clock instead, in naive UTC: `SYNC_FULL_AT` means UTC whatever the host's time
+zone, and tests drive the library deterministically with a fake clock.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import logging
+import os
+import signal
+import time
+import types
+from collections.abc import Callable, Iterator, Sequence
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass, is_dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any, ClassVar
+
+import schedule
+from sqlmodel import Session, col, select
+
+from aai_cli.db import advisory_lock, session_scope
+from aai_cli.errors import AaiError, Busy
+from aai_cli.models import JobRun, utcnow
+
+log = logging.getLogger(__name__)
+
+Clock = Callable[[], datetime]
+HEARTBEAT = timedelta(minutes=1)
+MAX_SLEEP_S = 1.0
+MAX_ERROR_CHARS = 2000
+INTERRUPTED = "interrupted: the scheduler stopped during the run"
+
+# --- the library's clock ----------------------------------------------------------------
+
+_clock: ContextVar[Clock] = ContextVar("aai_schedule_clock", default=utcnow)
+
+
+class _LibraryDatetime(_dt.datetime):
+    """`datetime.datetime` as the schedule library sees it: the scheduler's clock, naive UTC."""
+
+    @classmethod
+    def now(cls, tz: _dt.tzinfo | None = None) -> _dt.datetime:  # type: ignore[override]
+        moment = _clock.get()()
+        return moment.astimezone(tz) if tz else moment.astimezone(UTC).replace(tzinfo=None)
+
+
+def _install_library_clock() -> None:
+    if getattr(schedule.datetime, "datetime", None) is _LibraryDatetime:
+        return
+    shim = types.ModuleType("datetime")
+    shim.__dict__.update(vars(_dt))
+    shim.datetime = _LibraryDatetime  # type: ignore[attr-defined]
+    schedule.datetime = shim  # type: ignore[attr-defined]
+
+
+@contextmanager
+def _library_clock(clock: Clock) -> Iterator[None]:
+    _install_library_clock()
+    token = _clock.set(clock)
+    try:
+        yield
+    finally:
+        _clock.reset(token)
+
+
+# --- triggers ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Every:
+    """Every N minutes, counted from the scheduler's start."""
+
+    minutes: int
+
+    @property
+    def interval(self) -> timedelta:
+        return timedelta(minutes=self.minutes)
+
+    def describe(self) -> str:
+        return "every minute" if self.minutes == 1 else f"every {self.minutes} minutes"
+
+    def attach(self, scheduler: schedule.Scheduler) -> schedule.Job:
+        return scheduler.every(self.minutes).minutes
+
+    def period_start(self, now: datetime) -> datetime:
+        """A run that started after this instant counts for the current period (with a
+        little slack so that a run a few seconds early is not skipped)."""
+        return now - self.interval + min(self.interval / 10, timedelta(seconds=30))
+
+    def next_run(self, last_started: datetime | None, now: datetime) -> datetime:
+        return last_started + self.interval if last_started else now
+
+
+@dataclass(frozen=True)
+class DailyAt:
+    """Once a day at HH:MM UTC."""
+
+    at: str
+    interval: ClassVar[timedelta] = timedelta(days=1)
+
+    def describe(self) -> str:
+        return f"daily at {self.at} UTC"
+
+    def attach(self, scheduler: schedule.Scheduler) -> schedule.Job:
+        return scheduler.every().day.at(self.at)
+
+    def period_start(self, now: datetime) -> datetime:
+        hour, minute = (int(part) for part in self.at.split(":"))
+        today = now.astimezone(UTC).replace(hour=hour, minute=minute, second=0, microsecond=0)
+        return today if today <= now else today - self.interval
+
+    def next_run(self, last_started: datetime | None, now: datetime) -> datetime:
+        return self.period_start(now) + self.interval
+
+
+Trigger = Every | DailyAt
+
+
+# --- jobs -------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class JobContext:
+    name: str
+    now: datetime
+    url: str | None
+
+
+@dataclass(frozen=True)
+class JobSpec:
+    name: str
+    trigger: Trigger
+    run: Callable[[JobContext], Any]
+    description: str = ""
+    dead_letters: type | None = None  # the outbox model whose 'dead' rows status shows
+
+
+# --- one guarded run --------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Outcome:
+    job: str
+    status: str  # succeeded | failed | skipped
+    detail: str | None = None
+    run_id: int | None = None
+
+
+def run_job(spec: JobSpec, *, clock: Clock = utcnow, url: str | None = None) -> Outcome:
+    """Run `spec` once if no run started in its current period. Never raises an Exception."""
+    try:
+        with advisory_lock(f"job:{spec.name}", wait=False, url=url):
+            return _run_locked(spec, clock, url)
+    except Busy:
+        log.info("job %s skipped: running elsewhere", spec.name, extra={"job": spec.name})
+        return Outcome(spec.name, "skipped", "running elsewhere")
+    except Exception as exc:
+        log.error("job %s could not run: %s", spec.name, describe(exc), extra={"job": spec.name})
+        return Outcome(spec.name, "failed", describe(exc))
+
+
+def _run_locked(spec: JobSpec, clock: Clock, url: str | None) -> Outcome:
+    started = clock()
+    with session_scope(url) as session:
+        _close_interrupted(session, spec.name, started)
+        last = last_started(session, spec.name)
+        if last is not None and last > spec.trigger.period_start(started):
+            log.debug("job %s skipped: ran at %s", spec.name, last, extra={"job": spec.name})
+            return Outcome(spec.name, "skipped", "already ran this period")
+        run = JobRun(job=spec.name, status="running", started_at=started)
+        session.add(run)
+        session.flush()
+        run_id = run.id
+    log.info("job %s started", spec.name, extra={"job": spec.name, "run_id": run_id})
+    status, counts, error = _call(spec, JobContext(spec.name, started, url))
+    finished = clock()
+    with session_scope(url) as session:
+        run = session.get(JobRun, run_id)
+        assert run is not None
+        run.status, run.counts, run.error, run.finished_at = status, counts, error, finished
+    _log_finish(spec, status, finished - started, run_id, counts)
+    return Outcome(spec.name, status, error, run_id)
+
+
+def _call(spec: JobSpec, ctx: JobContext) -> tuple[str, dict[str, Any], str | None]:
+    try:
+        result = spec.run(ctx)
+    except Busy as exc:
+        log.info("job %s skipped: %s", spec.name, exc, extra={"job": spec.name})
+        return "succeeded", {"skipped": "busy"}, None
+    except AaiError as exc:
+        log.error("job %s failed: %s", spec.name, exc, extra={"job": spec.name})
+        return "failed", {}, describe(exc)
+    except Exception as exc:
+        log.exception("job %s failed: %s", spec.name, describe(exc), extra={"job": spec.name})
+        return "failed", {}, describe(exc)
+    return "succeeded", as_counts(result), None
+
+
+def _log_finish(
+    spec: JobSpec, status: str, took: timedelta, run_id: int | None, counts: dict[str, Any]
+) -> None:
+    extra = {"job": spec.name, "run_id": run_id, "duration_s": round(took.total_seconds(), 3)}
+    log.info("job %s %s in %.1fs %s", spec.name, status, took.total_seconds(), counts, extra=extra)
+    if took > spec.trigger.interval:
+        log.warning(
+            "job %s ran for %s, longer than its interval (%s)",
+            spec.name,
+            took,
+            spec.trigger.interval,
+            extra=extra,
+        )
+
+
+def _close_interrupted(session: Session, job: str, now: datetime) -> None:
+    """Runs left 'running' while we hold the job's lock were cut short (a killed process)."""
+    rows = session.exec(select(JobRun).where(JobRun.job == job, JobRun.status == "running"))
+    for run in rows:
+        run.status, run.error, run.finished_at = "failed", INTERRUPTED, now
+        log.warning("job %s: run %s was interrupted", job, run.id, extra={"job": job})
+
+
+def last_started(session: Session, job: str) -> datetime | None:
+    return session.exec(
+        select(JobRun.started_at)
+        .where(JobRun.job == job)
+        .order_by(col(JobRun.started_at).desc())
+        .limit(1)
+    ).first()
+
+
+def describe(exc: BaseException) -> str:
+    text = str(exc) if isinstance(exc, AaiError) else f"{type(exc).__name__}: {exc}"
+    return text[:MAX_ERROR_CHARS]
+
+
+def as_counts(result: Any) -> dict[str, Any]:
+    """A job's result as a JSON-able dict for `job_runs.counts`."""
+    if result is None:
+        return {}
+    if hasattr(result, "model_dump"):
+        result = result.model_dump(mode="json")
+    elif is_dataclass(result) and not isinstance(result, type):
+        result = asdict(result)
+    elif not isinstance(result, dict):
+        result = {"result": result}
+    return {str(key): _jsonable(value) for key, value in result.items()}
+
+
+def _jsonable(value: Any) -> Any:
+    if value is None or isinstance(value, bool | int | float | str):
+        return value
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    return str(value)
+
+
+# --- the loop ---------------------------------------------------------------------------
+
+
+class GracefulStop:
+    """The first SIGTERM/SIGINT lets the current job finish, then the loop ends; a second
+    signal exits at once (status 128 + signal number)."""
+
+    def __init__(self) -> None:
+        self.requested = False
+
+    def _handle(self, signum: int, _frame: object) -> None:
+        name = signal.Signals(signum).name
+        if self.requested:
+            log.warning("%s again: exiting at once", name)
+            os._exit(128 + signum)
+        self.requested = True
+        log.info("%s: stopping after the current job", name)
+
+    @contextmanager
+    def installed(self) -> Iterator[GracefulStop]:
+        signals = (signal.SIGTERM, signal.SIGINT)
+        previous = {sig: signal.signal(sig, self._handle) for sig in signals}
+        try:
+            yield self
+        finally:
+            for sig, handler in previous.items():
+                signal.signal(sig, handler)
+
+
+class JobScheduler:
+    """The jobs on a `schedule.Scheduler()`, driven by `clock` (aware UTC datetimes)."""
+
+    def __init__(
+        self, jobs: Sequence[JobSpec], *, clock: Clock = utcnow, url: str | None = None
+    ) -> None:
+        self.jobs = list(jobs)
+        self.clock = clock
+        self.url = url
+        self.stop = GracefulStop()
+        self._library = schedule.Scheduler()
+        self._outcomes: list[Outcome] = []
+        with _library_clock(clock):
+            for spec in self.jobs:
+                spec.trigger.attach(self._library).do(self._library_job, spec).tag(spec.name)
+
+    def _library_job(self, spec: JobSpec) -> None:
+        if not self.stop.requested:
+            self._outcomes.append(run_job(spec, clock=self.clock, url=self.url))
+
+    def run_pending(self) -> list[Outcome]:
+        """Run the jobs the library finds due now; returns what happened."""
+        self._outcomes = []
+        with _library_clock(self.clock):
+            self._library.run_pending()
+        return self._outcomes
+
+    def run_due(self) -> list[Outcome]:
+        """Run every job with no run in its current period (`--once`, and at start-up)."""
+        outcomes = []
+        for spec in self.jobs:
+            if self.stop.requested:
+                break
+            outcomes.append(run_job(spec, clock=self.clock, url=self.url))
+        return outcomes
+
+    def next_run(self) -> datetime | None:
+        moment = self._library.next_run
+        return moment.replace(tzinfo=UTC) if moment else None
+
+    def seconds_until_next(self) -> float:
+        moment = self.next_run()
+        return (moment - self.clock()).total_seconds() if moment else MAX_SLEEP_S
+
+    def run_forever(self, *, sleep: Callable[[float], None] = time.sleep) -> None:
+        """Catch up on jobs due by the record, then run jobs as they fall due until stopped."""
+        log.info("scheduler started: %s", ", ".join(spec.name for spec in self.jobs))
+        self.run_due()
+        heartbeat_at = self.clock()
+        while not self.stop.requested:
+            self.run_pending()
+            now = self.clock()
+            if now - heartbeat_at >= HEARTBEAT:
+                heartbeat_at = now
+                log.debug("heartbeat: next run at %s", self.next_run(), extra={"heartbeat": True})
+            if not self.stop.requested:
+                sleep(min(max(self.seconds_until_next(), 0.0), MAX_SLEEP_S))
+        log.info("scheduler stopped")
