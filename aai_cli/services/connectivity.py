@@ -70,21 +70,34 @@ _REASONS: list[tuple[tuple[str, ...], str, str]] = [
 ]
 
 
-def database_error(exc: BaseException, url: str) -> AaiError:
-    """A driver error as a one-line AaiError (exit 5, or 7 for a locked SQLite file)."""
+def error_detail(exc: BaseException, url: str) -> str:
+    """The first line of the driver's message, with the password (if any) masked."""
     original = getattr(exc, "orig", None) or exc
     detail = (str(original).strip().splitlines() or [type(original).__name__])[0]
     password = make_url(url).password
-    if password:
-        detail = detail.replace(str(password), "***")
-    lowered = detail.lower()
+    return detail.replace(str(password), "***") if password else detail
+
+
+def classify_error(exc: BaseException, url: str) -> AaiError | None:
+    """A known connectivity failure as an AaiError (5, or 7 for a locked SQLite file);
+    None when the database answered and refused the statement itself."""
+    lowered = error_detail(exc, url).lower()
     where = describe_target(url)
     if "database is locked" in lowered:
         return Busy(f"the {where} is locked by another process", hint="retry when it finishes")
     for needles, message, hint in _REASONS:
         if any(needle in lowered for needle in needles):
             return DatabaseUnavailable(message.format(where=where), hint=hint)
-    return DatabaseUnavailable(f"database error on {where}: {detail}")
+    return None
+
+
+def database_error(exc: BaseException, url: str) -> AaiError:
+    """A driver error as a one-line AaiError."""
+    known = classify_error(exc, url)
+    if known is not None:
+        return known
+    where = describe_target(url)
+    return DatabaseUnavailable(f"database error on {where}: {error_detail(exc, url)}")
 
 
 @contextmanager

@@ -24,12 +24,13 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from alembic.util.exc import CommandError
 from sqlalchemy import DateTime, MetaData, String, inspect
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.types import TypeDecorator
 
 import migrations
 from aai_cli import db
-from aai_cli.errors import CheckFailed, NotFound, UsageError
-from aai_cli.services.connectivity import translate_db_errors
+from aai_cli.errors import CheckFailed, Conflict, NotFound, UsageError
+from aai_cli.services.connectivity import classify_error, error_detail, translate_db_errors
 
 MIGRATIONS_LOCK = "migrations"
 FILE_TEMPLATE = "%%(year)d%%(month).2d%%(day).2d_%%(rev)s_%%(slug)s"
@@ -201,10 +202,25 @@ def _migrate(url: str, action: str, revision: str, directory: Path | None) -> Mi
     ):
         before = _current_revisions(connection)
         config = alembic_config(url, directory=directory, connection=connection)
-        with alembic_errors():
+        with alembic_errors(), _migration_errors(url, f"{action} to {revision}"):
             getattr(command, action)(config, revision)
         after = _current_revisions(connection)
     return MigrationResult(before=before, after=after)
+
+
+@contextmanager
+def _migration_errors(url: str, what: str) -> Iterator[None]:
+    """A statement the database refused mid-migration: the transaction rolls back."""
+    try:
+        yield
+    except DBAPIError as exc:
+        known = classify_error(exc, url)
+        if known is not None:
+            raise known from None
+        raise Conflict(
+            f"{what} failed and was rolled back: {error_detail(exc, url)}",
+            hint="the database was left as it was; see `aai db current`",
+        ) from None
 
 
 def upgrade(url: str, revision: str = "head", *, directory: Path | None = None) -> MigrationResult:
@@ -233,9 +249,7 @@ def find_drift(connection: Any, metadata: MetaData | None = None) -> list[str]:
     """Differences between the models and the database schema, one line each."""
     from aai_cli.models import metadata as models_metadata
 
-    context = MigrationContext.configure(
-        connection, opts=context_options(connection.dialect.name)
-    )
+    context = MigrationContext.configure(connection, opts=context_options(connection.dialect.name))
     diffs = compare_metadata(context, metadata if metadata is not None else models_metadata)
     return sorted(describe_diff(diff) for diff in _flatten(diffs))
 

@@ -1,0 +1,241 @@
+"""The migration tree: one head, a round trip with rows, drift detection, the revision text."""
+
+from __future__ import annotations
+
+import re
+import shutil
+import sqlite3
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlmodel import Session
+
+from aai_cli import db
+from aai_cli.errors import Busy, CheckFailed, Conflict, DatabaseUnavailable, NotFound
+from aai_cli.models import MembershipEvent, User, metadata
+from aai_cli.services import schema
+from aai_cli.services.catalog import seed_catalog
+from aai_cli.services.memberships import Target, transition
+
+MODEL_TABLES = set(metadata.tables)
+
+
+def table_names(url: str) -> set[str]:
+    with db.get_engine(url).connect() as connection:
+        return set(sa.inspect(connection).get_table_names())
+
+
+def count_rows(url: str, table: str) -> int:
+    with db.get_engine(url).connect() as connection:
+        query = sa.select(sa.func.count()).select_from(metadata.tables[table])
+        return connection.execute(query).scalar_one()
+
+
+def add_rows(url: str) -> None:
+    """A user with a platform membership and its event, plus the seeded catalog."""
+    with db.session_scope(url) as session:
+        seed_catalog(session)
+        session.add(User(id="auth0|rows", email="rows@example.org", username="rows"))
+        session.flush()
+        transition(
+            session,
+            user_id="auth0|rows",
+            target=Target("platform", "sbp"),
+            action="request",
+            actor="auth0|rows",
+        )
+
+
+def test_exactly_one_head_and_a_linear_history() -> None:
+    assert len(schema.heads()) == 1
+    revisions = schema.history()
+    assert revisions[0].is_head
+    assert revisions[-1].down_revision is None
+    assert sum(r.is_head for r in revisions) == 1
+
+
+def test_migrations_are_located_from_the_code_not_the_working_directory(tmp_path: Path) -> None:
+    # the autouse fixture chdirs into an empty temp dir: no alembic.ini there
+    assert not Path("alembic.ini").exists()
+    assert (schema.migrations_dir() / "env.py").is_file()
+    assert (schema.migrations_dir() / "__init__.py").is_file()
+
+
+def test_round_trip_with_rows(empty_db_url: str) -> None:
+    with pytest.raises(CheckFailed, match=r"at base .*aai db upgrade"):
+        schema.check(empty_db_url)
+    result = schema.upgrade(empty_db_url)
+    assert result.before == [] and result.after == schema.heads()
+    assert table_names(empty_db_url) >= MODEL_TABLES
+    assert not schema.upgrade(empty_db_url).changed  # a second upgrade finds nothing to do
+    add_rows(empty_db_url)
+    assert count_rows(empty_db_url, "membership_events") == 1
+    schema.check(empty_db_url)
+
+    down = schema.downgrade(empty_db_url, "base")
+    assert down.after == []
+    assert table_names(empty_db_url) & MODEL_TABLES == set()
+
+    again = schema.upgrade(empty_db_url)
+    assert again.changed and again.after == schema.heads()
+    assert count_rows(empty_db_url, "users") == 0
+    add_rows(empty_db_url)  # the schema works again, constraints included
+    assert count_rows(empty_db_url, "platforms") == 3
+    schema.check(empty_db_url)
+    with Session(db.get_engine(empty_db_url)) as session:
+        event = session.exec(sa.select(MembershipEvent)).scalars().one()  # type: ignore[call-overload]
+        assert event.created_at.tzinfo is not None
+
+
+def drifted_metadata() -> sa.MetaData:
+    """A copy of the models with one extra column and one extra table."""
+    copy = sa.MetaData(naming_convention=metadata.naming_convention)
+    for table in metadata.tables.values():
+        table.to_metadata(copy)
+    copy.tables["users"].append_column(sa.Column("shoe_size", sa.Integer, nullable=True))
+    sa.Table("audit_notes", copy, sa.Column("id", sa.Integer, primary_key=True))
+    return copy
+
+
+def test_check_names_model_drift(empty_db_url: str) -> None:
+    schema.upgrade(empty_db_url)
+    with pytest.raises(CheckFailed) as caught:
+        schema.check(empty_db_url, metadata=drifted_metadata())
+    message = str(caught.value)
+    assert "add column users.shoe_size" in message
+    assert "add table audit_notes" in message
+
+
+def test_check_names_tables_the_models_do_not_have(empty_db_url: str) -> None:
+    schema.upgrade(empty_db_url)
+    with db.get_engine(empty_db_url).begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE stray (id INTEGER PRIMARY KEY)")
+    with pytest.raises(CheckFailed, match="remove table stray"):
+        schema.check(empty_db_url)
+
+
+def test_unknown_revision_is_not_found(empty_db_url: str) -> None:
+    with pytest.raises(NotFound, match="nope"):
+        schema.upgrade(empty_db_url, "nope")
+    assert table_names(empty_db_url) & MODEL_TABLES == set()
+
+
+def test_a_failed_migration_leaves_the_database_as_it_was(empty_db_url: str) -> None:
+    # a table in the way makes the initial revision fail half-way through
+    with db.get_engine(empty_db_url).begin() as connection:
+        connection.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, note TEXT)")
+        connection.exec_driver_sql("INSERT INTO users (id, note) VALUES (1, 'keep me')")
+    with pytest.raises(Conflict, match="rolled back"):
+        schema.upgrade(empty_db_url)
+    assert table_names(empty_db_url) == {"users"}
+    with db.get_engine(empty_db_url).connect() as connection:
+        assert connection.exec_driver_sql("SELECT note FROM users").scalar_one() == "keep me"
+
+
+def test_initial_revision_text() -> None:
+    initial = Path(schema.history()[-1].path).read_text()
+    # partial unique indexes for live rows, on both databases
+    for index in ("uq_users_username_live", "uq_roles_name_live"):
+        line = next(line for line in initial.splitlines() if f"'{index}'" in line)
+        assert "sqlite_where=sa.text('deleted_at IS NULL')" in line
+        assert "postgresql_where=sa.text('deleted_at IS NULL')" in line
+    # types rendered as plain SQLAlchemy: a revision never imports the application
+    assert "sa.DateTime(timezone=True)" in initial
+    assert not re.search(r"sqlmodel|aai_cli|UTCDateTime|AutoString", initial)
+    # named constraints from the naming convention
+    assert "name=op.f('fk_platform_memberships_user_id_users')" in initial
+    assert "name=op.f('ck_platform_memberships_status')" in initial
+
+
+def test_upgrade_sql_prints_without_touching_the_database(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'never.db'}"
+    sql = schema.upgrade_sql(url)
+    assert "CREATE TABLE users" in sql
+    assert (
+        "CREATE UNIQUE INDEX uq_users_username_live ON users (username) WHERE deleted_at IS NULL"
+    ) in sql
+    assert not (tmp_path / "never.db").exists()
+
+
+def test_upgrade_sql_for_postgres_renders_timestamptz() -> None:
+    sql = schema.upgrade_sql("postgresql+psycopg://u@127.0.0.1:1/x")
+    assert "deleted_at TIMESTAMP WITH TIME ZONE" in sql
+
+
+def test_sqlite_foreign_keys_are_off_while_migrating(tmp_path: Path) -> None:
+    url = f"sqlite:///{tmp_path / 'fk.db'}"
+    with db.get_engine(url, migrations=True).connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 0
+    with db.get_engine(url).connect() as connection:
+        assert connection.exec_driver_sql("PRAGMA foreign_keys").scalar() == 1
+
+
+def test_locked_sqlite_gives_busy_and_changes_nothing(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(db, "SQLITE_BUSY_TIMEOUT_MS", 100)
+    path = tmp_path / "locked.db"
+    holder = sqlite3.connect(path, isolation_level=None)
+    holder.execute("PRAGMA journal_mode=WAL")
+    holder.execute("BEGIN IMMEDIATE")
+    holder.execute("CREATE TABLE holder (id INTEGER)")
+    try:
+        with pytest.raises(Busy, match="locked by another process"):
+            schema.upgrade(f"sqlite:///{path}")
+    finally:
+        holder.execute("ROLLBACK")
+        holder.close()
+    assert table_names(f"sqlite:///{path}") == set()
+
+
+def test_database_down_is_exit_5_without_the_password() -> None:
+    url = "postgresql+psycopg://aai:hunter2-secret@127.0.0.1:1/aai"
+    with pytest.raises(DatabaseUnavailable) as caught:
+        schema.upgrade(url)
+    assert caught.value.exit_code == 5
+    assert "connection refused" in str(caught.value)
+    assert "hunter2" not in str(caught.value)
+
+
+def test_autogenerate_writes_nothing_when_models_match(tmp_path: Path) -> None:
+    directory = tmp_path / "migrations"
+    shutil.copytree(schema.migrations_dir(), directory)
+    before = sorted(p.name for p in (directory / "versions").glob("*.py"))
+    assert schema.create_revision("nothing", autogenerate=True, directory=directory) is None
+    assert sorted(p.name for p in (directory / "versions").glob("*.py")) == before
+
+
+@pytest.fixture
+def extra_model_table():
+    """A table added to the models for one test (as a developer adding a model would)."""
+    from aai_cli.models.types import UTCDateTime
+
+    table = sa.Table(
+        "widgets",
+        metadata,
+        sa.Column("id", sa.Integer, primary_key=True),
+        sa.Column("seen_at", UTCDateTime(), nullable=True),
+        sa.Column("user_id", sa.String(255), sa.ForeignKey("users.id"), nullable=False),
+    )
+    yield table
+    metadata.remove(table)
+
+
+def test_autogenerate_writes_a_batch_revision_for_a_new_model(
+    tmp_path: Path, extra_model_table: sa.Table
+) -> None:
+    directory = tmp_path / "migrations"
+    shutil.copytree(schema.migrations_dir(), directory)
+    path = schema.create_revision("add widgets", autogenerate=True, directory=directory)
+    assert path is not None and path.parent == directory / "versions"
+    text = path.read_text()
+    assert "op.create_table('widgets'" in text
+    assert "sa.Column('seen_at', sa.DateTime(timezone=True), nullable=True)" in text
+    assert "fk_widgets_user_id_users" in text
+    assert f"down_revision: str | Sequence[str] | None = '{schema.heads()[0]}'" in text
+    # the new tree has one head and migrates a fresh database
+    url = f"sqlite:///{tmp_path / 'new.db'}"
+    schema.upgrade(url, directory=directory)
+    assert "widgets" in table_names(url)
+    schema.check(url, directory=directory)
