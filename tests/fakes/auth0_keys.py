@@ -15,6 +15,7 @@ from cryptography.hazmat.primitives.asymmetric import rsa
 
 _POOL: list[SigningKey] = []
 _POOL_LOCK = threading.Lock()
+_JWKS: dict[str, dict[str, Any]] = {}
 
 
 def _b64url(data: bytes) -> str:
@@ -39,6 +40,11 @@ class SigningKey:
         )
 
     def public_jwk(self) -> dict[str, Any]:
+        if self.kid not in _JWKS:
+            _JWKS[self.kid] = self._compute_jwk()
+        return dict(_JWKS[self.kid])
+
+    def _compute_jwk(self) -> dict[str, Any]:
         numbers = self.private_key.public_key().public_numbers()
         der = self.private_key.public_key().public_bytes(
             serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo
