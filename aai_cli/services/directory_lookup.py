@@ -60,25 +60,28 @@ def _users_where(session: Session, condition: ColumnElement[bool]) -> list[User]
 
 
 def close_user_matches(session: Session, ident: str, *, limit: int = 5) -> list[str]:
-    """Emails/usernames/ids resembling `ident` (a substring search on its core, then ranked)."""
-    core = ident.split("@")[0].split("|")[-1]
-    for fragment in (core, core[:3]):
-        if len(fragment) < 2:
+    """Emails/usernames/ids resembling `ident`: candidates by substring of its core, then
+    by its first three and two letters, ranked by similarity."""
+    core = escape_like(ident.split("@")[0].split("|")[-1])
+    for pattern in (f"%{core}%", f"{core[:3]}%", f"{core[:2]}%"):
+        if len(pattern.strip("%")) < 2:
             continue
-        pattern = f"%{escape_like(fragment)}%"
         stmt = (
             select(U.c.id, U.c.email, U.c.username)
             .where(or_(*(U.c[n].ilike(pattern, escape="\\") for n in ("email", "username", "id"))))
             .limit(200)
         )
-        names = {
-            value
-            for row in session.connection().execute(stmt)
-            for value in (row.email, row.username, row.id)
-            if value
-        }
-        if names:
-            return difflib.get_close_matches(ident, sorted(names), n=limit, cutoff=0.4)
+        names = sorted(
+            {
+                value
+                for row in session.connection().execute(stmt)
+                for value in (row.email, row.username, row.id)
+                if value
+            }
+        )
+        similar = difflib.get_close_matches(ident, names, n=limit, cutoff=0.4)
+        if similar:
+            return similar
     return []
 
 
