@@ -1,8 +1,9 @@
 """Jobs of the local Auth0: user exports (gzipped NDJSON served from a pre-signed link on the
 same server) and verification emails.
 
-An export snapshots the tenant's users when it is created, reports `pending`, then
-`processing` for `pending_polls` polls (and at least `delay_s` seconds), then `completed`
+An export snapshots the tenant's users when it is created and writes its file in a
+background thread; it reports `pending`, then `processing` for `pending_polls` polls (and
+while the file is being written, and for at least `delay_s` seconds), then `completed`
 with a `location` valid for `link_ttl_s` seconds (each poll of a completed job signs a fresh
 link). The download refuses a request that carries an `Authorization` header (400, as an
 S3-style store does when a second credential is sent), an expired link (403) and a bad
@@ -14,6 +15,7 @@ from __future__ import annotations
 import gzip
 import hashlib
 import hmac
+import io
 import json
 import re
 import threading
@@ -34,17 +36,28 @@ class Job:
     public: dict[str, Any]
     created: float
     polls_left: int = 0
-    users: list[dict[str, Any]] = field(default_factory=list)
-    fields: list[dict[str, str]] | None = None
     payload: bytes | None = None
     lock: threading.Lock = field(default_factory=threading.Lock)
+    ready: threading.Event = field(default_factory=threading.Event)
+
+    def render(self, users: list[dict[str, Any]], fields: list[dict[str, str]] | None) -> None:
+        try:
+            self.payload = render_export(users, fields)
+        finally:
+            self.ready.set()
 
 
-def _path_value(user: dict[str, Any], name: str) -> tuple[bool, Any]:
-    current: Any = user
+def _compile_path(name: str) -> list[tuple[str, int | None]]:
+    steps: list[tuple[str, int | None]] = []
     for part in name.split("."):
         match = _INDEXED.match(part)
-        key, index = (match.group(1), int(match.group(2))) if match else (part, None)
+        steps.append((match.group(1), int(match.group(2))) if match else (part, None))
+    return steps
+
+
+def _path_value(user: dict[str, Any], steps: list[tuple[str, int | None]]) -> tuple[bool, Any]:
+    current: Any = user
+    for key, index in steps:
         if not isinstance(current, dict) or key not in current:
             return False, None
         current = current[key]
@@ -55,16 +68,25 @@ def _path_value(user: dict[str, Any], name: str) -> tuple[bool, Any]:
     return True, current
 
 
-def export_line(user: dict[str, Any], fields: list[dict[str, str]] | None) -> dict[str, Any]:
-    """One NDJSON object: the whole user, or the named fields (missing ones left out)."""
+def line_maker(fields: list[dict[str, str]] | None):  # type: ignore[no-untyped-def]
+    """A function turning a user into its NDJSON object: the whole user, or the named
+    fields (paths such as identities[0].connection allowed; missing ones left out)."""
     if not fields:
-        return user
-    line: dict[str, Any] = {}
-    for spec in fields:
-        found, value = _path_value(user, spec["name"])
-        if found:
-            line[spec.get("export_as") or spec["name"]] = value
-    return line
+        return lambda user: user
+    specs = [(f.get("export_as") or f["name"], f["name"], _compile_path(f["name"])) for f in fields]
+
+    def make(user: dict[str, Any]) -> dict[str, Any]:
+        line: dict[str, Any] = {}
+        for out, name, steps in specs:
+            if name in user:
+                line[out] = user[name]
+            elif len(steps) > 1 or steps[0][1] is not None:
+                found, value = _path_value(user, steps)
+                if found:
+                    line[out] = value
+        return line
+
+    return make
 
 
 class JobBook:
@@ -120,8 +142,9 @@ class JobBook:
         if connection is not None:
             public["connection"] = connection
         public.update({"created_at": iso(datetime.now(UTC)), "id": job_id})
-        job = Job(public, time.monotonic(), self.pending_polls, users, fields)
+        job = Job(public, time.monotonic(), self.pending_polls)
         self.jobs[job_id] = job
+        threading.Thread(target=job.render, args=(users, fields), daemon=True).start()
         return Response(200, dict(public))
 
     def create_verification(self, req: Request) -> Response:
@@ -162,8 +185,9 @@ class JobBook:
         with job.lock:
             public = job.public
             if public["status"] in {"pending", "processing"}:
-                waiting = time.monotonic() - job.created < self.delay_s
-                if job.polls_left > 0 or (waiting and public["type"] == "users_export"):
+                is_export = public["type"] == "users_export"
+                waiting = time.monotonic() - job.created < self.delay_s or not job.ready.is_set()
+                if job.polls_left > 0 or (waiting and is_export):
                     job.polls_left -= 1
                     return Response(200, {**public, "status": "processing", "percentage_done": 0})
                 public["status"] = (
@@ -198,18 +222,20 @@ class JobBook:
             return _s3_error(403, "AccessDenied", "Signature does not match")
         if time.time() > expires:
             return _s3_error(403, "AccessDenied", "Request has expired")
-        with job.lock:
-            if job.payload is None:
-                job.payload = render_export(job.users, job.fields)
-                job.users = []
-        return Response(200, job.payload, content_type="application/gzip")
+        job.ready.wait()
+        return Response(200, job.payload or b"", content_type="application/gzip")
 
 
 def render_export(users: list[dict[str, Any]], fields: list[dict[str, str]] | None) -> bytes:
+    """Gzipped NDJSON, compressed in chunks so memory stays near the compressed size."""
     dumps = json.JSONEncoder(separators=(",", ":")).encode
-    lines = [dumps(export_line(u, fields)) for u in users]
-    text = ("\n".join(lines) + "\n") if lines else ""
-    return gzip.compress(text.encode(), compresslevel=1)
+    make = line_maker(fields)
+    out = io.BytesIO()
+    with gzip.GzipFile(fileobj=out, mode="wb", compresslevel=1, mtime=0) as archive:
+        for offset in range(0, len(users), 5000):
+            chunk = users[offset : offset + 5000]
+            archive.write(("\n".join(dumps(make(u)) for u in chunk) + "\n").encode())
+    return out.getvalue()
 
 
 def _s3_error(status: int, code: str, message: str) -> Response:

@@ -12,7 +12,11 @@ AUTH0_MANAGEMENT_ID=fake-client-id AUTH0_MANAGEMENT_SECRET=fake-client-secret aa
 By hand it creates the five BioCommons access roles (biocommons/platform/{galaxy,
 bpa_data_portal,sbp}, biocommons/group/{tsi,bpa_galaxy}) and gives each --role-members users.
 
-In tests use the `fake_auth0` fixture (tests/fakes/fixtures.py). Endpoints:
+In tests use the `fake_auth0` / `auth0_env` fixtures (tests/fakes/fixtures.py). For
+benchmarks use `with spawned("--role-members", "20000", users=100_000) as server:` (the same
+server in a child process, so its ~2 KB per user and its CPU stay out of the measured
+process; `server.env()` gives the AUTH0_* variables, `server.stats()` the request counts
+from GET /__fake__/stats). Endpoints:
 POST /oauth/token (client credentials, JSON or form; 401 on a wrong secret, 403 on an
 unknown audience); GET /.well-known/jwks.json, /.well-known/openid-configuration; under
 /api/v2: users (list/search with the 1000-result cap, get/create/patch/delete), users-by-email,
@@ -33,15 +37,19 @@ Behaviour chosen where Auth0 documents nothing (AUTH0.md marks these unverified)
 
 from __future__ import annotations
 
+import contextlib
 import json
 import math
 import os
 import random
 import re
+import select
 import socket
+import subprocess
+import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, unquote, urlsplit
@@ -245,6 +253,17 @@ class FakeAuth0:
     def request_count(self) -> int:
         return len(self.requests)
 
+    def stats(self) -> dict[str, int]:
+        """Counts for a process that cannot see this object (GET /__fake__/stats)."""
+        with self._log_lock:
+            api = sum(1 for r in self.requests if r.path.startswith("/api/v2/"))
+            return {
+                "requests": len(self.requests),
+                "api_requests": api,
+                "rate_limited": self.rate_limited,
+                "users": len(self.store.users),
+            }
+
     def requests_to(self, path_prefix: str, method: str | None = None) -> list[RequestRecord]:
         return [
             r
@@ -314,7 +333,8 @@ class FakeAuth0:
         self, n: int, *, seed: int = 0, social_fraction: float = 0.1
     ) -> list[dict[str, Any]]:
         """`n` deterministic users (returns copies); social ones have no username."""
-        return self.store.generate_users(n, seed=seed, social_fraction=social_fraction)
+        users = self.store.generate_users(n, seed=seed, social_fraction=social_fraction)
+        return [dict(u) for u in users]
 
     def generate_role_members(self, role_id: str, user_ids: list[str]) -> None:
         with self.store.lock:
@@ -437,6 +457,7 @@ class FakeAuth0:
             ("GET", r"/\.well-known/jwks\.json", lambda r: Response(200, self.jwks())),
             ("GET", r"/\.well-known/openid-configuration", lambda r: Response(200, self._oidc())),
             ("GET", r"/__exports__/(?P<id>[^/]+)/[^/]+", lambda r: self.jobs.download(r)),
+            ("GET", r"/__fake__/stats", lambda r: Response(200, self.stats())),
         ]
         return [(m, re.compile(f"^{p}$"), h) for m, p, h in table]
 
@@ -729,6 +750,62 @@ def populate(
     for name in roles:
         role = fake.add_role(name, f"Access role {name}")
         fake.generate_role_members(role["id"], rng.sample(generated, min(per_role, len(generated))))
+
+
+class Spawned(NamedTuple):
+    url: str
+    domain: str
+    client_id: str
+    client_secret: str
+    audience: str
+    issuer: str
+    process: subprocess.Popen
+
+    def env(self) -> dict[str, str]:
+        """The AUTH0_* variables pointing our settings at this server."""
+        return {
+            "AUTH0_DOMAIN": self.domain,
+            "AUTH0_BASE_URL": self.url,
+            "AUTH0_MANAGEMENT_ID": self.client_id,
+            "AUTH0_MANAGEMENT_SECRET": self.client_secret,
+            "AUTH0_AUDIENCE": self.audience,
+            "AUTH0_ISSUER": self.issuer,
+        }
+
+    def stats(self) -> dict[str, int]:
+        import httpx
+
+        return httpx.get(f"{self.url}/__fake__/stats").json()
+
+
+@contextlib.contextmanager
+def spawned(*args: str, users: int = 1000, timeout_s: float = 600) -> Iterator[Spawned]:
+    """The by-hand server in a child process (its memory and CPU stay out of the caller's
+    measurements: use this for benchmarks). Extra `args` are CLI flags, e.g.
+    `spawned("--role-members", "20000", users=100_000)`."""
+    command = [sys.executable, "-m", "tests.fakes.auth0_server", "--port", "0"]
+    process = subprocess.Popen(
+        [*command, "--users", str(users), *args], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        assert process.stdout is not None
+        ready = select.select([process.stdout], [], [], timeout_s)[0]
+        line = process.stdout.readline() if ready else ""
+        if not line:
+            raise RuntimeError("the local Auth0 did not start")
+        info = json.loads(line)
+        yield Spawned(
+            info["url"],
+            info["domain"],
+            info["client_id"],
+            info["client_secret"],
+            info["audience"],
+            info["issuer"],
+            process,
+        )
+    finally:
+        process.terminate()
+        process.wait(10)
 
 
 if __name__ == "__main__":

@@ -25,14 +25,13 @@ CONNECTIONS = {
 ROLE_MEMBER_FIELDS = ("user_id", "email", "picture", "name")
 _FIRST = ["Ada", "Alan", "Grace", "Linus", "Barbara", "Dennis", "Frances", "Ken", "Radia", "Tim"]
 _LAST = ["Lovelace", "Turing", "Hopper", "Torvalds", "Liskov", "Ritchie", "Allen", "Thompson"]
-_GENERATED_EPOCH = datetime(2021, 1, 1, tzinfo=UTC)
+_GENERATED_EPOCH = datetime(2021, 1, 1)  # naive UTC: isoformat() without an offset
 
 
 def iso(moment: datetime) -> str:
     """Auth0's timestamp format: ISO 8601 UTC with milliseconds."""
-    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + (
-        f"{moment.microsecond // 1000:03d}Z"
-    )
+    utc = moment.astimezone(UTC).replace(tzinfo=None)
+    return utc.isoformat(timespec="milliseconds") + "Z"
 
 
 def sort_key(value: Any) -> tuple[int, Any]:
@@ -356,37 +355,76 @@ class TenantStore:
 
     def generate_users(self, n: int, *, seed: int, social_fraction: float) -> list[dict]:
         """`n` deterministic users (same seed and call order, same users); a fraction are
-        google-oauth2 users without a username; ~2% blocked; timestamps in the past."""
+        google-oauth2 users without a username; ~2% blocked; timestamps in the past.
+        Returns the stored dicts (never mutate them)."""
         with self.lock:
             start = self._generated
             rng = random.Random(f"{seed}:{start}")
-            created: list[dict[str, Any]] = []
-            for i in range(start, start + n):
-                social = rng.random() < social_fraction
-                first, last = rng.choice(_FIRST), rng.choice(_LAST)
-                born = _GENERATED_EPOCH + timedelta(seconds=i * 60 + rng.randrange(60))
-                changed = born + timedelta(seconds=rng.randrange(86_400 * 30))
-                fields: dict[str, Any] = {
-                    "user_id": (
-                        f"google-oauth2|{rng.randrange(10**20, 10**21)}"
-                        if social
-                        else f"auth0|{rng.getrandbits(96):024x}"
-                    ),
-                    "connection": SOCIAL_CONNECTION if social else DB_CONNECTION,
-                    "email": f"{first.lower()}.{last.lower()}{i}@example.org",
-                    "email_verified": social or rng.random() < 0.8,
-                    "name": f"{first} {last}",
-                    "given_name": first,
-                    "family_name": last,
-                    "created_at": iso(born),
-                    "updated_at": iso(changed),
-                }
-                if not social:
-                    fields["username"] = f"{first.lower()}{i}"
-                if rng.random() < 0.02:
-                    fields["blocked"] = True
-                user = self.build_user(fields)
-                self.insert(user)
-                created.append(dict(user))
+            created = [
+                self._generated_user(i, rng, social_fraction) for i in range(start, start + n)
+            ]
+            for user in created:
+                if user["user_id"] in self.users:
+                    raise Conflict(f"generated user id clash: {user['user_id']}")
+                self.users[user["user_id"]] = user
             self._generated = start + n
+            self._indexes.clear()
+            self._index("updated_at")  # what incremental syncs ask for: built now, kept up to date
+            for user in created:
+                self._by_email.setdefault(user["email"], set()).add(user["user_id"])
+                if "username" in user:
+                    self._by_username.setdefault(user["username"], set()).add(user["user_id"])
             return created
+
+    @staticmethod
+    def _generated_user(i: int, rng: random.Random, social_fraction: float) -> dict[str, Any]:
+        social = rng.random() < social_fraction
+        first, last = _FIRST[rng.randrange(len(_FIRST))], _LAST[rng.randrange(len(_LAST))]
+        born = i * 60 + rng.randrange(60)
+        changed = born + rng.randrange(86_400 * 30)
+        if social:
+            local_id = str(rng.randrange(10**20, 10**21))
+            identity = {
+                "connection": SOCIAL_CONNECTION,
+                "provider": SOCIAL_CONNECTION,
+                "user_id": local_id,
+                "isSocial": True,
+            }
+            user_id = f"{SOCIAL_CONNECTION}|{local_id}"
+        else:
+            local_id = f"{rng.getrandbits(96):024x}"
+            identity = {
+                "connection": DB_CONNECTION,
+                "provider": "auth0",
+                "user_id": local_id,
+                "isSocial": False,
+            }
+            user_id = f"auth0|{local_id}"
+        email = f"{first.lower()}.{last.lower()}{i}@example.org"
+        user: dict[str, Any] = {
+            "user_id": user_id,
+            "email": email,
+            "email_verified": social or rng.random() < 0.8,
+        }
+        if not social:
+            user["username"] = f"{first.lower()}{i}"
+        user.update(
+            {
+                "name": f"{first} {last}",
+                "given_name": first,
+                "family_name": last,
+                "nickname": email.split("@")[0],
+                "picture": f"https://s.gravatar.com/avatar/{i:032x}?s=480&r=pg",
+                "identities": [identity],
+                "created_at": _generated_stamp(born),
+                "updated_at": _generated_stamp(changed),
+            }
+        )
+        if rng.random() < 0.02:
+            user["blocked"] = True
+        return user
+
+
+def _generated_stamp(seconds: int) -> str:
+    moment = _GENERATED_EPOCH + timedelta(seconds=seconds, milliseconds=seconds % 997)
+    return moment.isoformat(timespec="milliseconds") + "Z"

@@ -13,7 +13,7 @@ import pytest
 from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError
 
-from tests.fakes.auth0_server import FakeAuth0, populate
+from tests.fakes.auth0_server import FakeAuth0, populate, spawned
 
 DB = "Username-Password-Authentication"
 
@@ -480,32 +480,23 @@ def test_fail_fraction_is_seeded(fake_auth0, http):
 
 
 def test_by_hand_entry_point_serves_a_populated_tenant():
-    import subprocess
-    import sys
-
-    process = subprocess.Popen(
-        [sys.executable, "-m", "tests.fakes.auth0_server", "--port", "0", "--users", "40"],
-        stdout=subprocess.PIPE,
-        text=True,
-    )
-    try:
-        info = json.loads(process.stdout.readline())
+    with spawned("--role-members", "8", users=40) as server:
         token = httpx.post(
-            f"{info['url']}/oauth/token",
+            f"{server.url}/oauth/token",
             json={
                 "grant_type": "client_credentials",
-                "client_id": info["client_id"],
-                "client_secret": info["client_secret"],
-                "audience": f"https://{info['domain']}/api/v2/",
+                "client_id": server.client_id,
+                "client_secret": server.client_secret,
+                "audience": f"https://{server.domain}/api/v2/",
             },
         ).json()["access_token"]
-        sdk = Auth0(base_url=f"{info['url']}/api/v2", token=token, max_retries=0)
+        sdk = Auth0(base_url=f"{server.url}/api/v2", token=token, max_retries=0)
         roles = list(sdk.roles.list())
         assert len(roles) == 5
         assert len(list(sdk.roles.users.list(roles[0].id, take=100))) == 8
-    finally:
-        process.terminate()
-        process.wait(10)
+        assert server.stats() == {"requests": 4, "api_requests": 3, "rate_limited": 0, "users": 40}
+        assert server.env()["AUTH0_BASE_URL"] == server.url
+    assert server.process.poll() is not None
 
 
 def test_populate_gives_each_role_its_members(fake_auth0):
