@@ -213,7 +213,7 @@ def _expand(session: Session, message: EmailMessage, now: datetime) -> str:
     addresses = role_member_emails(role_name)
     if not addresses:
         raise email_backends.EmailRejected(f"no recipients: role {role_name} has no members")
-    for address in addresses:
+    for address in sorted(addresses):
         session.add(
             EmailMessage(
                 kind=message.kind,
