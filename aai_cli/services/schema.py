@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import io
 import tempfile
+from argparse import Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -72,7 +73,7 @@ def alembic_config(
     url: str | None = None, *, directory: Path | None = None, connection: Any = None
 ) -> Config:
     """An Alembic Config built in code (no alembic.ini); the URL never enters it as text."""
-    config = Config(stdout=io.StringIO())
+    config = Config(stdout=io.StringIO(), cmd_opts=Namespace(quiet=True))
     config.set_main_option("script_location", str(directory or migrations_dir()))
     config.set_main_option("path_separator", "os")
     config.set_main_option("file_template", FILE_TEMPLATE)
