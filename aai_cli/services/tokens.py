@@ -45,11 +45,24 @@ class Caller:
     claims: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
 
+_http_client: Any = None
+
+
+def _http() -> Any:
+    """One HTTP client per process (building one loads the CA bundle: ~0.2 s)."""
+    global _http_client
+    if _http_client is None:
+        import httpx
+
+        _http_client = httpx.Client(timeout=JWKS_TIMEOUT_S)
+    return _http_client
+
+
 def _fetch_jwks_http(url: str) -> dict[str, Any]:
     import httpx
 
     try:
-        response = httpx.get(url, timeout=JWKS_TIMEOUT_S)
+        response = _http().get(url)
     except httpx.HTTPError as exc:
         raise Auth0Unavailable(f"cannot fetch the JWKS: {type(exc).__name__}") from None
     if response.status_code != 200:

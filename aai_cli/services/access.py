@@ -1,0 +1,97 @@
+"""Who administers what: from the caller's token roles and the catalog's admin role tables.
+
+A super-admin holds a role named in `ADMIN_ROLES` and sees everything. A platform or group
+admin holds one of that platform's or group's admin roles and sees only those. Admins need
+no database row of their own.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import literal, union_all
+from sqlmodel import Session, select
+
+from aai_cli.errors import AaiError
+from aai_cli.models import Group, GroupAdminRole, Platform, PlatformAdminRole
+from aai_cli.services.directory import AdminScope
+
+
+@dataclass(frozen=True)
+class Administered:
+    """What a caller administers; `super_admin` means every platform and group."""
+
+    super_admin: bool
+    platforms: frozenset[str]
+    groups: frozenset[str]
+
+    @property
+    def is_admin(self) -> bool:
+        return self.super_admin or bool(self.platforms) or bool(self.groups)
+
+    @property
+    def scope(self) -> AdminScope | None:
+        """The directory scope, or None when the caller administers nothing."""
+        if self.super_admin:
+            return AdminScope(platforms=None, groups=None)
+        if not self.is_admin:
+            return None
+        return AdminScope(platforms=self.platforms, groups=self.groups)
+
+    def covers_platform(self, platform_id: str) -> bool:
+        return self.super_admin or platform_id in self.platforms
+
+    def covers_group(self, group_id: str) -> bool:
+        return self.super_admin or group_id in self.groups
+
+
+def administered(
+    session: Session, roles: Iterable[str], *, super_roles: Iterable[str]
+) -> Administered:
+    """Resolve the caller's roles to the platforms and groups they administer."""
+    roles = frozenset(roles)
+    if roles & frozenset(super_roles):
+        return Administered(True, frozenset(), frozenset())
+    if not roles:
+        return Administered(False, frozenset(), frozenset())
+    # One statement: the admin role tables of platforms and groups together.
+    query = union_all(
+        select(literal("platform"), PlatformAdminRole.platform_id).where(
+            PlatformAdminRole.role_name.in_(roles)
+        ),
+        select(literal("group"), GroupAdminRole.group_id).where(
+            GroupAdminRole.role_name.in_(roles)
+        ),
+    )
+    rows = session.exec(query).all()  # type: ignore[call-overload]
+    platforms = [target for kind, target in rows if kind == "platform"]
+    groups = [target for kind, target in rows if kind == "group"]
+    return Administered(False, frozenset(platforms), frozenset(groups))
+
+
+def administered_platforms(session: Session, who: Administered) -> list[Platform]:
+    """The platforms the caller administers (every platform for a super-admin)."""
+    query = select(Platform).order_by(Platform.id)
+    if not who.super_admin:
+        query = query.where(Platform.id.in_(who.platforms))
+    return list(session.exec(query))
+
+
+def administered_groups(session: Session, who: Administered) -> list[Group]:
+    query = select(Group).order_by(Group.id)
+    if not who.super_admin:
+        query = query.where(Group.id.in_(who.groups))
+    return list(session.exec(query))
+
+
+class Forbidden(AaiError):
+    """The caller is authenticated but may not do this (HTTP 403)."""
+
+    exit_code = 2
+
+
+def require_admin(who: Administered) -> Administered:
+    if not who.is_admin:
+        raise Forbidden("this needs an admin role")
+    return who

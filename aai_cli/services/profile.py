@@ -1,0 +1,142 @@
+"""The caller's own view: profile, memberships and requests (the `/me` routes).
+
+Everything is answered from the database; Auth0 is asked only once, the first time a
+caller is seen before the sync has brought their row.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Protocol
+
+from sqlalchemy.exc import IntegrityError
+from sqlmodel import Session, select
+
+from aai_cli.errors import NotFound
+from aai_cli.models import Group, GroupMembership, Platform, PlatformMembership, User, utcnow
+from aai_cli.services.memberships import Target, TransitionResult, transition
+
+USER_FIELDS = ("email", "email_verified", "username", "name", "given_name", "family_name")
+_OPTIONAL_FIELDS = ("picture", "blocked", "created_at", "updated_at", "last_login")
+
+
+class UserSource(Protocol):
+    """Where a first-seen caller's identity comes from (the Auth0 gateway)."""
+
+    def get_user(self, user_id: str) -> Any: ...
+
+
+def get_live_user(session: Session, user_id: str) -> User | None:
+    user = session.get(User, user_id)
+    return user if user is not None and user.deleted_at is None else None
+
+
+def require_me(session: Session, user_id: str, *, source: UserSource | None) -> User:
+    """The caller's row; created from Auth0 on first sight (before the sync brings it)."""
+    user = get_live_user(session, user_id)
+    if user is not None:
+        return user
+    if source is None:
+        raise NotFound("your account is not in the database yet; try again after the sync")
+    remote = source.get_user(user_id)
+    if remote is None:
+        raise NotFound("your account does not exist in Auth0")
+    return _adopt(session, user_id, remote)
+
+
+def _adopt(session: Session, user_id: str, remote: Any) -> User:
+    existing = session.get(User, user_id)  # a soft-deleted row comes back to life
+    user = existing or User(id=user_id)
+    for name in USER_FIELDS + _OPTIONAL_FIELDS:
+        value = getattr(remote, name, None)
+        if value is not None:
+            setattr(user, name, value)
+    user.deleted_at = None
+    user.synced_at = utcnow()
+    try:
+        with session.begin_nested():
+            session.add(user)
+            session.flush()
+    except IntegrityError:
+        # Another request (or the sync) created the row at the same moment.
+        session.expire_all()
+        found = get_live_user(session, user_id)
+        if found is None:
+            raise
+        return found
+    return user
+
+
+def profile(session: Session, user: User) -> dict[str, Any]:
+    return {
+        "id": user.id,
+        "email": user.email,
+        "email_verified": user.email_verified,
+        "username": user.username,
+        "name": user.name,
+        "picture": user.picture,
+        "platforms": list_my_platforms(session, user.id),
+        "groups": list_my_groups(session, user.id),
+    }
+
+
+def list_my_platforms(
+    session: Session, user_id: str, *, status: str | None = None
+) -> list[dict[str, Any]]:
+    query = (
+        select(PlatformMembership, Platform.name)
+        .join(Platform, Platform.id == PlatformMembership.platform_id)
+        .where(PlatformMembership.user_id == user_id)
+        .order_by(PlatformMembership.platform_id)
+    )
+    if status is not None:
+        query = query.where(PlatformMembership.status == status)
+    return [
+        {"platform_id": m.platform_id, "platform_name": name, **_membership_fields(m)}
+        for m, name in session.exec(query)
+    ]
+
+
+def list_my_groups(
+    session: Session, user_id: str, *, status: str | None = None
+) -> list[dict[str, Any]]:
+    query = (
+        select(GroupMembership, Group.name, Group.short_name)
+        .join(Group, Group.id == GroupMembership.group_id)
+        .where(GroupMembership.user_id == user_id)
+        .order_by(GroupMembership.group_id)
+    )
+    if status is not None:
+        query = query.where(GroupMembership.status == status)
+    return [
+        {
+            "group_id": m.group_id,
+            "group_name": name,
+            "group_short_name": short_name,
+            **_membership_fields(m),
+        }
+        for m, name, short_name in session.exec(query)
+    ]
+
+
+def _membership_fields(m: PlatformMembership | GroupMembership) -> dict[str, Any]:
+    return {
+        "status": m.status,
+        "request_reason": m.request_reason,
+        "reason": m.reason,
+        "requested_at": m.requested_at,
+        "decided_at": m.decided_at,
+        "updated_at": m.updated_at,
+    }
+
+
+def request_access(
+    session: Session, user: User, target: Target, *, reason: str | None = None
+) -> TransitionResult:
+    """The caller asks for a platform or group: pending (or approved when automatic).
+
+    Re-requesting after a rejection or revocation is a transition; a live request or an
+    approved membership is a `Conflict`.
+    """
+    return transition(
+        session, user_id=user.id, target=target, action="request", actor=user.id, reason=reason
+    )

@@ -1,0 +1,153 @@
+"""The FastAPI application: `create_app()` (uvicorn: `api.app:create_app`, factory=True).
+
+Configuration is checked here, at start-up: `CORS_ALLOWED_ORIGINS=*` is refused
+(ConfigError), and without `AUTH0_AUDIENCE` the authenticated routes answer 503 while
+health and registration keep working.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import FastAPI
+
+from aai_cli import __version__
+from aai_cli.errors import ConfigError
+from aai_cli.services.tokens import TokenVerifier
+from aai_cli.settings import Settings, get_settings
+from api.errors import install_error_handlers
+from api.routers import admin, health, me, registration, utils
+
+log = logging.getLogger("aai.api")
+access_log = logging.getLogger("aai.access")
+
+
+def create_app(settings: Settings | None = None) -> FastAPI:
+    settings = settings or get_settings()
+    origins = settings.cors_origins()
+    app = FastAPI(
+        title="AAI backend",
+        version=__version__,
+        description="The API of the Australian BioCommons Access and Identity portal.",
+    )
+    app.state.settings = settings
+    app.state.verifier = _verifier(settings)
+    app.state.user_source = _user_source(settings)
+    install_error_handlers(app)
+    for module in (health, me, admin, registration, utils):
+        app.include_router(module.router)
+    if origins:
+        from fastapi.middleware.cors import CORSMiddleware
+
+        app.add_middleware(
+            CORSMiddleware,
+            allow_origins=origins,
+            allow_methods=["GET", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"],
+            allow_headers=["Authorization", "Content-Type"],
+            max_age=600,
+        )
+    if settings.enable_prometheus_metrics:
+        _install_metrics(app)
+    app.add_middleware(AccessLogMiddleware)
+    return app
+
+
+def _verifier(settings: Settings) -> TokenVerifier | None:
+    if not settings.auth0_audience:
+        log.warning("AUTH0_AUDIENCE is not set: authenticated routes will answer 503")
+        return None
+    try:
+        return TokenVerifier.from_settings(settings)
+    except ConfigError as exc:
+        log.warning("%s: authenticated routes will answer 503", exc)
+        return None
+
+
+def _user_source(settings: Settings) -> Callable[[], Any]:
+    """The Auth0 gateway for first-seen users and admin details; None when not configured."""
+
+    def source() -> Any:
+        try:
+            settings.require_auth0_management()
+        except ConfigError:
+            return None
+        from aai_cli.services.auth0 import get_gateway
+
+        return get_gateway()
+
+    return source
+
+
+class AccessLogMiddleware:
+    """One log record per request on `aai.access` (JSON lines with `LOG_FORMAT=json`)."""
+
+    def __init__(self, app: Any) -> None:
+        self.app = app
+
+    async def __call__(self, scope: dict, receive: Any, send: Any) -> None:
+        if scope["type"] != "http" or not access_log.isEnabledFor(logging.INFO):
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = {"code": 500}
+
+        async def send_wrapper(message: dict) -> None:
+            if message["type"] == "http.response.start":
+                status["code"] = message["status"]
+            await send(message)
+
+        try:
+            await self.app(scope, receive, send_wrapper)
+        finally:
+            client = scope.get("client") or ("-", 0)
+            access_log.info(
+                "%s %s %s",
+                scope["method"],
+                scope["path"],
+                status["code"],
+                extra={
+                    "method": scope["method"],
+                    "path": scope["path"],
+                    "status": status["code"],
+                    "duration_ms": round((time.perf_counter() - started) * 1000, 2),
+                    "client": client[0],
+                },
+            )
+
+
+_metrics: dict[str, Any] = {}
+
+
+def _collectors() -> dict[str, Any]:
+    """The process's collectors, created once (the registry refuses duplicates)."""
+    if not _metrics:
+        from prometheus_client import Counter, Histogram
+
+        _metrics["requests"] = Counter(
+            "aai_http_requests", "HTTP requests", ["method", "route", "status"]
+        )
+        _metrics["latency"] = Histogram(
+            "aai_http_request_seconds", "HTTP request latency", ["method", "route"]
+        )
+    return _metrics
+
+
+def _install_metrics(app: FastAPI) -> None:
+    from prometheus_client import make_asgi_app
+
+    collectors = _collectors()
+    requests, latency = collectors["requests"], collectors["latency"]
+
+    @app.middleware("http")
+    async def _measure(request, call_next):  # type: ignore[no-untyped-def]
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = getattr(request.scope.get("route"), "path", "unmatched")
+        requests.labels(request.method, route, str(response.status_code)).inc()
+        latency.labels(request.method, route).observe(time.perf_counter() - started)
+        return response
+
+    app.mount("/metrics", make_asgi_app())
