@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import atexit
 import gzip
-import json
 import logging
 import os
 import tempfile
@@ -132,6 +131,7 @@ class Auth0Gateway:
 
     export_timeout_s = 8 * 3600.0
     export_poll_max_s = 5.0
+    role_cache_s = 300.0
 
     def __init__(self, settings: Settings, *, limiter: RateLimiter | None = None) -> None:
         from auth0.management import Auth0
@@ -140,6 +140,7 @@ class Auth0Gateway:
         self.rate_limited = 0
         self._counter_lock = threading.Lock()
         self._roles_by_name: dict[str, Auth0Role] | None = None
+        self._roles_read_at = 0.0
         self._limiter = limiter or process_rate_limiter(settings.auth0_max_rps)
         self._connection = settings.auth0_db_connection
         self.policy = RetryPolicy()
@@ -154,7 +155,7 @@ class Auth0Gateway:
         root = settings.auth0_root
         domain = settings.auth0_domain or root.split("://", 1)[-1]
         secret = settings.auth0_management_secret
-        self._token = TokenProvider(
+        self.token = TokenProvider(
             token_url=f"{root}/oauth/token",
             audience=f"https://{domain}/api/v2/",
             client_id=settings.auth0_management_id or "",
@@ -163,7 +164,7 @@ class Auth0Gateway:
         )
         self._client = Auth0(
             base_url=f"{root}/api/v2",
-            token=self._token,
+            token=self.token,
             httpx_client=self._http,
             timeout=settings.auth0_timeout_s,
             max_retries=0,
@@ -201,7 +202,7 @@ class Auth0Gateway:
                     )
                 if status == 401 and not refreshed[0]:
                     refreshed[0] = True
-                    self._token.invalidate()
+                    self.token.invalidate()
                     return TransientHttpError("HTTP 401", status_code=401, wait_s=0.0)
                 if idempotent and (status >= 500 or status == 408):
                     return TransientHttpError(f"HTTP {status}", status_code=status)
@@ -341,10 +342,13 @@ class Auth0Gateway:
                 break
             page += 1
         self._roles_by_name = {r.name: r for r in roles}
+        self._roles_read_at = time.monotonic()
         return roles
 
     def role_by_name(self, name: str) -> Auth0Role | None:
-        if self._roles_by_name is None or name not in self._roles_by_name:
+        """Cached per gateway for `role_cache_s`; an unknown name re-reads the roles."""
+        stale = time.monotonic() - self._roles_read_at > self.role_cache_s
+        if self._roles_by_name is None or stale or name not in self._roles_by_name:
             self.list_roles()
         assert self._roles_by_name is not None
         return self._roles_by_name.get(name)
@@ -358,7 +362,9 @@ class Auth0Gateway:
                 lambda c=cursor: self._client.roles.users.list(role_id, from_=c, take=PAGE_SIZE),
             )
             for item in pager.items or []:
-                yield RoleMember.model_validate(_dump(item))
+                yield RoleMember(
+                    user_id=item.user_id, email=item.email, name=item.name, picture=item.picture
+                )
             cursor = getattr(pager.response, "next", None)
             if not cursor:
                 return
@@ -440,7 +446,7 @@ def _parse_export(path: str, on_skip: Callable[[str], None] | None) -> Iterator[
             if not line.strip():
                 continue
             try:
-                yield Auth0User.model_validate(json.loads(line))
+                yield Auth0User.model_validate_json(line)
             except (ValueError, ValidationError) as exc:
                 if on_skip:
                     on_skip(f"export line {number}: {type(exc).__name__}")

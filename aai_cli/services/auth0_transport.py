@@ -135,13 +135,14 @@ class TokenProvider:
         self._token: str | None = None
         self._expires_at = 0.0
         self.fetches = 0
+        self.clock: Callable[[], float] = time.monotonic
 
     def __call__(self) -> str:
         with self._lock:
-            if self._token is None or time.monotonic() >= self._expires_at:
+            if self._token is None or self.clock() >= self._expires_at:
                 self._token, lifetime = self._fetch()
                 margin = min(TOKEN_REFRESH_MARGIN_S, lifetime / 10)
-                self._expires_at = time.monotonic() + lifetime - margin
+                self._expires_at = self.clock() + lifetime - margin
             return self._token
 
     def invalidate(self) -> None:

@@ -15,7 +15,7 @@ from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
-from sqlalchemy import insert, select
+from sqlalchemy import select
 from sqlmodel import Session
 
 from aai_cli.models import (
@@ -31,6 +31,7 @@ from aai_cli.models import (
 from aai_cli.services import memberships, outbox
 from aai_cli.services.auth0 import Auth0Gateway
 from aai_cli.services.memberships import Target
+from aai_cli.services.sync_bulk import bulk_write
 from aai_cli.services.sync_users import UserBatcher
 
 ACTOR = "system:sync"
@@ -111,36 +112,29 @@ def sync_memberships(
             role_ids[role_name] = role_id
     members_by_role = _walk_members(gateway, role_ids)
     pending = outbox.pending_role_keys(session)
+    live = set(session.execute(select(User.id).where(User.deleted_at.is_(None))).scalars())
     for done, (target, role_name) in enumerate(targets, start=1):
         if role_name not in members_by_role:
             continue
         members = members_by_role[role_name]
-        _ensure_users(session, gateway, batcher, members)
+        _ensure_users(gateway, batcher, members, live)
         _reconcile(session, target, role_name, members, pending, counts, commit)
         if progress:
             progress("memberships", done, len(targets))
 
 
 def _ensure_users(
-    session: Session, gateway: Auth0Gateway, batcher: UserBatcher, members: set[str]
+    gateway: Auth0Gateway, batcher: UserBatcher, members: set[str], live: set[str]
 ) -> None:
     """Members not (or no longer) live in the database are fetched once and written."""
-    live: set[str] = set()
-    ids = list(members)
-    for start in range(0, len(ids), BATCH_SIZE):
-        chunk = ids[start : start + BATCH_SIZE]
-        live.update(
-            session.execute(
-                select(User.id).where(User.id.in_(chunk), User.deleted_at.is_(None))
-            ).scalars()
-        )
-    for user_id in members - live:
+    for user_id in sorted(members - live):
         user = gateway.get_user(user_id)
         if user is None:
             batcher.counts.skip(f"{user_id}: role member not found in Auth0")
             members.discard(user_id)
         else:
             batcher.add(user)
+            live.add(user_id)
     batcher.flush()
 
 
@@ -213,20 +207,21 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
     key = "platform_id" if target.kind == "platform" else "group_id"
     table = PlatformMembership if target.kind == "platform" else GroupMembership
     decision = {"status": status, "reason": GRANTED_REASON, "decided_by": ACTOR}
-    session.execute(
-        insert(table),
+    bulk_write(
+        session,
+        table.__table__,
         [
             {"user_id": uid, key: target.id, **decision, "decided_at": now}
             | {"created_at": now, "updated_at": now}
             for uid in user_ids
         ],
     )
-    other = "group_id" if key == "platform_id" else "platform_id"
-    session.execute(
-        insert(MembershipEvent),
+    bulk_write(
+        session,
+        MembershipEvent.__table__,
         [
-            {"user_id": uid, key: target.id, other: None, "from_status": None}
-            | {"to_status": status, "actor": ACTOR, "reason": GRANTED_REASON, "created_at": now}
+            {"user_id": uid, key: target.id, "from_status": None, "to_status": status}
+            | {"actor": ACTOR, "reason": GRANTED_REASON, "created_at": now}
             for uid in user_ids
         ],
     )

@@ -20,6 +20,7 @@ from sqlmodel import Session
 from aai_cli.errors import SafetyGuard
 from aai_cli.models import SyncState, User, utcnow
 from aai_cli.services.auth0 import Auth0Gateway, Auth0User
+from aai_cli.services.sync_bulk import bulk_write, db_timestamp, is_sqlite, select_in
 
 BATCH_SIZE = 5000
 WATERMARK_KEY = "users.updated_at"
@@ -86,24 +87,9 @@ def set_watermark(session: Session, value: datetime) -> None:
     session.flush()
 
 
-def _insert(session: Session):  # type: ignore[no-untyped-def]
-    if session.get_bind().dialect.name == "postgresql":
-        from sqlalchemy.dialects.postgresql import insert
-    else:
-        from sqlalchemy.dialects.sqlite import insert
-    return insert
-
-
 def upsert_rows(session: Session, rows: list[dict]) -> None:
     """One `INSERT ... ON CONFLICT (id) DO UPDATE` executemany for the batch."""
-    if not rows:
-        return
-    table = User.__table__
-    stmt = _insert(session)(table)
-    stmt = stmt.on_conflict_do_update(
-        index_elements=[table.c.id], set_={c: stmt.excluded[c] for c in _WRITE_COLUMNS}
-    )
-    session.execute(stmt, rows)
+    bulk_write(session, User.__table__, rows, conflict=("id",), update=_WRITE_COLUMNS)
 
 
 def user_row(user: Auth0User, now: datetime) -> dict:
@@ -166,13 +152,14 @@ class UserBatcher:
             self.progress("users", self.seen, None)
 
     def _changed(self, batch: list[Auth0User]) -> list[Auth0User]:
-        ids = [u.user_id for u in batch]
+        sqlite = is_sqlite(self.session)
         existing = {
-            row.id: row
-            for row in self.session.execute(
-                select(User.id, User.updated_at, User.deleted_at, User.blocked).where(
-                    User.id.in_(ids)
-                )
+            uid: (updated_at, deleted, blocked)
+            for uid, updated_at, deleted, blocked in select_in(
+                self.session,
+                "SELECT id, updated_at, deleted_at IS NOT NULL, blocked FROM users",
+                "id",
+                [u.user_id for u in batch],
             )
         }
         changed = []
@@ -180,14 +167,16 @@ class UserBatcher:
             row = existing.get(user.user_id)
             if row is None:
                 self.counts.created += 1
-            elif row.deleted_at is not None:
+            elif row[1]:
                 self.counts.restored += 1
-            elif user.updated_at is not None and row.updated_at == user.updated_at:
+            elif user.updated_at is not None and row[0] == db_timestamp(
+                user.updated_at, sqlite=sqlite
+            ):
                 self.counts.unchanged += 1
                 continue
             else:
                 self.counts.updated += 1
-            if user.blocked and (row is None or not row.blocked):
+            if user.blocked and (row is None or not row[2]):
                 self.counts.blocked += 1
             changed.append(user)
         return changed
