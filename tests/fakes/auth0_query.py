@@ -2,7 +2,8 @@
 understands: `field:value`, `field:"exact phrase"`, `field:val*` wildcards, ranges
 `[a TO b]`, `{a TO b}`, mixed and open (`*`) bounds, partial dates (`2017-11`),
 `_exists_:field`, `AND`, `OR`, `NOT`, parentheses, and free text. Adjacent terms without an
-operator are ANDed. `email`, `name`, `given_name`, `family_name`, `nickname` match
+operator are ANDed; free text (no field) is a case-insensitive substring match over user_id,
+email, name, nickname and username. `email`, `name`, `given_name`, `family_name`, `nickname` match
 case-insensitively, everything else case-sensitively (as Auth0 documents).
 """
 
@@ -96,7 +97,9 @@ class Term(Node):
         text = as_text(value)
         if self.insensitive:
             text = text.lower()
-        return bool(self._regex.match(text)) if self._regex else text == self._text
+        if self._regex:
+            return bool(self._regex.match(text))
+        return self._text in text if self.field is None else text == self._text
 
     def match(self, user: dict[str, Any]) -> bool:
         fields = [self.field] if self.field else list(FREE_TEXT_FIELDS)

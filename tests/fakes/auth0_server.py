@@ -49,6 +49,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
@@ -489,6 +490,9 @@ class FakeAuth0:
             response = self._route(req)
         except ApiError as exc:
             response = exc.response()
+        except Exception:  # a bug in the fake: answer 500 and say why on stderr
+            traceback.print_exc()
+            response = Response(500, error_body(500, "Internal error of the local Auth0"))
         return self._finish(req, response, headers)
 
     def _finish(self, req: Request, response: Response, headers: dict[str, str]) -> Response:

@@ -239,6 +239,8 @@ class TenantStore:
             if node is None and sort is None:
                 page = list(islice(self.users.values(), start, start + count))
                 return len(self.users), page
+            if node is None and sort is not None:
+                return self._sorted_page(sort[0], sort[1], start, count)
             hint = index_hint(node) if node is not None else None
             if isinstance(hint, Range) and hint is node and (sort is None or sort[0] == hint.field):
                 return self._range_page(hint, -1 if sort and sort[1] < 0 else 1, start, count)
@@ -271,6 +273,20 @@ class TenantStore:
             finder = bisect.bisect_right if node.high_inclusive else bisect.bisect_left
             high = finder(index, node.high, key=lambda e: e[0])
         return low, high
+
+    def _sorted_page(
+        self, field: str, direction: int, start: int, count: int
+    ) -> tuple[int, list[dict[str, Any]]]:
+        """A page of every user sorted by `field` from its index (users without the field
+        come last, in insertion order)."""
+        index = self._index(field)
+        ordered = index if direction > 0 else index[::-1]
+        page = [self.users[uid] for _, uid in ordered[start : start + count]]
+        if len(page) < count:
+            missing = [u for u in self.users.values() if u.get(field) is None]
+            skip = max(0, start - len(index))
+            page.extend(missing[skip : skip + count - len(page)])
+        return len(self.users), page
 
     def _candidates(self, hint: Node | None) -> list[dict[str, Any]]:
         if isinstance(hint, Range):
