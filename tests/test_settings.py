@@ -1,0 +1,134 @@
+"""Settings: the database URL rules, .env, and configuration errors (exit 6, no secret)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy.engine import make_url
+from typer.testing import CliRunner
+
+from aai_cli.errors import ConfigError
+from aai_cli.main import app
+from aai_cli.settings import DEFAULT_DB_URL, get_settings, load_settings, normalise_db_url
+
+SECRET = "hunter2-s3cret"
+
+
+def test_default_is_the_embedded_sqlite() -> None:
+    settings = load_settings()
+    assert settings.database_url == DEFAULT_DB_URL == "sqlite:///database.db"
+    assert settings.is_sqlite and settings.is_default_sqlite
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgres://u:p@h:5433/d", "postgresql+psycopg://u:p@h:5433/d"),
+        ("postgresql://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("postgresql+psycopg2://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("postgresql+psycopg://u@h/d", "postgresql+psycopg://u@h/d"),
+        ("sqlite:////data/aai.db", "sqlite:////data/aai.db"),
+        ("  sqlite:///x.db  ", "sqlite:///x.db"),
+    ],
+)
+def test_db_url_normalised_to_psycopg3(given: str, expected: str) -> None:
+    assert normalise_db_url(given) == expected
+    assert load_settings(db_url=given).database_url == expected
+
+
+def test_db_url_other_than_default_is_not_the_embedded_default(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DB_URL", "sqlite:///other.db")
+    assert not load_settings().is_default_sqlite
+
+
+def test_db_parts_win_over_db_url_and_are_escaped(monkeypatch: pytest.MonkeyPatch) -> None:
+    password = "p@ss:w/rd%?#&"
+    monkeypatch.setenv("DB_URL", "sqlite:///ignored.db")
+    monkeypatch.setenv("DB_HOST", "db.internal")
+    monkeypatch.setenv("DB_PORT", "6543")
+    monkeypatch.setenv("DB_NAME", "aai_prod")
+    monkeypatch.setenv("DB_USER", "aai@svc")
+    monkeypatch.setenv("DB_PASSWORD", password)
+    settings = load_settings()
+    url = make_url(settings.database_url)
+    assert url.drivername == "postgresql+psycopg"
+    assert (url.host, url.port, url.database) == ("db.internal", 6543, "aai_prod")
+    assert url.username == "aai@svc" and url.password == password
+    assert not settings.is_sqlite and not settings.is_default_sqlite
+    assert password not in repr(settings) and password not in str(settings.model_dump())
+
+
+def test_db_parts_without_password(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("DB_HOST", "localhost")
+    assert load_settings().database_url == "postgresql+psycopg://postgres@localhost:5432/aai"
+
+
+def test_dotenv_is_read_and_the_environment_wins(monkeypatch: pytest.MonkeyPatch) -> None:
+    Path(".env").write_text("DB_URL=sqlite:///from-dotenv.db\nSYNC_MAX_DELETES=7\n")
+    assert load_settings().database_url == "sqlite:///from-dotenv.db"
+    monkeypatch.setenv("SYNC_MAX_DELETES", "9")
+    assert load_settings().sync_max_deletes == 9
+
+
+def test_get_settings_is_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
+    first = get_settings()
+    monkeypatch.setenv("DB_URL", "sqlite:///changed.db")
+    assert get_settings() is first
+    get_settings.cache_clear()
+    assert get_settings().database_url == "sqlite:///changed.db"
+
+
+@pytest.mark.parametrize(
+    ("variable", "value"),
+    [
+        ("DB_PORT", "not-a-port"),
+        ("DB_PORT", "70000"),
+        ("ADMIN_ROLES", "[not json"),
+        ("SBP_ALLOWED_EMAIL_DOMAINS", "{"),
+        ("SYNC_FULL_AT", "25:00"),
+        ("AUTH0_DOMAIN", "https://tenant.example/with/path"),
+        ("AUTH0_BASE_URL", "ftp://nope"),
+        ("EMAIL_BACKEND", "pigeon"),
+        ("SYNC_INTERVAL_MINUTES", "0"),
+    ],
+)
+def test_malformed_variable_is_exit_6_naming_it_without_the_secret(
+    monkeypatch: pytest.MonkeyPatch, variable: str, value: str
+) -> None:
+    monkeypatch.setenv("DB_PASSWORD", SECRET)
+    monkeypatch.setenv("SMTP_PASSWORD", SECRET)
+    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", SECRET)
+    monkeypatch.setenv(variable, value)
+    with pytest.raises(ConfigError) as caught:
+        load_settings()
+    assert variable in str(caught.value)
+    result = CliRunner().invoke(app, ["db", "ping"])
+    assert result.exit_code == 6
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and variable in lines[0]
+    assert SECRET not in result.stderr + result.stdout
+    assert "validation error" not in result.stderr.lower()  # no pydantic dump
+
+
+def test_missing_auth0_variables_are_named() -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_settings().require_auth0_management()
+    message = str(caught.value)
+    for name in ("AUTH0_DOMAIN", "AUTH0_MANAGEMENT_ID", "AUTH0_MANAGEMENT_SECRET"):
+        assert name in message
+
+
+def test_database_commands_never_need_auth0(monkeypatch: pytest.MonkeyPatch) -> None:
+    # no AUTH0_* at all: the database commands still work
+    result = CliRunner().invoke(app, ["db", "ping", "--json"])
+    assert result.exit_code == 0, result.stderr
+
+
+def test_cors_wildcard_refused() -> None:
+    with pytest.raises(ConfigError, match="CORS_ALLOWED_ORIGINS"):
+        load_settings(cors_allowed_origins="https://a.example, *").cors_origins()
+    settings = load_settings(cors_allowed_origins="https://a.example, https://b.example")
+    assert settings.cors_origins() == ["https://a.example", "https://b.example"]
