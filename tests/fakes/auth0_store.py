@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import bisect
 import hashlib
+import json
 import random
 import string
 import threading
@@ -32,6 +33,9 @@ def iso(moment: datetime) -> str:
     """Auth0's timestamp format: ISO 8601 UTC with milliseconds."""
     utc = moment.astimezone(UTC).replace(tzinfo=None)
     return utc.isoformat(timespec="milliseconds") + "Z"
+
+
+_compact = json.JSONEncoder(separators=(",", ":")).encode
 
 
 def sort_key(value: Any) -> tuple[int, Any]:
@@ -61,6 +65,7 @@ class TenantStore:
         self._by_email: dict[str, set[str]] = {}
         self._by_username: dict[str, set[str]] = {}
         self._indexes: dict[str, list[tuple[Any, str]]] = {}
+        self._member_json: dict[str, tuple[dict[str, Any] | None, bytes]] = {}
         self._last_stamp = ""
         self._generated = 0
 
@@ -361,6 +366,15 @@ class TenantStore:
     def member_item(self, user_id: str) -> dict[str, Any]:
         user = self.users.get(user_id, {"user_id": user_id})
         return {k: user[k] for k in ROLE_MEMBER_FIELDS if k in user}
+
+    def member_json(self, user_id: str) -> bytes:
+        """member_item encoded, cached while the user is unchanged (pages stay cheap)."""
+        user = self.users.get(user_id)
+        cached = self._member_json.get(user_id)
+        if cached is None or cached[0] is not user:
+            cached = (user, _compact(self.member_item(user_id)).encode())
+            self._member_json[user_id] = cached
+        return cached[1]
 
     def roles_of(self, user_id: str) -> list[dict[str, Any]]:
         with self.lock:
