@@ -1,8 +1,105 @@
-"""`aai serve` (being built)."""
+"""`aai serve`: the portal API under uvicorn (`api.app:create_app`, factory).
+
+On the embedded SQLite default the database is migrated and seeded first, so a fresh
+checkout just works; any other database must already be at head (exit 3 otherwise:
+run `aai db upgrade`).
+"""
 
 from __future__ import annotations
 
+import typer
 
-def serve() -> None:
-    """Serve the portal API."""
-    raise NotImplementedError
+ACCESS_LOGGER = "aai.access"
+
+
+def serve(
+    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
+    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
+    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
+    reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
+    proxy_headers: bool = typer.Option(
+        False,
+        "--proxy-headers",
+        help="Trust X-Forwarded-For/-Proto from the proxy in front (FORWARDED_ALLOW_IPS).",
+    ),
+) -> None:
+    """Serve the portal API (health at /healthz, readiness at /readyz, docs at /docs)."""
+    from aai_cli.errors import UsageError
+    from aai_cli.settings import get_settings
+
+    if reload and workers > 1:
+        raise UsageError("--reload runs a single process: drop --workers")
+    settings = get_settings()
+    settings.cors_origins()  # refuses '*' before anything starts (exit 6)
+    prepare_database(settings)
+
+    import uvicorn
+
+    uvicorn.run(
+        "api.app:create_app",
+        factory=True,
+        host=host,
+        port=port,
+        workers=workers,
+        reload=reload,
+        proxy_headers=proxy_headers,
+        access_log=False,  # the app logs each request on `aai.access`
+        log_config=log_config(settings.log_format, settings.log_level),
+    )
+
+
+def prepare_database(settings) -> None:  # type: ignore[no-untyped-def]
+    """Migrate and seed the embedded default; elsewhere refuse to start unless at head."""
+    from aai_cli import console
+    from aai_cli.errors import CheckFailed
+    from aai_cli.services import schema
+
+    url = settings.database_url
+    if settings.is_default_sqlite:
+        result = schema.upgrade(url)
+        if result.changed:
+            console.info(f"migrated the embedded database to {', '.join(result.after)}")
+        _seed(url)
+        return
+    status = schema.current(url)
+    if not status.at_head:
+        raise CheckFailed(
+            f"the database is at {status.describe_current()}, head is {', '.join(status.heads)}",
+            hint="run `aai db upgrade`",
+        )
+
+
+def _seed(url: str) -> None:
+    from aai_cli.db import session_scope
+    from aai_cli.services.catalog import seed_catalog
+
+    with session_scope(url) as session:
+        seed_catalog(session)
+
+
+def log_config(log_format: str, level: str) -> dict:
+    """Logging for every uvicorn process (workers are fresh interpreters)."""
+    formatter: dict = (
+        {"()": "aai_cli.logs.JsonFormatter"}
+        if log_format == "json"
+        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+    )
+    return {
+        "version": 1,
+        "disable_existing_loggers": False,
+        "formatters": {"default": formatter},
+        "handlers": {
+            "stderr": {
+                "class": "logging.StreamHandler",
+                "formatter": "default",
+                "stream": "ext://sys.stderr",
+            }
+        },
+        "root": {"handlers": ["stderr"], "level": level},
+        "loggers": {
+            "uvicorn": {"level": "INFO"},
+            ACCESS_LOGGER: {"level": "INFO"},
+            "httpx": {"level": "WARNING"},
+            "httpcore": {"level": "WARNING"},
+        },
+    }
