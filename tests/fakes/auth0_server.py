@@ -747,7 +747,8 @@ def populate(
     """Fill a tenant: `users` generated users and the given roles, each with `role_members`
     members (default users/len(roles)) picked deterministically (overlapping)."""
     generated = [
-        u["user_id"] for u in fake.generate_users(users, seed=seed, social_fraction=social_fraction)
+        u["user_id"]
+        for u in fake.store.generate_users(users, seed=seed, social_fraction=social_fraction)
     ]
     per_role = len(generated) // max(1, len(roles)) if role_members is None else role_members
     rng = random.Random(seed)

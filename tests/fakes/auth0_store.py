@@ -408,12 +408,13 @@ class TenantStore:
 
     @staticmethod
     def _generated_user(i: int, rng: random.Random, social_fraction: float) -> dict[str, Any]:
-        social = rng.random() < social_fraction
-        first, last = _FIRST[rng.randrange(len(_FIRST))], _LAST[rng.randrange(len(_LAST))]
-        born = i * 60 + rng.randrange(60)
-        changed = born + rng.randrange(86_400 * 30)
+        draw = rng.random
+        social = draw() < social_fraction
+        first, last = _FIRST[int(draw() * len(_FIRST))], _LAST[int(draw() * len(_LAST))]
+        born = i * 60 + int(draw() * 60)
+        changed = born + int(draw() * 86_400 * 30)
         if social:
-            local_id = str(rng.randrange(10**20, 10**21))
+            local_id = str(10**20 + int(draw() * 9 * 10**20))
             identity = {
                 "connection": SOCIAL_CONNECTION,
                 "provider": SOCIAL_CONNECTION,
@@ -434,27 +435,30 @@ class TenantStore:
         user: dict[str, Any] = {
             "user_id": user_id,
             "email": email,
-            "email_verified": social or rng.random() < 0.8,
+            "email_verified": social or draw() < 0.8,
         }
         if not social:
             user["username"] = f"{first.lower()}{i}"
-        user.update(
-            {
-                "name": f"{first} {last}",
-                "given_name": first,
-                "family_name": last,
-                "nickname": email.split("@")[0],
-                "picture": f"https://s.gravatar.com/avatar/{i:032x}?s=480&r=pg",
-                "identities": [identity],
-                "created_at": _generated_stamp(born),
-                "updated_at": _generated_stamp(changed),
-            }
-        )
-        if rng.random() < 0.02:
+        user["name"] = f"{first} {last}"
+        user["given_name"] = first
+        user["family_name"] = last
+        user["nickname"] = email.split("@")[0]
+        user["picture"] = f"https://s.gravatar.com/avatar/{i:032x}?s=480&r=pg"
+        user["identities"] = [identity]
+        user["created_at"] = _generated_stamp(born)
+        user["updated_at"] = _generated_stamp(changed)
+        if draw() < 0.02:
             user["blocked"] = True
         return user
 
 
+_DAYS: list[str] = []
+
+
 def _generated_stamp(seconds: int) -> str:
-    moment = _GENERATED_EPOCH + timedelta(seconds=seconds, milliseconds=seconds % 997)
-    return moment.isoformat(timespec="milliseconds") + "Z"
+    """`seconds` after 2021-01-01 as Auth0 writes it (milliseconds derived from seconds)."""
+    day, rest = divmod(seconds, 86_400)
+    while len(_DAYS) <= day:
+        _DAYS.append((_GENERATED_EPOCH + timedelta(days=len(_DAYS))).strftime("%Y-%m-%dT"))
+    hours, rest = divmod(rest, 3600)
+    return f"{_DAYS[day]}{hours:02d}:{rest // 60:02d}:{rest % 60:02d}.{seconds % 997 % 1000:03d}Z"
