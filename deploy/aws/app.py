@@ -1,5 +1,6 @@
 #!/usr/bin/env python3
-"""CDK entry point: `cdk synth -c env=dev` / `cdk deploy -c env=prod -c image_tag=<sha>`."""
+"""CDK entry point, run by cdk.json: `npx aws-cdk@2 synth -c env=dev`,
+`npx aws-cdk@2 deploy -c env=prod -c image_tag=<sha>` (see README, Deployment)."""
 
 from __future__ import annotations
 

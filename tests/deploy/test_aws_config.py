@@ -24,8 +24,9 @@ def test_environment_picks_its_sizes_and_flat_values_win():
     assert (prod.api_max_tasks, prod.db_multi_az, prod.deletion_protection) == (8, True, True)
     assert prod.settings["EMAIL_BACKEND"] == "smtp"
     # `cdk deploy -c api_max_tasks=12 -c db_multi_az=false` arrives as strings
-    override = config(env="prod", api_max_tasks="12", db_multi_az="false", image_tag="9f1c")
-    assert (override.api_max_tasks, override.db_multi_az, override.image_tag) == (12, False, "9f1c")
+    override = config(env="prod", api_max_tasks="12", db_multi_az="false", migrate="false")
+    assert (override.api_max_tasks, override.db_multi_az, override.migrate) == (12, False, False)
+    assert dev.migrate is True
 
 
 def test_settings_json_from_the_command_line():
@@ -59,6 +60,9 @@ def test_migration_runs_on_create_and_each_new_revision_but_not_on_rollback():
     assert run_task_handler.should_run(_event("Update", 8, old=7))
     assert not run_task_handler.should_run(_event("Update", 7, old=8)), "a rollback"
     assert not run_task_handler.should_run(_event("Delete", 8))
+    redeploy_old_image = _event("Update", 9, old=8)
+    redeploy_old_image["ResourceProperties"]["Skip"] = "true"  # -c migrate=false
+    assert not run_task_handler.should_run(redeploy_old_image)
 
 
 def test_skipped_runs_complete_without_calling_aws():

@@ -133,6 +133,7 @@ def test_the_migration_task_runs_before_the_services_update(template):
     assert migrate["EntryPoint"] == commands.SHELL_ENTRYPOINT
     assert migrate["Command"] == [commands.MIGRATE_SCRIPT]
     (run_id, run), *_ = resources(template, "Custom::AaiMigration").items()
+    assert run["Properties"]["Skip"] == "false"
     task_id = run["Properties"]["TaskDefinition"]["Ref"]
     task = template["Resources"][task_id]["Properties"]["ContainerDefinitions"][0]
     assert task["Name"] == "migrate"

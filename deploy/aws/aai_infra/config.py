@@ -37,6 +37,8 @@ class DeployConfig:
     # the image: built by CI, pushed to this ECR repository with an immutable tag
     ecr_repository: str = "aai-backend"
     image_tag: str = "latest"
+    # false to redeploy an older image without running its migrations (a rollback)
+    migrate: bool = True
     # the API's public name; HTTPS when certificate_arn is set, an alias record when the
     # hosted zone is given (otherwise point a CNAME at the LoadBalancerDNS output)
     domain: str = ""

@@ -30,6 +30,7 @@ class MigrationRun(Construct):
         task_definition: ecs.FargateTaskDefinition,
         subnets: list[ec2.ISubnet],
         security_group: ec2.ISecurityGroup,
+        enabled: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         code = lambda_.Code.from_inline(HANDLER_SOURCE.read_text())
@@ -61,6 +62,7 @@ class MigrationRun(Construct):
                 "TaskDefinition": task_definition.task_definition_arn,
                 "Subnets": [subnet.subnet_id for subnet in subnets],
                 "SecurityGroups": [security_group.security_group_id],
+                "Skip": "false" if enabled else "true",
             },
         )
 

@@ -2,7 +2,8 @@
 
 Inlined into two Lambda functions (index.on_event, index.is_complete) of a CDK Provider.
 A new task definition revision (a new image or new settings) runs it again; a CloudFormation
-rollback (a lower revision) does not: the schema stays ahead of the rolled-back code.
+rollback (a lower revision) does not, nor does a deploy with `-c migrate=false`: the schema
+stays ahead of the rolled-back code.
 """
 
 import os
@@ -19,7 +20,7 @@ def _revision(arn):
 
 
 def should_run(event):
-    if event["RequestType"] == "Delete":
+    if event["RequestType"] == "Delete" or event["ResourceProperties"].get("Skip") == "true":
         return False
     if event["RequestType"] == "Update":
         old = event["OldResourceProperties"]["TaskDefinition"]

@@ -85,6 +85,7 @@ class AaiStack(Stack):
             task_definition=migrate_task,
             subnets=app_subnets.subnets,
             security_group=migrate_sg,
+            enabled=config.migrate,
         )
 
         self.api = self._api_service(app_subnets)
