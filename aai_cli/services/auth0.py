@@ -126,6 +126,20 @@ def _dump(model: Any) -> dict[str, Any]:
     return model.model_dump() if hasattr(model, "model_dump") else dict(model)
 
 
+class MalformedRecord(Auth0Error):
+    """Auth0 answered, but a record does not have the shape we need."""
+
+    def __init__(self, message: str, *, status_code: int = 200) -> None:
+        super().__init__(message, status_code=status_code, error_code="malformed")
+
+
+def _user(model: Any, what: str) -> Auth0User:
+    try:
+        return Auth0User.model_validate(_dump(model))
+    except ValidationError:
+        raise MalformedRecord(f"Auth0 sent a malformed user record ({what})") from None
+
+
 class Auth0Gateway:
     """Typed Management API calls with retries, a rate ceiling and request counters."""
 
@@ -188,6 +202,7 @@ class Auth0Gateway:
 
     def _call(self, what: str, fn: Callable[[], T], *, idempotent: bool = True) -> T:
         from auth0.management.core.api_error import ApiError
+        from auth0.management.core.parse_error import ParsingError
 
         refreshed = [False]
 
@@ -222,6 +237,10 @@ class Auth0Gateway:
             return call_with_retries(fn, classify=classify, policy=self.policy, on_give_up=give_up)
         except ApiError as exc:
             raise _api_error(what, exc) from None
+        except ParsingError as exc:
+            raise MalformedRecord(
+                f"Auth0 sent a malformed record ({what})", status_code=exc.status_code or 200
+            ) from None
         except httpx.TransportError as exc:
             raise Auth0Unavailable(
                 f"Auth0 unavailable: {what} failed ({type(exc).__name__}); its outcome is unknown"
@@ -236,13 +255,13 @@ class Auth0Gateway:
             if exc.status_code == 404:
                 return None
             raise
-        return Auth0User.model_validate(_dump(user))
+        return _user(user, "get user")
 
     def users_by_email(self, email: str) -> list[Auth0User]:
         users = self._call(
             "users by email", lambda: self._client.users.list_users_by_email(email=email)
         )
-        return [Auth0User.model_validate(_dump(u)) for u in users]
+        return [_user(u, "users by email") for u in users]
 
     def create_user(
         self,
@@ -283,7 +302,7 @@ class Auth0Gateway:
                     "a user with this email or username already exists in Auth0"
                 ) from None
             raise
-        return Auth0User.model_validate(_dump(user))
+        return _user(user, "create user")
 
     def search_users_updated_since(self, since: datetime) -> Iterator[Auth0User]:
         """Users whose `updated_at` >= `since`, ascending, past the 1000-result cap: each
@@ -296,7 +315,7 @@ class Auth0Gateway:
                 query = f"updated_at:{'[' if inclusive else '{'}{auth0_timestamp(lower)} TO *]"
                 items = self._search_page(query, page)
                 for item in items:
-                    user = Auth0User.model_validate(_dump(item))
+                    user = _user(item, "search users")
                     last = user.updated_at or last
                     yield user
                 if len(items) < PAGE_SIZE:
@@ -510,6 +529,7 @@ __all__ = [
     "Auth0Gateway",
     "Auth0Role",
     "Auth0User",
+    "MalformedRecord",
     "RoleMember",
     "auth0_timestamp",
     "close_gateway",

@@ -24,7 +24,7 @@ from aai_cli import db
 from aai_cli.errors import AaiError
 from aai_cli.models import Role, SyncRun, utcnow
 from aai_cli.services import outbox
-from aai_cli.services.auth0 import Auth0Gateway, get_gateway
+from aai_cli.services.auth0 import Auth0Gateway, MalformedRecord, get_gateway
 from aai_cli.services.sync_memberships import MembershipCounts, sync_memberships
 from aai_cli.services.sync_users import (
     UserBatcher,
@@ -166,10 +166,7 @@ def _run_steps(
         if report.mode == "full":
             watermark = sync_users_full(session, gateway, batcher, max_deletes=max_deletes)
         else:
-            since = get_watermark(session)
-            assert since is not None
-            batcher.before_commit = lambda batch: _advance(session, batch)
-            watermark = sync_users_incremental(gateway, batcher, since=since)
+            watermark = _incremental(session, gateway, batcher, report, max_deletes)
         if watermark is not None:
             set_watermark(session, watermark)
         commit()
@@ -178,6 +175,20 @@ def _run_steps(
         sync_memberships(
             session, gateway, batcher, report.memberships, commit=commit, progress=progress
         )
+
+
+def _incremental(session, gateway, batcher, report, max_deletes):  # type: ignore[no-untyped-def]
+    """Search from the watermark; a malformed search page (the SDK rejects the whole page)
+    falls back to the full export, which skips the bad record alone."""
+    since = get_watermark(session)
+    assert since is not None
+    batcher.before_commit = lambda batch: _advance(session, batch)
+    try:
+        return sync_users_incremental(gateway, batcher, since=since)
+    except MalformedRecord as exc:
+        batcher.counts.skip(f"{exc}: ran a full sync instead")
+        batcher.before_commit, report.mode = None, "full"
+        return sync_users_full(session, gateway, batcher, max_deletes=max_deletes)
 
 
 def _advance(session: Session, batch) -> None:  # type: ignore[no-untyped-def]
@@ -262,7 +273,7 @@ def _finish_run(report: SyncReport) -> None:
         run = session.get(SyncRun, report.run_id)
         if run is None:
             return
-        run.status, run.error = report.status, report.error
+        run.status, run.error, run.mode = report.status, report.error, report.mode
         run.finished_at, run.counts = report.finished_at, report.counts()
         run.auth0_requests, run.rate_limited = report.auth0_requests, report.rate_limited
         session.add(run)

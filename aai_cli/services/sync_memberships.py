@@ -29,7 +29,7 @@ from aai_cli.models import (
     utcnow,
 )
 from aai_cli.services import memberships, outbox
-from aai_cli.services.auth0 import Auth0Gateway
+from aai_cli.services.auth0 import Auth0Gateway, MalformedRecord
 from aai_cli.services.memberships import Target
 from aai_cli.services.sync_bulk import bulk_write
 from aai_cli.services.sync_users import UserBatcher
@@ -128,9 +128,12 @@ def _ensure_users(
 ) -> None:
     """Members not (or no longer) live in the database are fetched once and written."""
     for user_id in sorted(members - live):
-        user = gateway.get_user(user_id)
+        try:
+            user = gateway.get_user(user_id)
+        except MalformedRecord:
+            user = None
         if user is None:
-            batcher.counts.skip(f"{user_id}: role member not found in Auth0")
+            batcher.counts.skip(f"{user_id}: role member missing or malformed in Auth0")
             members.discard(user_id)
         else:
             batcher.add(user)

@@ -19,7 +19,7 @@ from sqlmodel import Session
 
 from aai_cli.errors import SafetyGuard
 from aai_cli.models import SyncState, User, utcnow
-from aai_cli.services.auth0 import Auth0Gateway, Auth0User
+from aai_cli.services.auth0 import Auth0Gateway, Auth0User, MalformedRecord
 from aai_cli.services.sync_bulk import bulk_write, db_timestamp, is_sqlite, select_in
 
 BATCH_SIZE = 5000
@@ -122,11 +122,11 @@ class UserBatcher:
         commit: Callable[[], None],
         before_commit: Callable[[list[Auth0User]], None] | None = None,
         progress: Progress | None = None,
-        batch_size: int = BATCH_SIZE,
+        batch_size: int | None = None,
     ) -> None:
         self.session, self.counts, self.commit = session, counts, commit
         self.before_commit, self.progress = before_commit, progress
-        self.batch_size = batch_size
+        self.batch_size = batch_size or BATCH_SIZE
         self.buffer: dict[str, Auth0User] = {}
         self.seen = 0
 
@@ -254,7 +254,11 @@ def _confirm_deletions(
     confirmed: list[str] = []
     present = 0
     for user_id in candidates:
-        user = gateway.get_user(user_id)
+        try:
+            user = gateway.get_user(user_id)
+        except MalformedRecord:
+            batcher.counts.skip(f"{user_id}: malformed in Auth0")
+            continue
         if user is not None:
             present += 1
             if present > MAX_MISSING_BUT_PRESENT:
