@@ -3,7 +3,8 @@ same server) and verification emails.
 
 An export snapshots the tenant's users when it is created and writes its file in a
 background thread; it reports `pending`, then `processing` for `pending_polls` polls (and
-while the file is being written, and for at least `delay_s` seconds), then `completed`
+for at least `delay_s` seconds), then `completed` (the poll that completes it waits for
+the file if it is still being written, so the sequence of statuses is deterministic)
 with a `location` valid for `link_ttl_s` seconds (each poll of a completed job signs a fresh
 link). The download refuses a request that carries an `Authorization` header (400, as an
 S3-style store does when a second credential is sent), an expired link (403) and a bad
@@ -186,10 +187,12 @@ class JobBook:
             public = job.public
             if public["status"] in {"pending", "processing"}:
                 is_export = public["type"] == "users_export"
-                waiting = time.monotonic() - job.created < self.delay_s or not job.ready.is_set()
+                waiting = time.monotonic() - job.created < self.delay_s
                 if job.polls_left > 0 or (waiting and is_export):
                     job.polls_left -= 1
                     return Response(200, {**public, "status": "processing", "percentage_done": 0})
+                if is_export:
+                    job.ready.wait()  # statuses stay deterministic: completed means written
                 public["status"] = (
                     self.final_status if public["type"] == "users_export" else "completed"
                 )

@@ -414,8 +414,13 @@ class FakeAuth0:
             "azp": self.client_id,
             "scope": MANAGEMENT_SCOPE,
             "gty": "client-credentials",
+            "jti": os.urandom(8).hex(),  # tokens issued in the same second stay distinct
         }
-        return self._active_key.sign(claims)
+        token = self._active_key.sign(claims)
+        if claims["aud"] in self.management_audiences:
+            with self._log_lock:
+                self._valid_tokens[token] = float(claims["exp"])
+        return token
 
     def invalidate_tokens(self) -> None:
         """Every Management API token issued so far gets 401 from now on (simulates expiry)."""

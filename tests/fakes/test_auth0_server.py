@@ -99,8 +99,12 @@ def test_missing_expired_and_invalidated_tokens_get_401(fake_auth0):
     assert httpx.get(url, headers={"Authorization": f"Bearer {user_token}"}).status_code == 401
     good = {"Authorization": f"Bearer {fake_auth0.management_token()}"}
     assert httpx.get(url, headers=good).status_code == 200
+    unused = {"Authorization": f"Bearer {fake_auth0.management_token()}"}
     fake_auth0.invalidate_tokens()
     assert httpx.get(url, headers=good).status_code == 401
+    assert httpx.get(url, headers=unused).status_code == 401  # issued before, never used
+    fresh = {"Authorization": f"Bearer {fake_auth0.management_token()}"}
+    assert httpx.get(url, headers=fresh).status_code == 200
 
 
 def test_minted_tokens_verify_against_the_jwks_and_survive_rotation(fake_auth0):
