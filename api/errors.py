@@ -3,6 +3,7 @@
 | error | status |
 |---|---|
 | request validation, malformed JSON, InvalidInput/UsageError | 400 `{message, field_errors}` |
+| a value the database cannot store (DataError, e.g. NUL on Postgres) | 400 |
 | InvalidToken | 401 with `WWW-Authenticate: Bearer` |
 | Forbidden | 403 |
 | NotFound | 404 |
@@ -20,7 +21,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
-from sqlalchemy.exc import InterfaceError, OperationalError
+from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aai_cli import errors
@@ -98,6 +99,11 @@ async def _database_error(_request: Request, exc: Exception) -> JSONResponse:
     return error_response(503, "the database is unavailable")
 
 
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    # e.g. a NUL byte in a text value on PostgreSQL: the input is at fault, not the server.
+    return error_response(400, "invalid input: a value the database cannot store", field_errors=[])
+
+
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return error_response(500, "internal error")
@@ -109,4 +115,5 @@ def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(StarletteHTTPException, _http_error)
     app.add_exception_handler(OperationalError, _database_error)
     app.add_exception_handler(InterfaceError, _database_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(Exception, _unexpected)

@@ -224,3 +224,10 @@ def test_list_users_issues_at_most_four_statements(people, params, roles):
         event.remove(engine, "before_cursor_execute", count)
     assert response.status_code == 200
     assert 1 <= len(statements) <= 4, statements
+
+
+def test_nul_bytes_are_a_client_error_never_500(people):
+    user = people.get("/admin/users/auth0%00alice", roles=[SUPER_ROLE])
+    assert user.status_code in (400, 404)
+    search = people.get("/admin/users", roles=[SUPER_ROLE], params={"search": "a\x00"})
+    assert search.status_code in (200, 400)
