@@ -30,6 +30,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
 import schedule
+from sqlalchemy import update
 from sqlmodel import Session, col, select
 
 from aai_cli.db import advisory_lock, session_scope
@@ -188,10 +189,9 @@ def _run_locked(spec: JobSpec, clock: Clock, url: str | None) -> Outcome:
     log.info("job %s started", spec.name, extra={"job": spec.name, "run_id": run_id})
     status, counts, error = _call(spec, JobContext(spec.name, started, url))
     finished = clock()
+    finish = {"status": status, "counts": counts, "error": error, "finished_at": finished}
     with session_scope(url) as session:
-        run = session.get(JobRun, run_id)
-        assert run is not None
-        run.status, run.counts, run.error, run.finished_at = status, counts, error, finished
+        session.exec(update(JobRun).where(col(JobRun.id) == run_id).values(**finish))
     _log_finish(spec, status, finished - started, run_id, counts)
     return Outcome(spec.name, status, error, run_id)
 
@@ -227,11 +227,18 @@ def _log_finish(
 
 
 def _close_interrupted(session: Session, job: str, now: datetime) -> None:
-    """Runs left 'running' while we hold the job's lock were cut short (a killed process)."""
-    rows = session.exec(select(JobRun).where(JobRun.job == job, JobRun.status == "running"))
-    for run in rows:
-        run.status, run.error, run.finished_at = "failed", INTERRUPTED, now
-        log.warning("job %s: run %s was interrupted", job, run.id, extra={"job": job})
+    """Runs left 'running' while we hold the job's lock were cut short (a killed process).
+
+    A write first, so that on SQLite the transaction holds the write lock before it reads
+    (a deferred read-then-write transaction fails at once when another process wrote).
+    """
+    closed = session.exec(
+        update(JobRun)
+        .where(col(JobRun.job) == job, col(JobRun.status) == "running")
+        .values(status="failed", error=INTERRUPTED, finished_at=now)
+    ).rowcount
+    if closed:
+        log.warning("job %s: %d interrupted run(s) closed", job, closed, extra={"job": job})
 
 
 def last_started(session: Session, job: str) -> datetime | None:
