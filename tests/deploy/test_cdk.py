@@ -5,6 +5,7 @@ Needs the `deploy` extra (aws-cdk-lib, constructs) and node (jsii runs the CDK's
 
 from __future__ import annotations
 
+import fcntl
 import json
 import os
 import shutil
@@ -27,16 +28,29 @@ PROD = {
 
 @pytest.fixture(scope="module")
 def template(tmp_path_factory) -> dict:
+    """Synthesised once per run: xdist workers share it through a locked file."""
     pytest.importorskip(
         "aws_cdk", reason="aws-cdk-lib is not installed: `uv run --extra deploy` runs these"
     )
     if shutil.which("node") is None:
         pytest.skip("node is not on PATH: the CDK (jsii) needs it to synthesise")
+    shared = tmp_path_factory.getbasetemp()
+    if os.environ.get("PYTEST_XDIST_WORKER"):
+        shared = shared.parent
+    cached = shared / "cdk-template.json"
+    with open(shared / "cdk-template.lock", "w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        if not cached.exists():
+            cached.write_text(json.dumps(synthesise(tmp_path_factory.mktemp("cdk.out"))))
+    return json.loads(cached.read_text())
+
+
+def synthesise(outdir) -> dict:  # type: ignore[no-untyped-def]
     os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
     from app import build_app
 
     context = json.loads((AWS_APP / "cdk.json").read_text())["context"]
-    app = build_app({**context, **PROD}, outdir=str(tmp_path_factory.mktemp("cdk.out")))
+    app = build_app({**context, **PROD}, outdir=str(outdir))
     (stack,) = app.synth().stacks
     assert stack.stack_name == "Aai-prod"
     return stack.template
