@@ -1,0 +1,120 @@
+"""`aai sync` through the real CLI against the local Auth0: exit codes, stdout vs stderr,
+the --json document."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from typer.testing import CliRunner
+
+from aai_cli import db
+from aai_cli.main import app
+from aai_cli.services import auth0
+from tests.services.sync_helpers import GALAXY, build_tenant, fast_gateway, live_ids, runs
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gateway():
+    auth0.close_gateway()
+    yield
+    auth0.close_gateway()
+
+
+def aai(*args: str):  # type: ignore[no-untyped-def]
+    return CliRunner().invoke(app, list(args))
+
+
+def test_sync_now_json(db_url, auth0_env) -> None:
+    build_tenant(auth0_env, 50, {GALAXY: slice(0, 10)})
+    result = aai("sync", "--now", "--json")
+    assert result.exit_code == 0, result.stderr
+    document = json.loads(result.stdout)
+    assert document["status"] == "succeeded" and document["mode"] == "full"
+    assert document["users"]["created"] == 50
+    assert document["memberships"]["granted"] == 10
+    assert document["roles"]["created"] == 5
+    for key in ("started_at", "finished_at", "auth0_requests", "rate_limited", "duration_s"):
+        assert key in document
+    assert set(document["users"]) >= {
+        "created",
+        "updated",
+        "restored",
+        "deleted",
+        "blocked",
+        "unchanged",
+        "skipped",
+    }
+    assert set(document["memberships"]) >= {"granted", "revoked", "unchanged"}
+
+
+def test_sync_now_human_output(db_url, auth0_env) -> None:
+    build_tenant(auth0_env, 20)
+    result = aai("sync", "--now")
+    assert result.exit_code == 0, result.stderr
+    assert "users" in result.stdout and "created" in result.stdout
+    assert "sync succeeded" in result.stderr
+
+
+def test_dry_run_and_single_steps(db_url, auth0_env) -> None:
+    build_tenant(auth0_env, 20)
+    dry = json.loads(aai("sync", "--now", "--dry-run", "--json").stdout)
+    assert dry["dry_run"] is True and dry["users"]["created"] == 20
+    assert live_ids(db_url) == set()
+    roles = json.loads(aai("sync", "roles", "--json").stdout)
+    assert roles["steps"] == ["roles"] and roles["roles"]["created"] == 5
+    users = json.loads(aai("sync", "users", "--full", "--json").stdout)
+    assert users["mode"] == "full" and users["users"]["created"] == 20
+    members = aai("sync", "memberships", "--json")
+    assert members.exit_code == 0 and json.loads(members.stdout)["steps"] == ["memberships"]
+
+
+def test_missing_auth0_settings_exit_6(db_url) -> None:
+    result = aai("sync", "--now")
+    assert result.exit_code == 6
+    assert "AUTH0_MANAGEMENT_ID" in result.stderr and "AUTH0_MANAGEMENT_SECRET" in result.stderr
+    assert result.stdout == ""
+
+
+def test_auth0_down_exit_5_and_the_run_recorded(db_url, auth0_env) -> None:
+    fast_gateway().policy.max_attempts = 2  # the CLI uses this process's gateway
+    auth0_env.fail_next(20, 503)
+    result = aai("sync", "--now", "--json")
+    assert result.exit_code == 5
+    assert "Auth0 unavailable" in result.stderr and "Traceback" not in result.stderr
+    assert auth0_env.client_secret not in result.stderr
+    assert runs(db_url)[-1].status == "failed"
+
+
+def test_busy_exit_7(db_url, auth0_env) -> None:
+    with db.advisory_lock("sync", wait=False, url=db_url):
+        result = aai("sync", "--now")
+    assert result.exit_code == 7
+    assert "in progress" in result.stderr
+
+
+def test_too_many_deletions_exit_8(db_url, auth0_env) -> None:
+    tenant = build_tenant(auth0_env, 20)
+    assert aai("sync", "--now").exit_code == 0
+    for user_id in tenant["ids"][:3]:
+        auth0_env.delete_user(user_id)
+    result = aai("sync", "--now", "--full", "--max-deletes", "2")
+    assert result.exit_code == 8
+    assert len(live_ids(db_url)) == 20
+
+
+def test_status(db_url, auth0_env) -> None:
+    build_tenant(auth0_env, 10)
+    aai("sync", "--now")
+    result = aai("sync", "status", "--json")
+    assert result.exit_code == 0
+    status = json.loads(result.stdout)
+    assert status["in_progress"] is False and status["watermark"]
+    assert status["runs"][0]["status"] == "succeeded"
+    human = aai("sync", "status")
+    assert human.exit_code == 0 and "succeeded" in human.stdout
+
+
+def test_sync_without_now_is_a_usage_error(db_url) -> None:
+    result = aai("sync")
+    assert result.exit_code == 2
