@@ -35,7 +35,7 @@ def _push_role_changes(ctx: JobContext) -> Any:
     from aai_cli.services.outbox import push_role_changes
 
     with session_scope(ctx.url) as session:
-        return push_role_changes(session, get_gateway())
+        return push_role_changes(session, get_gateway(), now=ctx.now)
 
 
 def _deliver_email(ctx: JobContext) -> Any:

@@ -1,0 +1,104 @@
+"""The registered outbox jobs driven by the scheduler and a fake clock: role changes pushed
+to the local Auth0 while it answers 5xx and after it recovers; stuck email recovered."""
+
+from __future__ import annotations
+
+from datetime import timedelta
+
+import pytest
+from sqlmodel import select
+
+from aai_cli.db import session_scope
+from aai_cli.models import EmailMessage, JobRun, RoleChange, User, utcnow
+from aai_cli.services import auth0, scheduled_jobs
+from aai_cli.services.auth0_transport import RetryPolicy
+from aai_cli.services.memberships import Target, transition
+from aai_cli.services.scheduler import JobScheduler
+from aai_cli.settings import get_settings
+from tests.services.test_scheduler import FakeClock
+
+GALAXY = "biocommons/platform/galaxy"
+
+
+@pytest.fixture(autouse=True)
+def _fresh_gateway():  # type: ignore[no-untyped-def]
+    auth0.close_gateway()
+    yield
+    auth0.close_gateway()
+
+
+def scheduler_for(job: str, clock: FakeClock, url: str) -> JobScheduler:
+    jobs = scheduled_jobs.select_jobs(scheduled_jobs.default_jobs(get_settings()), [job])
+    return JobScheduler(jobs, clock=clock, url=url)
+
+
+def job_counts(job: str) -> list[dict]:
+    with session_scope() as session:
+        query = select(JobRun).where(JobRun.job == job).order_by(JobRun.id)
+        return [run.counts for run in session.exec(query) if run.status == "succeeded"]
+
+
+def test_role_changes_back_off_while_auth0_fails_then_reach_it(db_url: str, auth0_env) -> None:  # type: ignore[no-untyped-def]
+    auth0_env.add_role(GALAXY)
+    remote = auth0_env.add_user(email="ada@example.org", username="ada")
+    with session_scope() as session:
+        session.add(User(id=remote["user_id"], email="ada@example.org", username="ada"))
+        session.flush()
+        transition(
+            session,
+            user_id=remote["user_id"],
+            target=Target("platform", "galaxy"),
+            action="approve",
+            actor="auth0|admin",
+        )
+    # one attempt per push: the outbox's own backoff is what is under test
+    auth0.get_gateway().policy = RetryPolicy(max_attempts=1, base_delay_s=0.01, max_delay_s=0.01)
+    clock = FakeClock(utcnow())
+    scheduler = scheduler_for("auth0-outbox", clock, db_url)
+
+    auth0_env.fail_next(3, 503)
+    assert [o.status for o in scheduler.run_due()] == ["succeeded"]  # the row failed, not the job
+    with session_scope() as session:
+        [change] = session.exec(select(RoleChange))
+        assert (change.status, change.attempts) == ("pending", 1)
+        assert "503" in (change.last_error or "")
+    for _ in range(4):  # backoff 30 s, 1 min, 2 min: failures at 1 and 2 min, waits at 3
+        clock.advance(minutes=1)
+        assert [o.status for o in scheduler.run_pending()] == ["succeeded"]
+    assert auth0_env.user_roles(remote["user_id"]) == [GALAXY]
+    with session_scope() as session:
+        [change] = session.exec(select(RoleChange))
+        assert (change.status, change.attempts, change.last_error) == ("done", 4, None)
+    outcomes = [(c["failed"], c["waiting"], c["done"]) for c in job_counts("auth0-outbox")]
+    assert outcomes == [(1, 0, 0), (1, 0, 0), (1, 0, 0), (0, 1, 0), (0, 0, 1)]
+
+
+def test_email_stuck_in_sending_is_delivered_after_its_lease(db_url: str) -> None:
+    clock = FakeClock(utcnow())
+    with session_scope() as session:
+        for minutes in (-1, 5):  # a lease that has passed, one that has not
+            session.add(
+                EmailMessage(
+                    kind="access_approved",
+                    to_address=f"lease{minutes}@example.org",
+                    subject="s",
+                    body_text="t",
+                    status="sending",
+                    attempts=1,
+                    lease_until=clock.now + timedelta(minutes=minutes),
+                )
+            )
+    scheduler = scheduler_for("email-outbox", clock, db_url)
+
+    def states() -> list[tuple[str, str]]:
+        with session_scope() as session:
+            query = select(EmailMessage.to_address, EmailMessage.status).order_by(EmailMessage.id)
+            return list(session.exec(query))
+
+    scheduler.run_due()
+    assert states() == [("lease-1@example.org", "sent"), ("lease5@example.org", "sending")]
+    for _ in range(6):
+        clock.advance(minutes=1)
+        scheduler.run_pending()
+    assert states() == [("lease-1@example.org", "sent"), ("lease5@example.org", "sent")]
+    assert sum(counts["sent"] for counts in job_counts("email-outbox")) == 2
