@@ -259,6 +259,8 @@ def as_counts(result: Any) -> dict[str, Any]:
     """A job's result as a JSON-able dict for `job_runs.counts`."""
     if result is None:
         return {}
+    if callable(getattr(result, "counts", None)):  # a report that knows its counts
+        result = result.counts()
     if hasattr(result, "model_dump"):
         result = result.model_dump(mode="json")
     elif is_dataclass(result) and not isinstance(result, type):
