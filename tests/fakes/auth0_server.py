@@ -37,84 +37,39 @@ Behaviour chosen where Auth0 documents nothing (AUTH0.md marks these unverified)
 
 from __future__ import annotations
 
-import contextlib
-import json
-import math
 import os
 import random
 import re
-import select
-import socket
-import subprocess
-import sys
 import threading
 import time
 import traceback
-from collections.abc import Callable, Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, NamedTuple
-from urllib.parse import parse_qsl, unquote, urlsplit
-
-import jwt
+from collections.abc import Callable
+from http.server import ThreadingHTTPServer
+from typing import Any
+from urllib.parse import unquote
 
 from tests.fakes import auth0_roles_api as roles_api
 from tests.fakes import auth0_users_api as users_api
 from tests.fakes.auth0_http import ApiError, Request, Response, error_body
 from tests.fakes.auth0_jobs import JobBook
-from tests.fakes.auth0_keys import SigningKey, pooled_key, verify
+from tests.fakes.auth0_runner import BIOCOMMONS_ROLES, populate, spawned
 from tests.fakes.auth0_store import TenantStore
+from tests.fakes.auth0_tokens import ROLES_CLAIM, TokenAuthority
+from tests.fakes.auth0_wire import RequestRecord, TokenBucket, _Handler
 
-ROLES_CLAIM = "https://biocommons.org.au/roles"
-MANAGEMENT_SCOPE = (
-    "read:users update:users delete:users create:users read:roles create:roles "
-    "update:roles delete:roles read:role_members create:role_members delete:role_members"
-)
-BIOCOMMONS_ROLES = (
-    "biocommons/platform/galaxy",
-    "biocommons/platform/bpa_data_portal",
-    "biocommons/platform/sbp",
-    "biocommons/group/tsi",
-    "biocommons/group/bpa_galaxy",
-)
-
-
-class RequestRecord(NamedTuple):
-    method: str
-    path: str
-    status: int
-
-
-class TokenBucket:
-    """Auth0-style rate limit: `burst` tokens, refilled at `per_second`."""
-
-    def __init__(self, per_second: float, burst: int) -> None:
-        self.rate = per_second
-        self.burst = burst
-        self.tokens = float(burst)
-        self.updated = time.time()
-        self.lock = threading.Lock()
-
-    def take(self) -> tuple[bool, dict[str, str]]:
-        with self.lock:
-            now = time.time()
-            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-            allowed = self.tokens >= 1
-            if allowed:
-                self.tokens -= 1
-            missing = (self.burst - self.tokens) if allowed else (1 - self.tokens)
-            reset = math.ceil(now + missing / self.rate)
-            return allowed, {
-                "x-ratelimit-limit": str(self.burst),
-                "x-ratelimit-remaining": str(int(self.tokens)),
-                "x-ratelimit-reset": str(reset),
-            }
-
+__all__ = [
+    "BIOCOMMONS_ROLES",
+    "ROLES_CLAIM",
+    "FakeAuth0",
+    "RequestRecord",
+    "populate",
+    "spawned",
+]
 
 Handler = Callable[[Request], Response]
 
 
-class FakeAuth0:
+class FakeAuth0(TokenAuthority):
     """The local Auth0. `start()` (or `with FakeAuth0() as fake:`) serves it on an
     ephemeral port; the methods below change its state directly and are thread-safe."""
 
@@ -173,10 +128,6 @@ class FakeAuth0:
     def issuer(self) -> str:
         return f"{self.url}/"
 
-    @property
-    def management_audiences(self) -> set[str]:
-        return {f"https://{self.domain}/api/v2/", f"{self.url}/api/v2/"}
-
     def reset(self) -> None:
         """Empty tenant, default knobs, fresh request log (tokens already issued stay valid)."""
         self.store = TenantStore(self.seed)
@@ -191,11 +142,7 @@ class FakeAuth0:
         self._fail_rng = random.Random(self.seed)
         self._fail_plan: list[tuple[str, int]] = []
         self._bucket: TokenBucket | None = None
-        self._keys = [pooled_key(0)]
-        self._active_key = self._keys[0]
-        self._key_count = 1
-        self._valid_tokens: dict[str, float] = {}
-        self._revoked: set[str] = set()
+        self._reset_tokens()
         self._log_lock = threading.Lock()
 
     # --- knobs ---------------------------------------------------------------------
@@ -343,93 +290,6 @@ class FakeAuth0:
 
     # --- tokens ----------------------------------------------------------------------
 
-    def rotate_key(self, *, keep_old: bool = True) -> str:
-        """Sign with a new key from now on; the JWKS lists both (or only the new one)."""
-        key = pooled_key(self._key_count)
-        self._key_count += 1
-        self._keys = [*self._keys, key] if keep_old else [key]
-        self._active_key = key
-        return key.kid
-
-    @property
-    def active_kid(self) -> str:
-        return self._active_key.kid
-
-    def jwks(self) -> dict[str, Any]:
-        return {"keys": [k.public_jwk() for k in self._keys]}
-
-    def mint_token(
-        self,
-        sub: str,
-        *,
-        roles: list[str] | None = None,
-        audience: str | list[str] | None = None,
-        issuer: str | None = None,
-        expires_in: int = 3600,
-        kid: str | None = None,
-        extra_claims: dict[str, Any] | None = None,
-        alg: str = "RS256",
-        headers: dict[str, Any] | None = None,
-        key: SigningKey | None = None,
-    ) -> str:
-        """An access token as Auth0 would issue for the portal API. `roles` go into the
-        https://biocommons.org.au/roles claim; extra_claims with None remove a claim;
-        alg "HS256" signs with the client secret, "none" leaves it unsigned."""
-        now = int(time.time())
-        claims: dict[str, Any] = {
-            "iss": issuer or self.issuer,
-            "sub": sub,
-            "aud": audience or self.api_audience,
-            "iat": now,
-            "exp": now + expires_in,
-            "azp": self.client_id,
-            "scope": "openid profile email",
-        }
-        if roles is not None:
-            claims[ROLES_CLAIM] = list(roles)
-        for name, value in (extra_claims or {}).items():
-            if value is None:
-                claims.pop(name, None)
-            else:
-                claims[name] = value
-        signer = key or self._active_key
-        all_headers = {"kid": kid or signer.kid, **(headers or {})}
-        if alg == "RS256":
-            return signer.sign(claims, headers=all_headers)
-        if alg == "none":
-            return jwt.encode(claims, None, algorithm="none", headers=all_headers)
-        return jwt.encode(claims, self.client_secret, algorithm=alg, headers=all_headers)
-
-    def management_token(
-        self, *, expires_in: int | None = None, audience: str | None = None
-    ) -> str:
-        """A Management API token as POST /oauth/token would return it."""
-        now = int(time.time())
-        claims = {
-            "iss": self.issuer,
-            "sub": f"{self.client_id}@clients",
-            "aud": audience or f"https://{self.domain}/api/v2/",
-            "iat": now,
-            "exp": now + (self.token_expires_in if expires_in is None else expires_in),
-            "azp": self.client_id,
-            "scope": MANAGEMENT_SCOPE,
-            "gty": "client-credentials",
-            "jti": os.urandom(8).hex(),  # tokens issued in the same second stay distinct
-        }
-        token = self._active_key.sign(claims)
-        if claims["aud"] in self.management_audiences:
-            with self._log_lock:
-                self._valid_tokens[token] = float(claims["exp"])
-        return token
-
-    def invalidate_tokens(self) -> None:
-        """Every Management API token issued so far gets 401 from now on (simulates expiry)."""
-        with self._log_lock:
-            self._revoked.update(self._valid_tokens)
-            self._valid_tokens.clear()
-
-    # --- request handling --------------------------------------------------------------
-
     def _build_routes(self) -> list[tuple[str, re.Pattern[str], Handler]]:
         s = lambda fn: lambda req: fn(self.store, req)  # noqa: E731
         table: list[tuple[str, str, Handler]] = [
@@ -542,281 +402,8 @@ class FakeAuth0:
             raise ApiError(405, "Method Not Allowed")
         raise ApiError(404, "Not Found")
 
-    def _authenticate(self, req: Request) -> None:
-        header = req.headers.get("authorization", "")
-        scheme, _, token = header.partition(" ")
-        if scheme.lower() != "bearer" or not token.strip():
-            raise ApiError(
-                401, "Missing authentication", attributes={"error": "Missing authentication"}
-            )
-        token = token.strip()
-        with self._log_lock:
-            expiry = self._valid_tokens.get(token)
-            revoked = token in self._revoked
-        if revoked:
-            raise _unauthorized("Expired token received for JSON Web Token validation")
-        if expiry is None:
-            try:
-                claims = verify(token, self._keys, audience=list(self.management_audiences))
-            except jwt.ExpiredSignatureError:
-                raise _unauthorized(
-                    "Expired token received for JSON Web Token validation"
-                ) from None
-            except jwt.InvalidTokenError:
-                raise _unauthorized("Invalid token") from None
-            expiry = float(claims["exp"])
-            with self._log_lock:
-                self._valid_tokens[token] = expiry
-        if time.time() >= expiry:
-            raise _unauthorized("Expired token received for JSON Web Token validation")
-
-    def _token(self, req: Request) -> Response:
-        body = req.json()
-        if not isinstance(body, dict):
-            body = {}
-        if body.get("grant_type") != "client_credentials":
-            grant = body.get("grant_type")
-            return _oauth_error(
-                400, "unsupported_grant_type", f"Grant type '{grant}' not allowed for the client."
-            )
-        if (
-            body.get("client_id") != self.client_id
-            or body.get("client_secret") != self.client_secret
-        ):
-            return _oauth_error(401, "access_denied", "Unauthorized")
-        audience = body.get("audience")
-        if not audience:
-            return _oauth_error(
-                403,
-                "access_denied",
-                "No audience parameter was provided, and no default audience has been configured",
-            )
-        if audience not in self.management_audiences and audience != self.api_audience:
-            return _oauth_error(
-                403, "access_denied", f"Service not enabled within domain: {audience}"
-            )
-        token = self.management_token(audience=audience)
-        return Response(
-            200,
-            {
-                "access_token": token,
-                "expires_in": self.token_expires_in,
-                "scope": MANAGEMENT_SCOPE,
-                "token_type": "Bearer",
-            },
-        )
-
-    def _oidc(self) -> dict[str, Any]:
-        return {
-            "issuer": self.issuer,
-            "authorization_endpoint": f"{self.url}/authorize",
-            "token_endpoint": f"{self.url}/oauth/token",
-            "userinfo_endpoint": f"{self.url}/userinfo",
-            "jwks_uri": f"{self.url}/.well-known/jwks.json",
-            "response_types_supported": ["code", "token", "id_token", "code id_token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "claims_supported": [
-                "aud",
-                "email",
-                "email_verified",
-                "exp",
-                "iat",
-                "iss",
-                "name",
-                "sub",
-            ],
-        }
-
-
-def _unauthorized(message: str) -> ApiError:
-    return ApiError(401, message, attributes={"error": message})
-
-
-def _oauth_error(status: int, error: str, description: str) -> Response:
-    return Response(status, {"error": error, "error_description": description})
-
-
-class _Handler(BaseHTTPRequestHandler):
-    protocol_version = "HTTP/1.1"
-    disable_nagle_algorithm = True
-    server_version = "fake-auth0"
-    sys_version = ""
-
-    def log_message(self, format: str, *args: Any) -> None:
-        pass
-
-    def _serve(self) -> None:
-        length = int(self.headers.get("Content-Length") or 0)
-        body = self.rfile.read(length) if length else b""
-        parts = urlsplit(self.path)
-        req = Request(
-            method=self.command,
-            path=parts.path,
-            query=dict(parse_qsl(parts.query, keep_blank_values=True)),
-            headers={k.lower(): v for k, v in self.headers.items()},
-            body=body,
-        )
-        fake: FakeAuth0 = self.server.fake  # type: ignore[attr-defined]
-        response = fake.handle(req)
-        if response is None:
-            self.close_connection = True
-            self.connection.shutdown(socket.SHUT_RDWR)
-            return
-        payload = response.encoded()
-        lines = [f"HTTP/1.1 {response.status} {_reason(response.status)}"]
-        headers = {"Date": self.date_time_string(), **response.headers}
-        if response.status != 204:
-            headers["Content-Type"] = response.content_type
-            headers["Content-Length"] = str(len(payload))
-        lines.extend(f"{k}: {v}" for k, v in headers.items())
-        self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
-
-    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
-
-
-def _reason(status: int) -> str:
-    from http import HTTPStatus
-
-    try:
-        return HTTPStatus(status).phrase
-    except ValueError:
-        return "Unknown"
-
-
-def main(argv: list[str] | None = None) -> None:
-    import argparse
-
-    parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.auth0_server", description=__doc__.split("\n")[0]
-    )
-    parser.add_argument("--port", type=int, default=9000, help="0 picks a free port")
-    parser.add_argument("--users", type=int, default=1000)
-    parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--social-fraction", type=float, default=0.1)
-    parser.add_argument(
-        "--role-members", type=int, default=None, help="members per role (default: users/5)"
-    )
-    parser.add_argument("--rate-limit", type=float, default=None, help="requests per second")
-    parser.add_argument("--burst", type=int, default=None)
-    parser.add_argument("--latency", type=float, default=0.0, help="seconds added to each request")
-    parser.add_argument("--fail-fraction", type=float, default=0.0)
-    parser.add_argument("--domain", default="tenant.test")
-    parser.add_argument("--client-id", default="fake-client-id")
-    parser.add_argument("--client-secret", default="fake-client-secret")
-    args = parser.parse_args(argv)
-    fake = FakeAuth0(
-        port=args.port,
-        domain=args.domain,
-        client_id=args.client_id,
-        client_secret=args.client_secret,
-        seed=args.seed,
-    )
-    populate(
-        fake,
-        users=args.users,
-        seed=args.seed,
-        social_fraction=args.social_fraction,
-        role_members=args.role_members,
-    )
-    fake.rate_limit(args.rate_limit, args.burst)
-    fake.latency_s = args.latency
-    fake.fail_fraction = args.fail_fraction
-    fake.start()
-    info = {
-        "url": fake.url,
-        "domain": fake.domain,
-        "client_id": fake.client_id,
-        "client_secret": fake.client_secret,
-        "audience": fake.api_audience,
-        "issuer": fake.issuer,
-        "users": args.users,
-    }
-    print(json.dumps(info), flush=True)
-    try:
-        threading.Event().wait()
-    except KeyboardInterrupt:
-        fake.stop()
-
-
-def populate(
-    fake: FakeAuth0,
-    *,
-    users: int,
-    seed: int = 0,
-    social_fraction: float = 0.1,
-    role_members: int | None = None,
-    roles: tuple[str, ...] = BIOCOMMONS_ROLES,
-) -> None:
-    """Fill a tenant: `users` generated users and the given roles, each with `role_members`
-    members (default users/len(roles)) picked deterministically (overlapping)."""
-    generated = [
-        u["user_id"]
-        for u in fake.store.generate_users(users, seed=seed, social_fraction=social_fraction)
-    ]
-    per_role = len(generated) // max(1, len(roles)) if role_members is None else role_members
-    rng = random.Random(seed)
-    for name in roles:
-        role = fake.add_role(name, f"Access role {name}")
-        fake.generate_role_members(role["id"], rng.sample(generated, min(per_role, len(generated))))
-
-
-class Spawned(NamedTuple):
-    url: str
-    domain: str
-    client_id: str
-    client_secret: str
-    audience: str
-    issuer: str
-    process: subprocess.Popen
-
-    def env(self) -> dict[str, str]:
-        """The AUTH0_* variables pointing our settings at this server."""
-        return {
-            "AUTH0_DOMAIN": self.domain,
-            "AUTH0_BASE_URL": self.url,
-            "AUTH0_MANAGEMENT_ID": self.client_id,
-            "AUTH0_MANAGEMENT_SECRET": self.client_secret,
-            "AUTH0_AUDIENCE": self.audience,
-            "AUTH0_ISSUER": self.issuer,
-        }
-
-    def stats(self) -> dict[str, int]:
-        import httpx
-
-        return httpx.get(f"{self.url}/__fake__/stats").json()
-
-
-@contextlib.contextmanager
-def spawned(*args: str, users: int = 1000, timeout_s: float = 600) -> Iterator[Spawned]:
-    """The by-hand server in a child process (its memory and CPU stay out of the caller's
-    measurements: use this for benchmarks). Extra `args` are CLI flags, e.g.
-    `spawned("--role-members", "20000", users=100_000)`."""
-    command = [sys.executable, "-m", "tests.fakes.auth0_server", "--port", "0"]
-    process = subprocess.Popen(
-        [*command, "--users", str(users), *args], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        assert process.stdout is not None
-        ready = select.select([process.stdout], [], [], timeout_s)[0]
-        line = process.stdout.readline() if ready else ""
-        if not line:
-            raise RuntimeError("the local Auth0 did not start")
-        info = json.loads(line)
-        yield Spawned(
-            info["url"],
-            info["domain"],
-            info["client_id"],
-            info["client_secret"],
-            info["audience"],
-            info["issuer"],
-            process,
-        )
-    finally:
-        process.terminate()
-        process.wait(10)
-
 
 if __name__ == "__main__":
+    from tests.fakes.auth0_runner import main
+
     main()
