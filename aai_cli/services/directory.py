@@ -15,9 +15,9 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, literal, or_, select, union_all
+from sqlalchemy import ColumnElement, false, func, literal, or_, select, union, union_all
 from sqlmodel import Session
 
 from aai_cli.errors import InvalidInput
@@ -153,12 +153,26 @@ def group_scope(scope: AdminScope) -> list[ColumnElement[bool]]:
 def _in_scope(scope: AdminScope) -> ColumnElement[bool] | None:
     if scope.unrestricted:
         return None
+    return _has_any(platform_scope(scope) if scope.platforms else None,
+                    group_scope(scope) if scope.groups else None)  # fmt: skip
+
+
+def _has_any(
+    platform_conds: list[ColumnElement[bool]] | None,
+    group_conds: list[ColumnElement[bool]] | None,
+) -> ColumnElement[bool]:
+    """A platform membership matching `platform_conds` or a group one matching
+    `group_conds` (None: that kind is not considered). Written as `id IN (... UNION ...)`,
+    which Postgres runs as one hashed semi-join (an OR of two EXISTS is costed per row,
+    badly, and can even trigger JIT compilation)."""
     parts = []
-    if scope.platforms:
-        parts.append(_has_platform(*platform_scope(scope)))
-    if scope.groups:
-        parts.append(_has_group(*group_scope(scope)))
-    return or_(*parts) if parts else false()
+    if platform_conds is not None:
+        parts.append(select(PM.c.user_id).where(*platform_conds))
+    if group_conds is not None:
+        parts.append(select(GM.c.user_id).where(*group_conds))
+    if not parts:
+        return false()
+    return U.c.id.in_(union(*parts) if len(parts) > 1 else parts[0])
 
 
 def _conditions(query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
@@ -204,9 +218,9 @@ def _membership_conditions(query: UserQuery, scope: AdminScope) -> list[ColumnEl
         conds.append(_has_group(GM.c.status == query.group_status, *group_scope(scope)))
     if query.status:
         conds.append(
-            or_(
-                _has_platform(PM.c.status == query.status, *platform_scope(scope)),
-                _has_group(GM.c.status == query.status, *group_scope(scope)),
+            _has_any(
+                [PM.c.status == query.status, *platform_scope(scope)],
+                [GM.c.status == query.status, *group_scope(scope)],
             )
         )
     return conds
@@ -258,7 +272,7 @@ def list_users(
         .limit(limit)
         .offset(offset)
     )
-    rows = session.connection().execute(stmt).mappings().all()
+    rows = session.connection().execute(stmt).all()
     return _records(session, rows, scope)
 
 
@@ -276,13 +290,14 @@ def iter_users(
     while True:
         page_conds = [*conds, U.c.id > last_id] if last_id is not None else conds
         stmt = select(*_user_columns()).where(*page_conds).order_by(U.c.id).limit(batch_size)
-        rows = session.connection().execute(stmt).mappings().all()
+        rows = session.connection().execute(stmt).all()
         if not rows:
             return
-        yield from _records(session, rows, scope)
+        # Memberships by id range: an index range scan, cheaper than a long IN list.
+        yield from _records(session, rows, scope, after_id=last_id)
         if len(rows) < batch_size:
             return
-        last_id = rows[-1]["id"]
+        last_id = rows[-1][0]
 
 
 def get_user_record(
@@ -293,37 +308,57 @@ def get_user_record(
     conds: list[ColumnElement[bool]] = [U.c.id == user_id]
     if (restriction := _in_scope(scope)) is not None:
         conds.append(restriction)
-    rows = session.connection().execute(select(*_user_columns()).where(*conds)).mappings().all()
+    rows = session.connection().execute(select(*_user_columns()).where(*conds)).all()
     records = _records(session, rows, scope)
     return records[0] if records else None
 
 
-def _records(session: Session, rows: Sequence[Any], scope: AdminScope) -> list[UserRecord]:
-    records = {row["id"]: UserRecord(**dict(row)) for row in rows}
+def _records(
+    session: Session,
+    rows: Sequence[Any],
+    scope: AdminScope,
+    *,
+    after_id: str | Literal[False] | None = False,
+) -> list[UserRecord]:
+    """Attach memberships to user rows (columns in USER_FIELDS order) in one statement.
+
+    Keyset pages ordered by id pass `after_id`: memberships are then selected by the id
+    range (after_id, last id], an index range scan, instead of a long IN list; rows of
+    users outside the page are skipped.
+    """
+    records = {row[0]: UserRecord(*row) for row in rows}
     if not records:
         return []
     ids = list(records)
-    platform_rows = select(
-        literal("platform").label("kind"),
-        PM.c.user_id,
-        PM.c.platform_id.label("target_id"),
-        *(PM.c[name] for name in MEMBERSHIP_FIELDS),
-    ).where(PM.c.user_id.in_(ids), *platform_scope(scope))
-    group_rows = select(
-        literal("group").label("kind"),
-        GM.c.user_id,
-        GM.c.group_id.label("target_id"),
-        *(GM.c[name] for name in MEMBERSHIP_FIELDS),
-    ).where(GM.c.user_id.in_(ids), *group_scope(scope))
-    stmt = union_all(platform_rows, group_rows).order_by("kind", "user_id", "target_id")
-    for row in session.connection().execute(stmt).mappings():
-        record = records[row["user_id"]]
-        details = {name: row[name] for name in MEMBERSHIP_FIELDS}
-        if row["kind"] == "platform":
-            record.platform_memberships.append({"platform_id": row["target_id"], **details})
+
+    def of_page(column: Any) -> list[ColumnElement[bool]]:
+        if after_id is False:
+            return [column.in_(ids)]
+        return [column <= ids[-1], *([column > after_id] if after_id is not None else [])]
+
+    stmt = union_all(
+        _membership_select(PM, PM.c.platform_id, "platform", of_page(PM.c.user_id))
+        .where(*platform_scope(scope)),
+        _membership_select(GM, GM.c.group_id, "group", of_page(GM.c.user_id))
+        .where(*group_scope(scope)),
+    ).order_by("kind", "user_id", "target_id")  # fmt: skip
+    for kind, user_id, target_id, *values in session.connection().execute(stmt).all():
+        record = records.get(user_id)
+        if record is None:
+            continue
+        details = dict(zip(MEMBERSHIP_FIELDS, values, strict=True))
+        if kind == "platform":
+            record.platform_memberships.append({"platform_id": target_id, **details})
         else:
-            record.group_memberships.append({"group_id": row["target_id"], **details})
+            record.group_memberships.append({"group_id": target_id, **details})
     return list(records.values())
+
+
+def _membership_select(table: Any, target: Any, kind: str, conds: list[Any]) -> Any:
+    columns = (table.c[name] for name in MEMBERSHIP_FIELDS)
+    return select(
+        literal(kind).label("kind"), table.c.user_id, target.label("target_id"), *columns
+    ).where(*conds)
 
 
 def list_history(

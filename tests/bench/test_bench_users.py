@@ -1,0 +1,168 @@
+"""Benchmarks of `aai users` on 100,000 users and 200,000 memberships (not in the default run).
+
+    uv run --extra dev pytest -m bench tests/bench/test_bench_users.py -s
+    (set AAI_TEST_POSTGRES_URL for the Postgres rows)
+
+Prints a table: list filtered by platform (page of 50 plus the count), and export to a
+file in a child process (rows/s and the child's peak RSS, at 10,000 and 100,000 users to
+show memory stays constant).
+"""
+
+from __future__ import annotations
+
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from aai_cli import db
+from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+
+pytestmark = pytest.mark.bench
+
+N_USERS = 100_000
+CHUNK = 10_000
+T0 = datetime(2024, 1, 1, tzinfo=UTC)
+STATUSES = ("approved", "approved", "approved", "pending", "rejected", "revoked")
+
+
+def _users(start: int, stop: int) -> list[dict]:
+    return [
+        {
+            "id": f"auth0|{i:08d}",
+            "email": f"user{i}@example.org",
+            "username": f"user{i}",
+            "email_verified": i % 3 != 0,
+            "blocked": i % 97 == 0,
+            "created_at": T0 + timedelta(seconds=i),
+        }
+        for i in range(start, stop)
+    ]
+
+
+def _memberships(start: int, stop: int) -> tuple[list[dict], list[dict]]:
+    platforms, groups = [], []
+    now = T0 + timedelta(days=400)
+    for i in range(start, stop):
+        uid = f"auth0|{i:08d}"
+        base = {"user_id": uid, "created_at": now, "updated_at": now, "requested_at": now}
+        platforms.append({**base, "platform_id": "galaxy", "status": STATUSES[i % 6]})
+        if i % 2:
+            platforms.append({**base, "platform_id": "sbp", "status": STATUSES[(i // 2) % 6]})
+        else:
+            groups.append({**base, "group_id": "biocommons/group/tsi", "status": STATUSES[i % 4]})
+    return platforms, groups
+
+
+def populate(url: str, n_users: int) -> None:
+    from aai_cli.models import GroupMembership, PlatformMembership, User, metadata
+    from aai_cli.services.catalog import seed_catalog
+
+    engine = db.get_engine(url)
+    metadata.create_all(engine)
+    with db.session_scope(url) as session:
+        seed_catalog(session)
+    with engine.begin() as conn:
+        for start in range(0, n_users, CHUNK):
+            stop = min(start + CHUNK, n_users)
+            platforms, groups = _memberships(start, stop)
+            conn.execute(User.__table__.insert(), _users(start, stop))
+            conn.execute(PlatformMembership.__table__.insert(), platforms)
+            conn.execute(GroupMembership.__table__.insert(), groups)
+    if url.startswith("postgresql"):
+        with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.exec_driver_sql("ANALYZE")
+    else:
+        with engine.begin() as conn:
+            conn.exec_driver_sql("ANALYZE")
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def big_db(request, tmp_path_factory):  # type: ignore[no-untyped-def]
+    sizes = {}
+    urls = []
+    try:
+        for n in (10_000, N_USERS):
+            if request.param == "sqlite":
+                url = f"sqlite:///{tmp_path_factory.mktemp('bench') / f'users{n}.db'}"
+            else:
+                if postgres_admin_url() is None:
+                    pytest.skip("AAI_TEST_POSTGRES_URL is not set")
+                url = create_postgres_database()
+            urls.append(url)
+            started = time.perf_counter()
+            populate(url, n)
+            print(f"\n[{request.param}] {n} users loaded in {time.perf_counter() - started:.1f} s")
+            sizes[n] = url
+        yield request.param, sizes
+    finally:
+        db.dispose_engines()
+        for url in urls:
+            if url.startswith("postgresql"):
+                drop_postgres_database(url)
+
+
+def _median_ms(fn, runs: int = 15) -> float:  # type: ignore[no-untyped-def]
+    fn()  # warm up (connection, statement cache)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def _export_child(url: str, path: str) -> tuple[float, float]:
+    """Run `aai users export` in a child process: (seconds, peak RSS in MiB)."""
+    env = {**os.environ, "DB_URL": url}
+    before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    started = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", "from aai_cli.main import run; run()", "users", "export",
+         "--format", "csv", "--output", path],
+        env=env, check=True, capture_output=True,
+    )  # fmt: skip
+    elapsed = time.perf_counter() - started
+    peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
+    assert peak >= before
+    return elapsed, peak / 1024
+
+
+def test_bench_users(big_db, tmp_path):
+    from aai_cli.services import directory
+    from aai_cli.services.directory import AdminScope, UserQuery
+
+    backend, sizes = big_db
+    url = sizes[N_USERS]
+    rows = []
+    cases = {
+        "list --platform sbp (page 50)": UserQuery(platform="sbp"),
+        "list --platform sbp --status pending": UserQuery(
+            platform="sbp", platform_status="pending"
+        ),
+        "list --status revoked --search user12": UserQuery(status="revoked", search="user12"),
+    }
+    scope = AdminScope(groups=frozenset({"biocommons/group/tsi"}))
+    with db.session_scope(url) as session:
+        for label, query in cases.items():
+            page = _median_ms(lambda q=query: directory.list_users(session, q, limit=50))
+            count = _median_ms(lambda q=query: directory.count_users(session, q))
+            rows.append((label, f"{page:.1f} ms", f"count {count:.1f} ms"))
+        scoped = _median_ms(lambda: directory.list_users(session, UserQuery(), scope=scope))
+        rows.append(("list as a TSI admin (page 50)", f"{scoped:.1f} ms", ""))
+        assert len(directory.list_users(session, UserQuery(platform="sbp"), limit=50)) == 50
+    for n, db_url in sorted(sizes.items()):
+        seconds, peak_mib = _export_child(db_url, str(tmp_path / f"export{n}.csv"))
+        with open(tmp_path / f"export{n}.csv") as exported:
+            lines = sum(1 for _ in exported) - 1
+        assert lines == n
+        rows.append((f"export {n} users (csv, file)", f"{n / seconds:,.0f} rows/s",
+                     f"peak RSS {peak_mib:.0f} MiB"))  # fmt: skip
+    print(f"\n{backend}: 100,000 users, 200,000 memberships")
+    for label, first, second in rows:
+        print(f"  {label:<42} {first:>14}  {second}")
