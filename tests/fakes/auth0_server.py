@@ -44,7 +44,6 @@ import threading
 import time
 import traceback
 from collections.abc import Callable
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import unquote
 
@@ -55,7 +54,7 @@ from tests.fakes.auth0_jobs import JobBook
 from tests.fakes.auth0_runner import BIOCOMMONS_ROLES, populate, spawned
 from tests.fakes.auth0_store import TenantStore
 from tests.fakes.auth0_tokens import ROLES_CLAIM, TokenAuthority
-from tests.fakes.auth0_wire import RequestRecord, TokenBucket, _Handler
+from tests.fakes.auth0_wire import FakeHTTPServer, RequestRecord, TokenBucket, _Handler
 
 __all__ = [
     "BIOCOMMONS_ROLES",
@@ -89,7 +88,7 @@ class FakeAuth0(TokenAuthority):
         self.api_audience = api_audience
         self.seed = seed
         self._port = port
-        self._server: ThreadingHTTPServer | None = None
+        self._server: FakeHTTPServer | None = None
         self._thread: threading.Thread | None = None
         self._routes = self._build_routes()
         self.reset()
@@ -97,8 +96,7 @@ class FakeAuth0(TokenAuthority):
     # --- lifecycle -----------------------------------------------------------------
 
     def start(self) -> FakeAuth0:
-        server = ThreadingHTTPServer(("127.0.0.1", self._port), _Handler)
-        server.daemon_threads = True
+        server = FakeHTTPServer(("127.0.0.1", self._port), _Handler)
         server.fake = self  # type: ignore[attr-defined]
         self._server = server
         self._thread = threading.Thread(

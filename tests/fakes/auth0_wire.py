@@ -8,7 +8,7 @@ import socket
 import threading
 import time
 from http import HTTPStatus
-from http.server import BaseHTTPRequestHandler
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
@@ -91,3 +91,11 @@ def _reason(status: int) -> str:
         return HTTPStatus(status).phrase
     except ValueError:
         return "Unknown"
+
+
+class FakeHTTPServer(ThreadingHTTPServer):
+    """A thread per connection, daemon threads, and a listen backlog deep enough for bursts
+    of concurrent connections (the default of 5 makes extra SYNs wait a second)."""
+
+    daemon_threads = True
+    request_queue_size = 128
