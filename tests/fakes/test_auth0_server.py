@@ -506,3 +506,18 @@ def test_by_hand_entry_point_serves_a_populated_tenant():
 def test_populate_gives_each_role_its_members(fake_auth0):
     populate(fake_auth0, users=100, role_members=30)
     assert all(len(fake_auth0.role_members(r["id"])) == 30 for r in fake_auth0.store.roles.values())
+
+
+def test_latency_and_export_delay_knobs(fake_auth0, client, http):
+    fake_auth0.latency_s = 0.2
+    started = time.perf_counter()
+    missing = http.get("/api/v2/users/auth0%7Cnobody")
+    assert time.perf_counter() - started >= 0.2
+    assert missing.status_code == 404 and "x-ratelimit-reset" in missing.headers
+    fake_auth0.latency_s = 0
+    fake_auth0.export_pending_polls = 0
+    fake_auth0.export_delay_s = 60
+    job = client.jobs.users_exports.create(format="json")
+    assert [client.jobs.get(job.id).status for _ in range(3)] == ["processing"] * 3
+    fake_auth0.export_delay_s = 0
+    assert client.jobs.get(job.id).status == "completed"
