@@ -24,6 +24,16 @@ roles, roles/{id}/users (checkpoint `take`/`from`/`next` and capped offset), use
 jobs/users-exports, jobs/{id}, jobs/verification-email. Every /api/v2 response carries
 x-ratelimit-limit/-remaining/-reset; a missing or invalid bearer token gets Auth0's 401 body.
 
+Python-side state and knobs of FakeAuth0 (thread-safe): add_user/update_user/delete_user/
+get_user/users, add_role/update_role/delete_role/role_id, assign_role/remove_role/
+role_members/user_roles, generate_users(n, seed=, social_fraction=), generate_role_members;
+mint_token(...) for the portal API (roles in https://biocommons.org.au/roles),
+management_token(), rotate_key(), active_kid, invalidate_tokens(); rate_limit(per_second,
+burst), latency_s, fail_fraction (seeded 503s), fail_next(n, status, path_prefix=) (status 0
+drops the connection), token_expires_in, export_pending_polls, export_delay_s,
+export_link_ttl_s, export_final_status, require_username; requests / request_count /
+requests_to(prefix) / rate_limited / verification_emails; reset().
+
 Behaviour chosen where Auth0 documents nothing (AUTH0.md marks these unverified):
 - users list: `total` is the true number of matches; the cap applies when
   page*per_page + per_page > 1000, whatever the number of matches (as for role members).
