@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import shlex
+import shutil
+import subprocess
+import sys
+import tomllib
+
 from aai_infra import commands
 
 from tests.deploy.conftest import DEPLOY, ROOT
@@ -27,14 +33,31 @@ def test_multi_stage_runtime_copies_only_the_built_environment():
     assert "slim" in arg
 
 
-def test_dependencies_come_from_the_project_metadata():
-    runs = " ".join(i.argument for i in STAGES[0] if i.keyword == "RUN")
-    copied = " ".join(i.argument for i in STAGES[0] if i.keyword == "COPY")
-    assert "pyproject.toml" in copied
-    for package in ("aai_cli", "api", "migrations"):
-        assert package in copied
-    assert "pip wheel" in runs and "pip install /tmp/dist/" in runs
-    assert "requirements" not in runs
+def test_dependencies_come_from_the_project_metadata_before_the_code():
+    build = STAGES[0]
+    copies = [n for n, i in enumerate(build) if i.keyword == "COPY"]
+    metadata, *code = (
+        next(n for n in copies if name in build[n].argument)
+        for name in ("pyproject.toml", "aai_cli", "api", "migrations")
+    )
+    deps = next(n for n, i in enumerate(build) if "pip install -r" in i.argument)
+    assert metadata < deps < min(code), "the dependency layer does not depend on the code"
+    runs = " ".join(i.argument for i in build if i.keyword == "RUN")
+    assert "pip wheel --no-deps" in runs and "pip install /tmp/dist/" in runs
+
+
+def test_the_dependency_list_is_what_pyproject_declares(tmp_path):
+    """Run the Dockerfile's own `python -c` snippet against the repository's pyproject.toml."""
+    run = next(i.argument for i in STAGES[0] if "pip install -r" in i.argument)
+    tokens = shlex.split(run)
+    snippet = tokens[tokens.index("-c") + 1]
+    shutil.copy(ROOT / "pyproject.toml", tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", snippet], cwd=tmp_path, capture_output=True, text=True, check=True
+    )
+    declared = tomllib.loads((ROOT / "pyproject.toml").read_text())["project"]["dependencies"]
+    assert result.stdout.splitlines() == declared
+    assert any(line.startswith("psycopg[binary]") for line in declared)
 
 
 def test_runs_as_a_non_root_user():
