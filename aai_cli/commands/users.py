@@ -5,6 +5,7 @@ Reads here (list, show, pending, export); decisions and import in `users_decide.
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -66,8 +67,8 @@ def list_(
             email_verified=email_verified, blocked=blocked, deleted=deleted,
         )  # fmt: skip
         records = directory.list_users(session, query, limit=limit, offset=offset, sort=sort)
-        tty = console.is_tty(__import__("sys").stdout)
-        total = directory.count_users(session, query) if tty and not (as_json or as_csv) else None
+        footer = not (as_json or as_csv) and console.is_tty(sys.stdout)
+        total = directory.count_users(session, query) if footer else None
     if as_json:
         console.print_json([r.as_dict() for r in records])
     elif as_csv:
@@ -100,7 +101,8 @@ def show(
         return
     profile = record.as_dict()
     del profile["platform_memberships"], profile["group_memberships"]
-    console.print_table(("field", "value"), profile.items(), title=f"user {record.id}")
+    rows = ((name, out.display(value)) for name, value in profile.items())
+    console.print_table(("field", "value"), rows, title=f"user {record.id}")
     console.print_table(out.MEMBERSHIP_COLUMNS, out.membership_rows(record), title="memberships")
     console.print_table(
         ("when", "target", "from", "to", "actor", "reason"),

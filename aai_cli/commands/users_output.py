@@ -73,9 +73,16 @@ def membership_rows(record: Any) -> list[tuple[Any, ...]]:
     items = [("platform", m["platform_id"], m) for m in record.platform_memberships]
     items += [("group", m["group_id"], m) for m in record.group_memberships]
     return [
-        (kind, id_, m["status"], m["updated_at"], m["reason"], m["request_reason"])
+        (kind, id_, m["status"], display(m["updated_at"]), m["reason"], m["request_reason"])
         for kind, id_, m in items
     ]
+
+
+def display(value: Any) -> Any:
+    """A cell for a table: timestamps to the second, in UTC."""
+    if isinstance(value, datetime):
+        return value.strftime("%Y-%m-%d %H:%M:%S UTC")
+    return value
 
 
 def event_dict(event: Any) -> dict[str, Any]:
