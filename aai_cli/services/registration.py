@@ -36,6 +36,10 @@ USERNAME_RE = re.compile(r"^[a-z0-9][-_a-z0-9]*$")
 USERNAME_LENGTH = (3, 128)
 PASSWORD_LENGTH = (8, 72)
 NAME_MAX = 255
+BUNDLE_RE = re.compile(r"^[a-z0-9][a-z0-9_/-]{0,254}$")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
+CONTROL_IN_TEXT_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # keeps \t \n \r
+NO_CONTROL = "must not contain control characters"
 
 
 class RegistrationInvalid(InvalidInput):
@@ -171,7 +175,7 @@ def password_error(password: str) -> str | None:
     ]
     if missing:
         return "the password needs " + ", ".join(missing)
-    return None
+    return f"the password {NO_CONTROL}" if CONTROL_RE.search(password) else None
 
 
 def _is_symbol(char: str) -> bool:
@@ -205,13 +209,13 @@ def _name_error(value: str) -> str | None:
         return "required"
     if len(value) > NAME_MAX:
         return f"at most {NAME_MAX} characters"
-    return None
+    return NO_CONTROL if CONTROL_RE.search(value) else None
 
 
 def _reason_error(reason: str | None) -> str | None:
     if reason and len(reason) > MAX_REASON_LENGTH:
         return f"at most {MAX_REASON_LENGTH} characters"
-    return None
+    return NO_CONTROL if reason and CONTROL_IN_TEXT_RE.search(reason) else None
 
 
 def requested_targets(session: Session, form: Registration) -> list[Target]:
@@ -226,7 +230,7 @@ def requested_targets(session: Session, form: Registration) -> list[Target]:
         group_id = (
             form.bundle if form.bundle.startswith(GROUP_PREFIX) else GROUP_PREFIX + form.bundle
         )
-        if session.get(Group, group_id) is None:
+        if not BUNDLE_RE.match(form.bundle) or session.get(Group, group_id) is None:
             known = ", ".join(g.removeprefix(GROUP_PREFIX) for g in session.exec(select(Group.id)))
             raise RegistrationInvalid(
                 [{"field": "bundle", "message": f"unknown bundle (one of: {known})"}]
@@ -291,6 +295,8 @@ def registration_app(session: Session, email: str) -> Kind:
     from aai_cli.models import MembershipEvent
 
     email = email.strip().lower()
+    if email_error(email):
+        return "biocommons"
     found = session.exec(
         select(MembershipEvent.id)
         .join(User, User.id == MembershipEvent.user_id)  # type: ignore[arg-type]
