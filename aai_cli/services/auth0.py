@@ -41,6 +41,8 @@ T = TypeVar("T")
 
 PAGE_SIZE = 100
 SEARCH_CAP = 1000
+# What the mirror stores (a smaller export parses faster); identities and metadata are
+# read per user when needed.
 EXPORT_FIELDS = (
     "user_id",
     "email",
@@ -49,15 +51,11 @@ EXPORT_FIELDS = (
     "name",
     "given_name",
     "family_name",
-    "nickname",
     "picture",
     "blocked",
     "created_at",
     "updated_at",
     "last_login",
-    "logins_count",
-    "identities",
-    "app_metadata",
 )
 
 

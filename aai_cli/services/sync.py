@@ -25,7 +25,7 @@ from aai_cli.errors import AaiError
 from aai_cli.models import Role, SyncRun, utcnow
 from aai_cli.services import outbox
 from aai_cli.services.auth0 import Auth0Gateway, MalformedRecord, get_gateway
-from aai_cli.services.sync_memberships import MembershipCounts, sync_memberships
+from aai_cli.services.sync_memberships import MembershipCounts, MemberWalk, sync_memberships
 from aai_cli.services.sync_users import (
     UserBatcher,
     UserCounts,
@@ -161,20 +161,42 @@ def _run_steps(
     if "roles" in report.steps:
         sync_roles(session, gateway, report.roles)
         commit()
-    batcher = UserBatcher(session, report.users, commit=commit, progress=progress)
-    if "users" in report.steps:
-        if report.mode == "full":
-            watermark = sync_users_full(session, gateway, batcher, max_deletes=max_deletes)
-        else:
-            watermark = _incremental(session, gateway, batcher, report, max_deletes)
-        if watermark is not None:
-            set_watermark(session, watermark)
-        commit()
-    if "memberships" in report.steps:
-        batcher.before_commit = None
-        sync_memberships(
-            session, gateway, batcher, report.memberships, commit=commit, progress=progress
-        )
+    walk: list[MemberWalk] = []
+
+    def start_walk() -> None:  # role members are fetched while users are written
+        if "memberships" in report.steps and not walk:
+            walk.append(MemberWalk(session, gateway, report.memberships))
+
+    def on_batch(step: str, done: int, total: int | None) -> None:
+        start_walk()
+        if progress:
+            progress(step, done, total)
+
+    try:
+        batcher = UserBatcher(session, report.users, commit=commit, progress=on_batch)
+        if "users" in report.steps:
+            if report.mode == "full":
+                watermark = sync_users_full(session, gateway, batcher, max_deletes=max_deletes)
+            else:
+                watermark = _incremental(session, gateway, batcher, report, max_deletes)
+            if watermark is not None:
+                set_watermark(session, watermark)
+            commit()
+        if "memberships" in report.steps:
+            start_walk()
+            batcher.before_commit = None
+            sync_memberships(
+                session,
+                gateway,
+                batcher,
+                report.memberships,
+                commit=commit,
+                progress=progress,
+                walk=walk[0],
+            )
+    finally:
+        for started in walk:
+            started.close()
 
 
 def _incremental(session, gateway, batcher, report, max_deletes):  # type: ignore[no-untyped-def]

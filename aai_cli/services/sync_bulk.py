@@ -24,7 +24,8 @@ def db_timestamp(value: datetime | None, *, sqlite: bool) -> Any:
     """A timestamp as `UTCDateTime` binds it: naive UTC text on SQLite, aware on Postgres."""
     if value is None:
         return None
-    value = value.astimezone(UTC)
+    if value.tzinfo is not UTC:
+        value = value.astimezone(UTC)
     if sqlite:
         return value.replace(tzinfo=None).isoformat(sep=" ", timespec="microseconds")
     return value
@@ -52,11 +53,19 @@ def bulk_write(
     if conflict:
         updates = ", ".join(f"{c} = excluded.{c}" for c in update)
         sql += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
-    stamps = {c for c in columns if _is_timestamp(table, c)}
-    params = [
-        tuple(db_timestamp(row[c], sqlite=sqlite) if c in stamps else row[c] for c in columns)
-        for row in rows
-    ]
+    stamps = [i for i, c in enumerate(columns) if _is_timestamp(table, c)]
+    memo: dict[datetime, Any] = {}  # `now` repeats across a batch: convert it once
+    params = []
+    for row in rows:
+        values = [row[c] for c in columns]
+        for i in stamps:
+            value = values[i]
+            if value is not None:
+                converted = memo.get(value)
+                if converted is None:
+                    converted = memo[value] = db_timestamp(value, sqlite=sqlite)
+                values[i] = converted
+        params.append(tuple(values))
     session.connection().exec_driver_sql(sql, params)
 
 

@@ -11,6 +11,7 @@ other change goes through `transition()` itself. History is never deleted.
 
 from __future__ import annotations
 
+import threading
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -82,15 +83,40 @@ def _role_id(session: Session, gateway: Auth0Gateway, name: str) -> str | None:
     return role.id if role else None
 
 
-def _walk_members(gateway: Auth0Gateway, role_ids: dict[str, str]) -> dict[str, set[str]]:
-    """Members of each role (by role name), the roles walked in parallel."""
+class MemberWalk:
+    """The members of every access role, fetched by background threads (checkpoint
+    paging, roles in parallel) so that the walk overlaps the users step."""
 
-    def walk(role_id: str) -> set[str]:
-        return {m.user_id for m in gateway.iter_role_members(role_id)}
+    def __init__(self, session: Session, gateway: Auth0Gateway, counts: MembershipCounts):
+        self.targets = access_targets(session)
+        role_ids: dict[str, str] = {}
+        for _target, role_name in self.targets:
+            role_id = _role_id(session, gateway, role_name)
+            if role_id is None:
+                counts.missing_roles.append(role_name)
+            else:
+                role_ids[role_name] = role_id
+        self._stop = threading.Event()
+        self._pool = ThreadPoolExecutor(max_workers=MEMBER_WALKERS)
+        self._futures = {
+            name: self._pool.submit(self._walk, gateway, role_id)
+            for name, role_id in role_ids.items()
+        }
 
-    with ThreadPoolExecutor(max_workers=MEMBER_WALKERS) as pool:
-        futures = {name: pool.submit(walk, rid) for name, rid in role_ids.items()}
-        return {name: future.result() for name, future in futures.items()}
+    def _walk(self, gateway: Auth0Gateway, role_id: str) -> set[str]:
+        members: set[str] = set()
+        for member in gateway.iter_role_members(role_id):
+            if self._stop.is_set():
+                break
+            members.add(member.user_id)
+        return members
+
+    def result(self) -> dict[str, set[str]]:
+        return {name: future.result() for name, future in self._futures.items()}
+
+    def close(self) -> None:
+        self._stop.set()
+        self._pool.shutdown(wait=True, cancel_futures=True)
 
 
 def sync_memberships(
@@ -101,26 +127,25 @@ def sync_memberships(
     *,
     commit: Callable[[], None],
     progress: Progress | None = None,
+    walk: MemberWalk | None = None,
 ) -> None:
-    targets = access_targets(session)
-    role_ids: dict[str, str] = {}
-    for _target, role_name in targets:
-        role_id = _role_id(session, gateway, role_name)
-        if role_id is None:
-            counts.missing_roles.append(role_name)
-        else:
-            role_ids[role_name] = role_id
-    members_by_role = _walk_members(gateway, role_ids)
+    own_walk = walk is None
+    walk = walk or MemberWalk(session, gateway, counts)
+    try:
+        members_by_role = walk.result()
+    finally:
+        if own_walk:
+            walk.close()
     pending = outbox.pending_role_keys(session)
     live = set(session.execute(select(User.id).where(User.deleted_at.is_(None))).scalars())
-    for done, (target, role_name) in enumerate(targets, start=1):
+    for done, (target, role_name) in enumerate(walk.targets, start=1):
         if role_name not in members_by_role:
             continue
         members = members_by_role[role_name]
         _ensure_users(gateway, batcher, members, live)
         _reconcile(session, target, role_name, members, pending, counts, commit)
         if progress:
-            progress("memberships", done, len(targets))
+            progress("memberships", done, len(walk.targets))
 
 
 def _ensure_users(
