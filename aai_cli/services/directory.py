@@ -150,32 +150,52 @@ def group_scope(scope: AdminScope) -> list[ColumnElement[bool]]:
     return [] if scope.unrestricted else [GM.c.group_id.in_(sorted(scope.groups or ()))]
 
 
-def _in_scope(scope: AdminScope) -> ColumnElement[bool] | None:
+def _in_scope(scope: AdminScope, *, semi_join: bool) -> ColumnElement[bool] | None:
     if scope.unrestricted:
         return None
-    return _has_any(platform_scope(scope) if scope.platforms else None,
-                    group_scope(scope) if scope.groups else None)  # fmt: skip
+    return _has_any(
+        platform_scope(scope) if scope.platforms else None,
+        group_scope(scope) if scope.groups else None,
+        semi_join=semi_join,
+    )
 
 
 def _has_any(
     platform_conds: list[ColumnElement[bool]] | None,
     group_conds: list[ColumnElement[bool]] | None,
+    *,
+    semi_join: bool,
 ) -> ColumnElement[bool]:
     """A platform membership matching `platform_conds` or a group one matching
-    `group_conds` (None: that kind is not considered). Written as `id IN (... UNION ...)`,
-    which Postgres runs as one hashed semi-join (an OR of two EXISTS is costed per row,
-    badly, and can even trigger JIT compilation)."""
-    parts = []
+    `group_conds` (None: that kind is not considered).
+
+    Pages use the OR of correlated EXISTS: an index walk in page order that stops after
+    its rows (an IN list would be joined and sorted whole first). Counts on Postgres
+    (`semi_join`) use `id IN (... UNION ...)`, one hashed semi-join: Postgres costs the
+    OR of two EXISTS over the whole table so high that it JIT-compiles it (over 1 s).
+    """
+    exists, members = [], []
     if platform_conds is not None:
-        parts.append(select(PM.c.user_id).where(*platform_conds))
+        exists.append(_has_platform(*platform_conds))
+        members.append(select(PM.c.user_id).where(*platform_conds))
     if group_conds is not None:
-        parts.append(select(GM.c.user_id).where(*group_conds))
-    if not parts:
+        exists.append(_has_group(*group_conds))
+        members.append(select(GM.c.user_id).where(*group_conds))
+    if not exists:
         return false()
-    return U.c.id.in_(union(*parts) if len(parts) > 1 else parts[0])
+    if len(exists) == 1 or not semi_join:
+        return or_(*exists)
+    return U.c.id.in_(union(*members))
 
 
-def _conditions(query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
+def _semi_join(session: Session) -> bool:
+    """Whether counts should use the IN (UNION) form (Postgres)."""
+    return session.get_bind().dialect.name == "postgresql"
+
+
+def _conditions(
+    query: UserQuery, scope: AdminScope, *, semi_join: bool
+) -> list[ColumnElement[bool]]:
     for value, option in (
         (query.platform_status, "platform_status"),
         (query.group_status, "group_status"),
@@ -194,14 +214,16 @@ def _conditions(query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]
         conds.append(
             or_(U.c.email.ilike(pattern, escape="\\"), U.c.username.ilike(pattern, escape="\\"))
         )
-    conds.extend(_membership_conditions(query, scope))
+    conds.extend(_membership_conditions(query, scope, semi_join=semi_join))
     scoped = query.platform is not None or query.group is not None
-    if not scoped and (restriction := _in_scope(scope)) is not None:
+    if not scoped and (restriction := _in_scope(scope, semi_join=semi_join)) is not None:
         conds.append(restriction)
     return conds
 
 
-def _membership_conditions(query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
+def _membership_conditions(
+    query: UserQuery, scope: AdminScope, *, semi_join: bool
+) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
     if query.platform is not None:
         status = [PM.c.status == query.platform_status] if query.platform_status else []
@@ -221,6 +243,7 @@ def _membership_conditions(query: UserQuery, scope: AdminScope) -> list[ColumnEl
             _has_any(
                 [PM.c.status == query.status, *platform_scope(scope)],
                 [GM.c.status == query.status, *group_scope(scope)],
+                semi_join=semi_join,
             )
         )
     return conds
@@ -247,7 +270,7 @@ def _user_columns() -> list[Any]:
 
 
 def count_users(session: Session, query: UserQuery, *, scope: AdminScope | None = None) -> int:
-    conds = _conditions(query, scope or AdminScope.everything())
+    conds = _conditions(query, scope or AdminScope.everything(), semi_join=_semi_join(session))
     stmt = select(func.count()).select_from(U).where(*conds)
     return int(session.connection().execute(stmt).scalar_one())
 
@@ -267,7 +290,7 @@ def list_users(
     scope = scope or AdminScope.everything()
     stmt = (
         select(*_user_columns())
-        .where(*_conditions(query, scope))
+        .where(*_conditions(query, scope, semi_join=False))
         .order_by(*_order_by(sort))
         .limit(limit)
         .offset(offset)
@@ -285,7 +308,7 @@ def iter_users(
 ) -> Iterator[UserRecord]:
     """Every matching user, ordered by id, fetched in keyset pages of `batch_size`."""
     scope = scope or AdminScope.everything()
-    conds = _conditions(query, scope)
+    conds = _conditions(query, scope, semi_join=False)
     last_id: str | None = None
     while True:
         page_conds = [*conds, U.c.id > last_id] if last_id is not None else conds
@@ -306,7 +329,7 @@ def get_user_record(
     """One user (live or soft-deleted) with memberships; None if missing or out of scope."""
     scope = scope or AdminScope.everything()
     conds: list[ColumnElement[bool]] = [U.c.id == user_id]
-    if (restriction := _in_scope(scope)) is not None:
+    if (restriction := _in_scope(scope, semi_join=False)) is not None:
         conds.append(restriction)
     rows = session.connection().execute(select(*_user_columns()).where(*conds)).all()
     records = _records(session, rows, scope)
