@@ -23,7 +23,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlmodel import Session, select
 
 from aai_cli.errors import Conflict, DatabaseUnavailable, InvalidInput
-from aai_cli.models import Group, GroupPlatform, Platform, User, utcnow
+from aai_cli.models import Group, GroupPlatform, Platform, RoleChange, User, utcnow
 from aai_cli.services import memberships, notifications
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target
 from aai_cli.settings import get_settings
@@ -79,6 +79,7 @@ class Outcome:
     username: str
     created: bool  # False: the same registration had been done before
     memberships: list[dict[str, str]]
+    role_change_ids: list[int] = field(default_factory=list)  # to push after commit
 
     @property
     def message(self) -> str:
@@ -107,7 +108,16 @@ def register(session: Session, form: Registration, *, gateway: Gateway) -> Outco
             "you can sign in, and sending the registration again completes it",
             hint=type(exc).__name__,
         ) from None
-    return Outcome(user.id, form.email, form.username, created, statuses)
+    return Outcome(
+        user.id, form.email, form.username, created, statuses, _pending_changes(session, user.id)
+    )
+
+
+def _pending_changes(session: Session, user_id: str) -> list[int]:
+    query = select(RoleChange.id).where(
+        RoleChange.user_id == user_id, RoleChange.status == "pending"
+    )
+    return [i for i in session.exec(query) if i is not None]
 
 
 def normalise(form: Registration) -> Registration:

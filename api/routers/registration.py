@@ -10,6 +10,7 @@ from pydantic import BaseModel, Field
 
 from aai_cli.errors import ServiceUnavailable
 from aai_cli.services import emails, registration
+from api import followup
 from api.deps import SessionDep, get_user_source
 from api.ratelimit import RateLimit
 
@@ -71,6 +72,8 @@ def _register(
         raise ServiceUnavailable("registration is unavailable: Auth0 is not configured")
     outcome = registration.register(session, form, gateway=source)
     response.status_code = 201 if outcome.created else 200
+    if outcome.role_change_ids:
+        background.add_task(followup.push_role_changes, outcome.role_change_ids)
     background.add_task(emails.deliver_in_background)
     if not outcome.created:
         return Registered(message=outcome.message, email=outcome.email, username=outcome.username)

@@ -29,7 +29,8 @@ def body(**overrides):
 
 
 def creates(fake) -> int:
-    return len(fake.requests_to("/api/v2/users", "POST"))
+    """User creations (POST /api/v2/users itself, not /users/{id}/roles)."""
+    return len([r for r in fake.requests_to("/api/v2/users", "POST") if r.path == "/api/v2/users"])
 
 
 def users(db_url):
@@ -100,6 +101,8 @@ def memberships_fail(db_url, backend):
 
 
 def test_register_then_emails_reach_the_user_and_the_bundle_admins(api, smtp_env):
+    for platform in ("galaxy", "bpa_data_portal"):
+        api.fake.add_role(f"biocommons/platform/{platform}")
     role_id = api.fake.add_role(TSI_ADMIN)["id"]
     api.fake.assign_role(api.fake.add_user(email="tsi-admin@example.org")["user_id"], role_id)
     evil = '<script>alert("x")</script>'
@@ -124,6 +127,11 @@ def test_register_then_emails_reach_the_user_and_the_bundle_admins(api, smtp_env
         assert "<script>" not in html and "&lt;script&gt;" in html
     assert "Threatened Species Initiative" in request.message["Subject"]
     assert statuses(api.db_url, data["user_id"])["biocommons/group/tsi"] == "pending"
+    # the auto-approved platforms' roles were pushed to Auth0 after commit
+    assert sorted(api.fake.user_roles(data["user_id"])) == [
+        "biocommons/platform/bpa_data_portal",
+        "biocommons/platform/galaxy",
+    ]
 
 
 def test_a_retry_says_already_registered(api):

@@ -42,7 +42,8 @@ def gateway(auth0_env):
 
 
 def creates(fake) -> int:
-    return len(fake.requests_to("/api/v2/users", "POST"))
+    """User creations (POST /api/v2/users itself, not /users/{id}/roles)."""
+    return len([r for r in fake.requests_to("/api/v2/users", "POST") if r.path == "/api/v2/users"])
 
 
 def statuses(session, user_id):
