@@ -316,8 +316,11 @@ def iter_users(
         rows = session.connection().execute(stmt).all()
         if not rows:
             return
-        # Memberships by id range: an index range scan, cheaper than a long IN list.
-        yield from _records(session, rows, scope, after_id=last_id)
+        # Unfiltered, the page is dense in id order: fetch its memberships by id range
+        # (an index range scan, cheaper than a 1000-item IN list). Filtered pages may be
+        # sparse, so they list their ids.
+        dense = query == UserQuery() and scope.unrestricted
+        yield from _records(session, rows, scope, after_id=last_id if dense else False)
         if len(rows) < batch_size:
             return
         last_id = rows[-1][0]

@@ -160,6 +160,11 @@ def test_iter_users_pages_by_id(session, people):
     assert len(streamed) == 11
     alice = next(r for r in streamed if r.id == people["alice"])
     assert len(alice.platform_memberships) == 2
+    pending = list(directory.iter_users(session, UserQuery(status="pending"), batch_size=1))
+    assert [(r.id, len(r.platform_memberships), len(r.group_memberships)) for r in pending] == [
+        (people["alice"], 2, 0),
+        (people["carol"], 0, 1),
+    ]
 
 
 @contextmanager
