@@ -239,3 +239,15 @@ def test_autogenerate_writes_a_batch_revision_for_a_new_model(
     schema.upgrade(url, directory=directory)
     assert "widgets" in table_names(url)
     schema.check(url, directory=directory)
+
+
+def test_the_wheel_ships_the_migrations() -> None:
+    """The installed package finds its migrations without the source tree (no alembic.ini)."""
+    import tomllib
+
+    root = Path(__file__).resolve().parents[2]
+    project = tomllib.loads((root / "pyproject.toml").read_text())
+    assert "migrations" in project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
+    shipped = schema.migrations_dir()
+    assert (shipped / "script.py.mako").is_file()
+    assert {Path(r.path).parent for r in schema.history()} == {shipped / "versions"}
