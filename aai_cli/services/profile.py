@@ -8,8 +8,9 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from aai_cli.errors import NotFound
 from aai_cli.models import Group, GroupMembership, Platform, PlatformMembership, User, utcnow
@@ -79,54 +80,55 @@ def profile(session: Session, user: User) -> dict[str, Any]:
     }
 
 
+PM = PlatformMembership.__table__
+GM = GroupMembership.__table__
+MEMBERSHIP_COLUMNS = (
+    "status",
+    "request_reason",
+    "reason",
+    "requested_at",
+    "decided_at",
+    "updated_at",
+)
+
+
 def list_my_platforms(
     session: Session, user_id: str, *, status: str | None = None
 ) -> list[dict[str, Any]]:
+    platforms = Platform.__table__
     query = (
-        select(PlatformMembership, Platform.name)
-        .join(Platform, Platform.id == PlatformMembership.platform_id)
-        .where(PlatformMembership.user_id == user_id)
-        .order_by(PlatformMembership.platform_id)
+        sa_select(
+            PM.c.platform_id,
+            platforms.c.name.label("platform_name"),
+            *(PM.c[name] for name in MEMBERSHIP_COLUMNS),
+        )
+        .join(platforms, platforms.c.id == PM.c.platform_id)
+        .where(PM.c.user_id == user_id)
+        .order_by(PM.c.platform_id)
     )
     if status is not None:
-        query = query.where(PlatformMembership.status == status)
-    return [
-        {"platform_id": m.platform_id, "platform_name": name, **_membership_fields(m)}
-        for m, name in session.exec(query)
-    ]
+        query = query.where(PM.c.status == status)
+    return [dict(row) for row in session.connection().execute(query).mappings()]
 
 
 def list_my_groups(
     session: Session, user_id: str, *, status: str | None = None
 ) -> list[dict[str, Any]]:
+    groups = Group.__table__
     query = (
-        select(GroupMembership, Group.name, Group.short_name)
-        .join(Group, Group.id == GroupMembership.group_id)
-        .where(GroupMembership.user_id == user_id)
-        .order_by(GroupMembership.group_id)
+        sa_select(
+            GM.c.group_id,
+            groups.c.name.label("group_name"),
+            groups.c.short_name.label("group_short_name"),
+            *(GM.c[name] for name in MEMBERSHIP_COLUMNS),
+        )
+        .join(groups, groups.c.id == GM.c.group_id)
+        .where(GM.c.user_id == user_id)
+        .order_by(GM.c.group_id)
     )
     if status is not None:
-        query = query.where(GroupMembership.status == status)
-    return [
-        {
-            "group_id": m.group_id,
-            "group_name": name,
-            "group_short_name": short_name,
-            **_membership_fields(m),
-        }
-        for m, name, short_name in session.exec(query)
-    ]
-
-
-def _membership_fields(m: PlatformMembership | GroupMembership) -> dict[str, Any]:
-    return {
-        "status": m.status,
-        "request_reason": m.request_reason,
-        "reason": m.reason,
-        "requested_at": m.requested_at,
-        "decided_at": m.decided_at,
-        "updated_at": m.updated_at,
-    }
+        query = query.where(GM.c.status == status)
+    return [dict(row) for row in session.connection().execute(query).mappings()]
 
 
 def request_access(
