@@ -76,9 +76,11 @@ def _is_timestamp(table: Table, column: str) -> bool:
 
 
 def select_in(session: Session, select_sql: str, column: str, values: Sequence[Any]) -> list:
-    """Rows of `select_sql WHERE column IN (values)`, through the driver (no ORM cost)."""
+    """Rows of `select_sql WHERE column IN (values)` (or `... AND column IN`, when
+    `select_sql` ends with WHERE/AND), through the driver (no ORM cost)."""
     if not values:
         return []
     marker = "?" if is_sqlite(session) else "%s"
-    sql = f"{select_sql} WHERE {column} IN ({', '.join([marker] * len(values))})"
+    glue = " " if select_sql.rstrip().upper().endswith(("WHERE", "AND")) else " WHERE "
+    sql = f"{select_sql.rstrip()}{glue}{column} IN ({', '.join([marker] * len(values))})"
     return list(session.connection().exec_driver_sql(sql, tuple(values)))

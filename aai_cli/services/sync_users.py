@@ -196,10 +196,11 @@ class UserBatcher:
             claims[name] = row["id"]
         if not claims:
             return
-        holders = self.session.execute(
-            select(User.id, User.username).where(
-                User.deleted_at.is_(None), User.username.in_(list(claims))
-            )
+        holders = select_in(
+            self.session,
+            "SELECT id, username FROM users WHERE deleted_at IS NULL AND",
+            "username",
+            list(claims),
         )
         taken = [uid for uid, name in holders if claims.get(name) != uid]
         if taken:
