@@ -1,0 +1,198 @@
+"""Benchmarks of the portal API on 100,000 users and 200,000 memberships (not in the default run).
+
+    uv run --extra dev pytest -m bench tests/bench/test_bench_api.py -s
+    (set AAI_TEST_POSTGRES_URL for the Postgres rows)
+
+Prints a table: in-process medians of GET /admin/users (per_page 50, filter combinations,
+as a super-admin and as a scoped admin) and GET /me/profile, then the sustained
+throughput of GET /me/platforms over HTTP on loopback against `aai serve --workers 2`
+(wrk when installed, else a bounded httpx loop).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import shutil
+import socket
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import httpx
+import pytest
+from fastapi.testclient import TestClient
+
+from aai_cli import db
+from aai_cli.settings import get_settings
+from tests.bench.test_bench_users import N_USERS, populate
+from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+
+pytestmark = pytest.mark.bench
+
+SUPER = "biocommons/role/biocommons/admin"
+SCOPED = ["biocommons/role/sbp/admin", "biocommons/role/tsi/admin"]
+ME = "auth0|00012345"
+LIST_CASES = {
+    "no filter": {},
+    "platform=sbp": {"platform": "sbp"},
+    "platform=sbp&platform_approval_status=pending": {
+        "platform": "sbp",
+        "platform_approval_status": "pending",
+    },
+    "group=tsi&group_approval_status=approved": {
+        "group": "biocommons/group/tsi",
+        "group_approval_status": "approved",
+    },
+    "search=user1234&email_verified=true": {"search": "user1234", "email_verified": "true"},
+    "page=500&sort=-created_at": {"page": 500, "sort": "-created_at"},
+}
+AAI = str(Path(sys.executable).parent / "aai")
+LOAD_SECONDS = 10
+
+
+@pytest.fixture(params=["sqlite", "postgres"])
+def big_db(request, tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+    from aai_cli.services import schema
+
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'api.db'}"
+    else:
+        if postgres_admin_url() is None:
+            pytest.skip("AAI_TEST_POSTGRES_URL is not set")
+        url = create_postgres_database()
+    try:
+        started = time.perf_counter()
+        schema.upgrade(url)  # migrated, so that `aai serve` accepts it
+        populate(url, N_USERS)
+        elapsed = time.perf_counter() - started
+        print(f"\n[{request.param}] {N_USERS} users loaded in {elapsed:.1f} s")
+        monkeypatch.setenv("DB_URL", url)
+        get_settings.cache_clear()
+        yield request.param, url
+    finally:
+        db.dispose_engines()
+        if url.startswith("postgresql"):
+            drop_postgres_database(url)
+
+
+def _median_ms(fn, runs: int = 15) -> float:  # type: ignore[no-untyped-def]
+    for _ in range(3):
+        fn()  # warm up (connections, statement caches, the JWKS)
+    timings = []
+    for _ in range(runs):
+        started = time.perf_counter()
+        fn()
+        timings.append((time.perf_counter() - started) * 1000)
+    return statistics.median(timings)
+
+
+def _get(client: TestClient, path: str, token: str, **params):  # type: ignore[no-untyped-def]
+    response = client.get(path, params=params, headers={"Authorization": f"Bearer {token}"})
+    assert response.status_code == 200, response.text
+    return response
+
+
+def _in_process(fake) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
+    from api.app import create_app
+
+    rows = []
+    client = TestClient(create_app())
+    tokens = {"super": fake.mint_token("auth0|admin", roles=[SUPER])}
+    tokens["scoped"] = fake.mint_token("auth0|admin2", roles=SCOPED)
+    for who, token in tokens.items():
+        for label, params in LIST_CASES.items():
+            ms = _median_ms(lambda t=token, p=params: _get(client, "/admin/users", t, **p))
+            rows.append((f"GET /admin/users {label} ({who})", f"{ms:.1f} ms median"))
+    page = _get(client, "/admin/users", tokens["super"], platform="sbp").json()
+    assert len(page["items"]) == 50 and page["total"] > 10_000
+    me = fake.mint_token(ME)
+    ms = _median_ms(lambda: _get(client, "/me/profile", me), runs=200)
+    rows.append(("GET /me/profile", f"{ms:.2f} ms median"))
+    assert _get(client, "/me/profile", me).json()["platforms"]
+    return rows
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _serve(url: str, port: int) -> subprocess.Popen:
+    env = {**os.environ, "DB_URL": url, "LOG_LEVEL": "WARNING"}
+    process = subprocess.Popen(
+        [AAI, "serve", "--port", str(port), "--workers", "2"],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline:
+        try:
+            if httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1).status_code == 200:
+                return process
+        except httpx.TransportError:
+            time.sleep(0.2)
+    process.terminate()
+    raise AssertionError("aai serve did not come up")
+
+
+def _wrk(url: str, token: str) -> tuple[str, float]:
+    result = subprocess.run(
+        ["wrk", "-t2", "-c16", f"-d{LOAD_SECONDS}s", "-H", f"Authorization: Bearer {token}", url],
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert "Non-2xx" not in result.stdout, result.stdout
+    match = re.search(r"Requests/sec:\s+([\d.]+)", result.stdout)
+    assert match, result.stdout
+    return "wrk -t2 -c16", float(match.group(1))
+
+
+def _httpx_loop(url: str, token: str, threads: int = 8) -> tuple[str, float]:
+    done = [0] * threads
+    stop = time.monotonic() + LOAD_SECONDS
+
+    def worker(i: int) -> None:
+        with httpx.Client(headers={"Authorization": f"Bearer {token}"}) as client:
+            while time.monotonic() < stop:
+                assert client.get(url).status_code == 200
+                done[i] += 1
+
+    pool = [threading.Thread(target=worker, args=(i,)) for i in range(threads)]
+    for thread in pool:
+        thread.start()
+    for thread in pool:
+        thread.join()
+    return f"httpx, {threads} threads", sum(done) / LOAD_SECONDS
+
+
+def _throughput(url: str, fake) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+    port = _free_port()
+    process = _serve(url, port)
+    try:
+        target = f"http://127.0.0.1:{port}/me/platforms"
+        token = fake.mint_token(ME)
+        assert httpx.get(target, headers={"Authorization": f"Bearer {token}"}).status_code == 200
+        tool, rps = _wrk(target, token) if shutil.which("wrk") else _httpx_loop(target, token)
+    finally:
+        process.terminate()
+        process.wait(timeout=30)
+    return f"GET /me/platforms over HTTP, 2 workers ({tool})", f"{rps:,.0f} req/s"
+
+
+@pytest.mark.timeout(3600)
+def test_bench_api(big_db, auth0_env, monkeypatch):
+    backend, url = big_db
+    monkeypatch.setenv("ADMIN_ROLES", f'["{SUPER}"]')
+    get_settings.cache_clear()
+    rows = _in_process(auth0_env)
+    rows.append(_throughput(url, auth0_env))
+    print(f"\n{backend}: {N_USERS:,} users, 200,000 memberships")
+    for label, value in rows:
+        print(f"  {label:<70} {value:>16}")
