@@ -48,7 +48,7 @@ _REASONS: list[tuple[tuple[str, ...], str, str]] = [
         "is the server running and listening there?",
     ),
     (
-        ("timeout expired", "timed out", "timeout"),
+        ("timeout expired", "connection timed out", "timed out"),
         "cannot reach {where}: timed out",
         "check the host, port and firewall",
     ),
@@ -85,6 +85,11 @@ def classify_error(exc: BaseException, url: str) -> AaiError | None:
     where = describe_target(url)
     if "database is locked" in lowered:
         return Busy(f"the {where} is locked by another process", hint="retry when it finishes")
+    if "lock timeout" in lowered:
+        return Busy(
+            f"{where}: a table lock was not granted in time (another session holds it)",
+            hint="retry when it finishes",
+        )
     for needles, message, hint in _REASONS:
         if any(needle in lowered for needle in needles):
             return DatabaseUnavailable(message.format(where=where), hint=hint)

@@ -17,6 +17,7 @@ from aai_cli.models import MembershipEvent, User, metadata
 from aai_cli.services import schema
 from aai_cli.services.catalog import seed_catalog
 from aai_cli.services.memberships import Target, transition
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 MODEL_TABLES = set(metadata.tables)
 
@@ -251,3 +252,23 @@ def test_the_wheel_ships_the_migrations() -> None:
     shipped = schema.migrations_dir()
     assert (shipped / "script.py.mako").is_file()
     assert {Path(r.path).parent for r in schema.history()} == {shipped / "versions"}
+
+
+def test_a_postgres_table_lock_held_elsewhere_is_busy(monkeypatch: pytest.MonkeyPatch) -> None:
+    url = create_postgres_database()
+    try:
+        schema.upgrade(url)
+        db.dispose_engines()
+        monkeypatch.setattr(db, "PG_LOCK_TIMEOUT_MS", 200)
+        holder = sa.create_engine(url)
+        with holder.connect() as connection:
+            connection.exec_driver_sql("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
+            with pytest.raises(Busy, match="lock was not granted"):
+                schema.downgrade(url, "base")
+            connection.rollback()
+        holder.dispose()
+        assert table_names(url) >= MODEL_TABLES
+        assert schema.current(url).at_head
+    finally:
+        db.dispose_engines()
+        drop_postgres_database(url)
