@@ -32,6 +32,8 @@ class SmtpServer:
     port: int
     messages: list[Received] = field(default_factory=list)
     refused: set[str] = field(default_factory=set)
+    credentials: tuple[str, str] | None = None  # when set, AUTH must match (else 535)
+    logins: list[str] = field(default_factory=list)
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     # aiosmtpd handler hooks
@@ -47,6 +49,15 @@ class SmtpServer:
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
             self._changed.notify_all()
         return "250 Message accepted for delivery"
+
+    def authenticate(self, server, session, envelope, mechanism, auth_data):
+        from aiosmtpd.smtp import AuthResult
+
+        login = auth_data.login.decode()
+        ok = self.credentials is None or (login, auth_data.password.decode()) == self.credentials
+        if ok:
+            self.logins.append(login)
+        return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
 
     def to(self, address: str) -> list[Received]:
         return [m for m in self.messages if address in m.rcpt_tos]
@@ -68,7 +79,13 @@ def smtp_server() -> Iterator[SmtpServer]:
     from aiosmtpd.controller import Controller
 
     server = SmtpServer(host="127.0.0.1", port=_free_port())
-    controller = Controller(server, hostname=server.host, port=server.port)
+    controller = Controller(
+        server,
+        hostname=server.host,
+        port=server.port,
+        authenticator=server.authenticate,
+        auth_require_tls=False,  # test only: plain AUTH on loopback
+    )
     controller.start()
     try:
         yield server

@@ -199,3 +199,23 @@ def test_backoff_grows_and_is_capped():
     assert emails.backoff(1) == timedelta(minutes=1)
     assert emails.backoff(3) == timedelta(minutes=4)
     assert emails.backoff(30) == emails.BACKOFF_MAX
+
+
+def test_smtp_login_is_used_and_a_wrong_password_is_retried(session, smtp_env, monkeypatch):
+    from aai_cli.settings import get_settings
+
+    smtp_env.credentials = ("mailer", "s3cret-pw")
+    monkeypatch.setenv("SMTP_USER", "mailer")
+    monkeypatch.setenv("SMTP_PASSWORD", "wrong-pw")
+    get_settings.cache_clear()
+    message = _enqueue(session)
+    now = utcnow()
+    assert emails.deliver_pending(session, now=now)["retry"] == 1
+    row = _row(session, message.id)
+    assert "authentication failed" in row.last_error
+    assert "wrong-pw" not in row.last_error
+    monkeypatch.setenv("SMTP_PASSWORD", "s3cret-pw")
+    get_settings.cache_clear()
+    assert emails.deliver_pending(session, now=row.next_attempt_at)["sent"] == 1
+    assert smtp_env.logins == ["mailer"]
+    assert len(smtp_env.messages) == 1
