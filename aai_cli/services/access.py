@@ -31,12 +31,10 @@ class Administered:
         return self.super_admin or bool(self.platforms) or bool(self.groups)
 
     @property
-    def scope(self) -> AdminScope | None:
-        """The directory scope, or None when the caller administers nothing."""
+    def scope(self) -> AdminScope:
+        """The directory scope: everything for a super-admin, nothing for a non-admin."""
         if self.super_admin:
             return AdminScope(platforms=None, groups=None)
-        if not self.is_admin:
-            return None
         return AdminScope(platforms=self.platforms, groups=self.groups)
 
     def covers_platform(self, platform_id: str) -> bool:
