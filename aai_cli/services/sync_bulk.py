@@ -1,9 +1,9 @@
 """Batched writes for the sync, straight to the driver's executemany.
 
 SQLAlchemy's per-row parameter processing costs more than the database itself at
-100,000 rows, so the sync's bulk statements are plain SQL that both SQLite and
-PostgreSQL accept (`INSERT ... ON CONFLICT (..) DO UPDATE SET c = excluded.c`), with
-values converted once, here, exactly as the `UTCDateTime` column type stores them.
+100,000 rows, so the sync's bulk statements are plain SQL (`INSERT ... ON CONFLICT (..)
+DO UPDATE SET c = excluded.c`, which both databases accept), with values converted once,
+here, exactly as the `UTCDateTime` column type stores them.
 """
 
 from __future__ import annotations
@@ -39,20 +39,34 @@ def bulk_write(
     conflict: Sequence[str] = (),
     update: Iterable[str] = (),
 ) -> None:
-    """INSERT `rows` (dicts with the same keys) in one executemany; with `conflict`, an
+    """INSERT `rows` (dicts with the same keys): one executemany on SQLite, one
+    `INSERT ... SELECT * FROM unnest(column arrays)` on Postgres; with `conflict`, an
     upsert that sets the `update` columns from the new row."""
     if not rows:
         return
     sqlite = is_sqlite(session)
     columns = list(rows[0])
-    marker = "?" if sqlite else "%s"
-    sql = (
-        f"INSERT INTO {table.name} ({', '.join(columns)}) "
-        f"VALUES ({', '.join([marker] * len(columns))})"
-    )
+    if sqlite:
+        marker = ", ".join(["?"] * len(columns))
+        source = f"VALUES ({marker})"
+    else:  # one statement per batch: a column array each, unnested server-side
+        source = (
+            "SELECT * FROM unnest("
+            + ", ".join(f"%s::{_pg_type(table, c)}[]" for c in columns)
+            + ")"
+        )
+    sql = f"INSERT INTO {table.name} ({', '.join(columns)}) {source}"
     if conflict:
         updates = ", ".join(f"{c} = excluded.{c}" for c in update)
         sql += f" ON CONFLICT ({', '.join(conflict)}) DO UPDATE SET {updates}"
+    params = _params(table, columns, rows, sqlite=sqlite)
+    if sqlite:
+        session.connection().exec_driver_sql(sql, params)
+    else:
+        session.connection().exec_driver_sql(sql, tuple(map(list, zip(*params, strict=True))))
+
+
+def _params(table: Table, columns: list[str], rows: Sequence[dict], *, sqlite: bool) -> list:
     stamps = [i for i, c in enumerate(columns) if _is_timestamp(table, c)]
     memo: dict[datetime, Any] = {}  # `now` repeats across a batch: convert it once
     params = []
@@ -66,7 +80,13 @@ def bulk_write(
                     converted = memo[value] = db_timestamp(value, sqlite=sqlite)
                 values[i] = converted
         params.append(tuple(values))
-    session.connection().exec_driver_sql(sql, params)
+    return params
+
+
+def _pg_type(table: Table, column: str) -> str:
+    from sqlalchemy.dialects import postgresql
+
+    return table.c[column].type.compile(dialect=postgresql.dialect())
 
 
 def _is_timestamp(table: Table, column: str) -> bool:
