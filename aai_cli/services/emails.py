@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import re
+import time
 from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
@@ -143,13 +144,18 @@ def deliver_pending(session: Session, *, now: datetime | None = None, limit: int
     now = now or utcnow()
     counts = {"sent": 0, "expanded": 0, "retry": 0, "dead": 0, "skipped": 0}
     seen: set[int] = set()
+    # Leases count from `now`: stop claiming while each new claim still has at least half
+    # a lease ahead of it (the rest waits for the next run).
+    deadline = time.monotonic() + LEASE.total_seconds() / 2
     with email_backends.open_backend(get_settings()) as backend:
-        while len(seen) < limit:
+        while len(seen) < limit and time.monotonic() < deadline:
             ids = _due_ids(session, now, limit - len(seen), seen)
             session.commit()
             if not ids:
                 break
             for message_id in ids:
+                if time.monotonic() >= deadline:
+                    break
                 seen.add(message_id)
                 message = _claim(session, message_id, now)
                 if message is None:
