@@ -128,3 +128,10 @@ def test_registration_email_lists_the_requests(session, user):
     assert message.kind == "registration" and message.to_address == "bob@example.org"
     assert "Galaxy Australia: approved" in message.body_text
     assert "&lt;b&gt;Bob&lt;/b&gt;" in message.body_html
+
+
+def test_emails_share_the_transition_transaction(session, user):
+    _act(session, user, SBP, "request", actor=user)
+    assert len(_outbox(session)) == 1
+    session.rollback()  # the decision is lost: so are its emails
+    assert _outbox(session) == []
