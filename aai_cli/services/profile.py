@@ -12,7 +12,7 @@ from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from aai_cli.errors import NotFound
+from aai_cli.errors import Conflict, NotFound
 from aai_cli.models import Group, GroupMembership, Platform, PlatformMembership, User, utcnow
 from aai_cli.services.memberships import Target, TransitionResult, transition
 
@@ -61,8 +61,11 @@ def _adopt(session: Session, user_id: str, remote: Any) -> User:
         # Another request (or the sync) created the row at the same moment.
         session.expire_all()
         found = get_live_user(session, user_id)
-        if found is None:
-            raise
+        if found is None:  # e.g. a stale row still holds this username
+            raise Conflict(
+                "your account clashes with another record in the database; "
+                "the next sync resolves it"
+            ) from None
         return found
     return user
 

@@ -55,6 +55,14 @@ def test_first_sight_creates_the_row_from_auth0(api):
     assert len(api.fake.requests_to("/api/v2/users/")) == calls  # the row answers now
 
 
+def test_first_sight_clashing_with_a_stale_row_is_409_not_500(api):
+    add_user(api.db_url, "auth0|old", username="newcomer", email="old@example.org")
+    api.fake.add_user(user_id="auth0|newcomer", email="new@example.org", username="newcomer")
+    response = api.get("/me/profile", sub="auth0|newcomer")
+    assert response.status_code == 409
+    assert _rows(api.db_url, User, User.id == "auth0|newcomer") == []
+
+
 def test_profile_of_someone_unknown_to_auth0_is_404(api):
     response = api.get("/me/profile", sub="auth0|ghost")
     assert response.status_code == 404
