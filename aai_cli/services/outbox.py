@@ -8,7 +8,7 @@ from typing import TYPE_CHECKING
 
 from sqlmodel import Session, select
 
-from aai_cli.errors import AaiError
+from aai_cli.errors import AaiError, ServiceUnavailable
 from aai_cli.models import RoleChange, utcnow
 
 if TYPE_CHECKING:
@@ -62,7 +62,8 @@ def push_role_changes(
     """Push due pending role changes to Auth0, oldest first, and record each outcome.
 
     A failure backs the row off (`attempts`, `next_attempt_at`, `last_error`); after
-    `MAX_ATTEMPTS` it is `dead`. Rows of one (user, role) apply in order: while an older
+    `MAX_ATTEMPTS` it is `dead`. When Auth0 is unreachable (after the gateway's own
+    retries) the push stops at that row. Rows of one (user, role) apply in order: while an older
     one waits, the newer ones wait too. `ids` restricts the push to those rows (still only
     when due). The caller commits; pushing twice is harmless (Auth0 assign/remove are
     idempotent).
@@ -71,7 +72,7 @@ def push_role_changes(
     query = select(RoleChange).where(RoleChange.status == "pending").order_by(RoleChange.id)
     if ids is not None:
         query = query.where(RoleChange.id.in_(list(ids)))
-    counts = {"attempted": 0, "done": 0, "failed": 0, "dead": 0, "waiting": 0}
+    counts = {"attempted": 0, "done": 0, "failed": 0, "dead": 0, "waiting": 0, "unavailable": 0}
     held: set[tuple[str, str]] = set()
     for change in session.exec(query.limit(limit * 5)):
         key = (change.user_id, change.role_name)
@@ -84,6 +85,8 @@ def push_role_changes(
         counts["attempted"] += 1
         outcome = _push_one(session, gateway, change, now)
         counts[outcome] += 1
+        if outcome == "unavailable":  # Auth0 is down: the others wait for the next push
+            break
         if outcome != "done":
             held.add(key)
     session.flush()
@@ -108,7 +111,9 @@ def _push_one(session: Session, gateway: Auth0Gateway, change: RoleChange, now: 
         else:
             change.next_attempt_at = now + retry_delay(change.attempts)
         session.add(change)
-        return "dead" if change.status == "dead" else "failed"
+        if change.status == "dead":
+            return "dead"
+        return "unavailable" if isinstance(exc, ServiceUnavailable) else "failed"
     change.status, change.done_at, change.last_error = "done", now, None
     session.add(change)
     return "done"

@@ -21,7 +21,7 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from aai_cli import db
-from aai_cli.errors import AaiError
+from aai_cli.errors import AaiError, UsageError
 from aai_cli.models import Role, SyncRun, utcnow
 from aai_cli.services import outbox
 from aai_cli.services.auth0 import Auth0Gateway, MalformedRecord, get_gateway
@@ -236,7 +236,7 @@ def run_sync(
     limit = settings.sync_max_deletes if max_deletes is None else max_deletes
     unknown = set(steps) - set(STEPS)
     if unknown:
-        raise AaiError(f"unknown sync steps: {', '.join(sorted(unknown))}")
+        raise UsageError(f"unknown sync steps: {', '.join(sorted(unknown))}")
     with db.advisory_lock(LOCK_NAME, wait=False):
         with Session(db.get_engine(), expire_on_commit=False) as session:
             resolved = _resolve_mode(session, mode) if "users" in steps else mode

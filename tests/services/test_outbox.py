@@ -63,7 +63,14 @@ def test_failures_back_off_and_end_dead(session, auth0_env) -> None:
     now = utcnow()
     result = outbox.push_role_changes(session, gateway, now=now)
     row = changes(session)[0]
-    assert result == {"attempted": 1, "done": 0, "failed": 1, "dead": 0, "waiting": 0}
+    assert result == {
+        "attempted": 1,
+        "done": 0,
+        "failed": 1,
+        "dead": 0,
+        "waiting": 0,
+        "unavailable": 0,
+    }
     assert row.attempts == 1 and row.status == "pending"
     assert row.next_attempt_at == now + outbox.retry_delay(1)
     assert "does not exist" in (row.last_error or "")
@@ -88,6 +95,23 @@ def test_changes_of_one_user_and_role_apply_in_order(session, auth0_env) -> None
     result = outbox.push_role_changes(session, fast_gateway(), now=later)
     assert result["done"] == 2
     assert auth0_env.user_roles(user_id) == []
+
+
+def test_auth0_down_stops_the_push_at_the_first_row(session, auth0_env) -> None:
+    auth0_env.add_role(GALAXY)
+    ada, bob = add_user(session, auth0_env, "ada"), add_user(session, auth0_env, "bob")
+    outbox.enqueue_role_change(session, user_id=ada, role_name=GALAXY, action="assign")
+    outbox.enqueue_role_change(session, user_id=bob, role_name=GALAXY, action="assign")
+    session.commit()
+    gateway = fast_gateway()
+    gateway.role_by_name(GALAXY)  # cached before Auth0 goes down
+    gateway.policy.max_attempts = 2
+    auth0_env.fail_next(20, 503)
+    result = outbox.push_role_changes(session, gateway)
+    assert (result["attempted"], result["unavailable"]) == (1, 1)
+    first, second = changes(session)
+    assert first.attempts == 1 and "Auth0 unavailable" in (first.last_error or "")
+    assert second.attempts == 0 and second.status == "pending"
 
 
 def test_push_only_the_given_ids(session, auth0_env) -> None:
