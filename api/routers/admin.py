@@ -11,7 +11,7 @@ from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from aai_cli.errors import NotFound, ServiceUnavailable
+from aai_cli.errors import Auth0Error, NotFound, ServiceUnavailable
 from aai_cli.models import MEMBERSHIP_STATUSES
 from aai_cli.services import access, directory
 from aai_cli.services.access import Administered, Forbidden
@@ -152,7 +152,12 @@ def resend_verification(
     source = request.app.state.user_source()
     if source is None:
         raise ServiceUnavailable("the Auth0 Management API is not set up")
-    job = source.send_verification_email(user_id)
+    try:
+        job = source.send_verification_email(user_id)
+    except Auth0Error as exc:
+        if exc.status_code == 404:
+            raise NotFound(f"{user_id} does not exist in Auth0") from None
+        raise
     return {"message": "verification email sent", "job": _job_dict(job)}
 
 

@@ -192,6 +192,8 @@ def test_verification_email(people):
     assert people.fake.verification_emails == ["auth0|bob"]
     outside = people.post("/admin/users/auth0|bob/verification-email", roles=[GALAXY_ADMIN])
     assert outside.status_code == 404
+    not_in_auth0 = people.post("/admin/users/auth0|carol/verification-email", roles=[SUPER_ROLE])
+    assert not_in_auth0.status_code == 404  # in the database, gone from Auth0
 
 
 @pytest.mark.parametrize(

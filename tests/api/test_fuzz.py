@@ -3,6 +3,7 @@ body and the token, the API never answers 5xx (schemathesis in spirit, on real p
 
 from __future__ import annotations
 
+import os
 from typing import Any
 from urllib.parse import quote
 
@@ -13,7 +14,11 @@ from hypothesis import strategies as st
 from tests.api.conftest import GALAXY_ADMIN, SUPER_ROLE, TSI, add_user, decide
 
 ANY_JSON = st.recursive(
-    st.none() | st.booleans() | st.integers() | st.floats(allow_nan=False) | st.text(max_size=20),
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats(allow_nan=False, allow_infinity=False)
+    | st.text(max_size=20),
     lambda inner: (
         st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
     ),
@@ -115,6 +120,7 @@ def test_no_route_answers_5xx(fuzz_target):
         max_examples=200,
         deadline=None,
         database=None,
+        derandomize=bool(os.environ.get("CI")),  # stable in CI, exploring on a laptop
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
     @given(requests(spec, tokens))
