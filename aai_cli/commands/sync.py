@@ -89,7 +89,8 @@ def status(as_json: JsonOpt = False) -> None:
         return
     console.info(
         f"in progress: {'yes' if data['in_progress'] else 'no'}; watermark: "
-        f"{data['watermark'] or 'none (the next run is full)'}; lag: {_secs(data['lag_s'])}"
+        f"{data['watermark'] or 'none (the next run is full)'}; "
+        f"since the last successful run: {_secs(data['lag_s'])}"
     )
     console.print_table(
         ["id", "job", "mode", "status", "started", "duration", "requests", "429s", "error"],
@@ -145,7 +146,7 @@ def _summary(data: dict[str, Any]) -> None:
             if isinstance(value, int) and (value or section != "outbox"):
                 rows.append([section, key, value])
     title = f"sync {data['mode']}{' (dry run: nothing written)' if data['dry_run'] else ''}"
-    console.print_table(["what", "count", "n"], rows, title=title)
+    console.print_table(["step", "outcome", "count"], rows, title=title)
     missing = data["memberships"].get("missing_roles")
     if missing:
         console.warn(f"access roles missing in Auth0: {', '.join(missing)}")

@@ -335,14 +335,13 @@ def sync_status(session: Session, *, limit: int = 10) -> dict[str, Any]:
     watermark = get_watermark(session)
     url = session.get_bind().url.render_as_string(hide_password=False)
     now = utcnow()
+    # lag: how stale the mirror may be (since the start of the last successful run)
+    lag = (now - last_ok.started_at).total_seconds() if last_ok else None
     return {
         "in_progress": db.is_lock_held(LOCK_NAME, url=url),
         "watermark": watermark.isoformat() if watermark else None,
-        "lag_s": round((now - watermark).total_seconds(), 1) if watermark else None,
+        "lag_s": round(lag, 1) if lag is not None else None,
         "last_success": run_as_dict(last_ok) if last_ok else None,
-        "last_success_age_s": round((now - last_ok.finished_at).total_seconds(), 1)
-        if last_ok and last_ok.finished_at
-        else None,
         "runs": [run_as_dict(run) for run in runs],
     }
 
