@@ -11,20 +11,28 @@ one process-wide rate ceiling (`AUTH0_MAX_RPS`). SDK retries are off. Errors bec
 from __future__ import annotations
 
 import atexit
-import gzip
 import logging
 import os
 import tempfile
 import threading
 import time
 from collections.abc import Callable, Iterator
-from datetime import UTC, datetime
+from datetime import datetime
 from typing import Any, TypeVar
 
 import httpx
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from aai_cli.errors import Auth0Error, Auth0Unavailable, Conflict
+from aai_cli.services.auth0_models import (
+    Auth0Role,
+    Auth0User,
+    MalformedRecord,
+    RoleMember,
+    auth0_timestamp,
+    dump,
+    parse_export,
+    to_user,
+)
 from aai_cli.services.auth0_transport import (
     RateLimiter,
     RetryPolicy,
@@ -57,85 +65,6 @@ EXPORT_FIELDS = (
     "updated_at",
     "last_login",
 )
-
-
-class Auth0User(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    user_id: str = Field(min_length=3)
-    email: str | None = None
-    email_verified: bool = False
-    username: str | None = None
-    name: str | None = None
-    given_name: str | None = None
-    family_name: str | None = None
-    nickname: str | None = None
-    picture: str | None = None
-    blocked: bool = False
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    last_login: datetime | None = None
-    logins_count: int | None = None
-    identities: list[dict[str, Any]] = Field(default_factory=list)
-    app_metadata: dict[str, Any] = Field(default_factory=dict)
-
-    @field_validator("email_verified", "blocked", mode="before")
-    @classmethod
-    def _none_is_false(cls, value: Any) -> Any:
-        return False if value is None else value
-
-    @field_validator("identities", "app_metadata", mode="before")
-    @classmethod
-    def _none_is_empty(cls, value: Any, info) -> Any:  # type: ignore[no-untyped-def]
-        if value is None:
-            return [] if info.field_name == "identities" else {}
-        return value
-
-    @field_validator("created_at", "updated_at", "last_login")
-    @classmethod
-    def _utc(cls, value: datetime | None) -> datetime | None:
-        if value is None:
-            return None
-        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
-class Auth0Role(BaseModel):
-    id: str
-    name: str
-    description: str | None = None
-
-
-class RoleMember(BaseModel):
-    model_config = ConfigDict(extra="ignore")
-
-    user_id: str
-    email: str | None = None
-    name: str | None = None
-    picture: str | None = None
-
-
-def auth0_timestamp(value: datetime) -> str:
-    """Auth0's ISO form with milliseconds: 2026-01-01T00:00:00.000Z."""
-    value = value.astimezone(UTC)
-    return value.strftime("%Y-%m-%dT%H:%M:%S.") + f"{value.microsecond // 1000:03d}Z"
-
-
-def _dump(model: Any) -> dict[str, Any]:
-    return model.model_dump() if hasattr(model, "model_dump") else dict(model)
-
-
-class MalformedRecord(Auth0Error):
-    """Auth0 answered, but a record does not have the shape we need."""
-
-    def __init__(self, message: str, *, status_code: int = 200) -> None:
-        super().__init__(message, status_code=status_code, error_code="malformed")
-
-
-def _user(model: Any, what: str) -> Auth0User:
-    try:
-        return Auth0User.model_validate(_dump(model))
-    except ValidationError:
-        raise MalformedRecord(f"Auth0 sent a malformed user record ({what})") from None
 
 
 class Auth0Gateway:
@@ -253,13 +182,13 @@ class Auth0Gateway:
             if exc.status_code == 404:
                 return None
             raise
-        return _user(user, "get user")
+        return to_user(user, "get user")
 
     def users_by_email(self, email: str) -> list[Auth0User]:
         users = self._call(
             "users by email", lambda: self._client.users.list_users_by_email(email=email)
         )
-        return [_user(u, "users by email") for u in users]
+        return [to_user(u, "users by email") for u in users]
 
     def create_user(
         self,
@@ -300,7 +229,7 @@ class Auth0Gateway:
                     "a user with this email or username already exists in Auth0"
                 ) from None
             raise
-        return _user(user, "create user")
+        return to_user(user, "create user")
 
     def search_users_updated_since(self, since: datetime) -> Iterator[Auth0User]:
         """Users whose `updated_at` >= `since`, ascending, past the 1000-result cap: each
@@ -313,7 +242,7 @@ class Auth0Gateway:
                 query = f"updated_at:{'[' if inclusive else '{'}{auth0_timestamp(lower)} TO *]"
                 items = self._search_page(query, page)
                 for item in items:
-                    user = _user(item, "search users")
+                    user = to_user(item, "search users")
                     last = user.updated_at or last
                     yield user
                 if len(items) < PAGE_SIZE:
@@ -353,7 +282,7 @@ class Auth0Gateway:
                 ),
             )
             items = list(pager.items or [])
-            roles += [Auth0Role.model_validate(_dump(r)) for r in items]
+            roles += [Auth0Role.model_validate(dump(r)) for r in items]
             total = getattr(pager.response, "total", None)
             if len(items) < PAGE_SIZE or (total is not None and len(roles) >= total):
                 break
@@ -414,7 +343,7 @@ class Auth0Gateway:
         )
         path = self._download_export(job.id)
         try:
-            yield from _parse_export(path, on_skip)
+            yield from parse_export(path, on_skip)
         finally:
             os.unlink(path)
 
@@ -455,18 +384,6 @@ class Auth0Gateway:
     def close(self) -> None:
         self._http.close()
         self._plain_http.close()
-
-
-def _parse_export(path: str, on_skip: Callable[[str], None] | None) -> Iterator[Auth0User]:
-    with gzip.open(path, "rb") as lines:
-        for number, line in enumerate(lines, start=1):
-            if not line.strip():
-                continue
-            try:
-                yield Auth0User.model_validate_json(line)
-            except (ValueError, ValidationError) as exc:
-                if on_skip:
-                    on_skip(f"export line {number}: {type(exc).__name__}")
 
 
 def _api_error(what: str, exc: Any) -> Exception:

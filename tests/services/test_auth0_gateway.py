@@ -10,6 +10,7 @@ import pytest
 
 from aai_cli.errors import Auth0Error, Auth0Unavailable, ConfigError, Conflict
 from aai_cli.services import auth0
+from aai_cli.services.auth0_models import parse_export
 from aai_cli.services.auth0_transport import RetryPolicy
 from aai_cli.settings import get_settings
 
@@ -193,7 +194,7 @@ def test_malformed_export_lines_are_skipped(tmp_path) -> None:
     ]
     path.write_bytes(gzip.compress(b"\n".join(lines)))
     skipped: list[str] = []
-    users = list(auth0._parse_export(str(path), skipped.append))
+    users = list(parse_export(str(path), skipped.append))
     assert [u.user_id for u in users] == ["auth0|1"]
     assert len(skipped) == 3
 
