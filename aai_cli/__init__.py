@@ -1,8 +1,22 @@
 """AAI backend: the `aai` command and the services behind the portal API."""
 
-from importlib.metadata import PackageNotFoundError, version
+from __future__ import annotations
 
-try:
-    __version__ = version("aai-backend")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
+from functools import cache
+
+
+@cache
+def _installed_version() -> str:
+    # importlib.metadata costs ~80 ms to import: only paid when the version is asked for.
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("aai-backend")
+    except PackageNotFoundError:  # a source tree that was never installed
+        return "0.0.0+unknown"
+
+
+def __getattr__(name: str) -> str:
+    if name == "__version__":
+        return _installed_version()
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -13,7 +13,7 @@ import traceback
 import typer
 from typer.core import TyperGroup
 
-from aai_cli import __version__
+import aai_cli
 from aai_cli.commands import db, diagram, schedule, serve, sync, users
 from aai_cli.errors import AaiError
 
@@ -88,7 +88,7 @@ app.add_typer(schedule.app, name="schedule")
 
 def _version(value: bool) -> None:
     if value:
-        typer.echo(f"aai {__version__}")
+        typer.echo(f"aai {aai_cli.__version__}")
         raise typer.Exit()
 
 
