@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from typing import Annotated
 
 from fastapi import Depends, Request
+from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
@@ -24,7 +25,11 @@ from aai_cli.settings import Settings
 _bearer = HTTPBearer(auto_error=False, description="An Auth0 access token for the AAI API")
 
 
-def get_settings_dep(request: Request) -> Settings:
+# Dependencies that do no blocking I/O are `async def`: FastAPI runs every sync
+# dependency in the thread pool, and each hop costs about a millisecond here.
+
+
+async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
@@ -42,13 +47,17 @@ def get_verifier(request: Request) -> TokenVerifier:
     return verifier
 
 
-def get_caller(
+async def get_caller(
     request: Request,
     credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
 ) -> Caller:
     if credentials is None or credentials.scheme.lower() != "bearer":
         raise InvalidToken("a bearer token is required")
-    return get_verifier(request).verify(credentials.credentials)
+    verifier = get_verifier(request)
+    token = credentials.credentials
+    if verifier.may_block(token):  # an unknown kid: the JWKS may be fetched
+        return await run_in_threadpool(verifier.verify, token)
+    return verifier.verify(token)
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
@@ -65,7 +74,7 @@ def get_administered(
 AdministeredDep = Annotated[access.Administered, Depends(get_administered)]
 
 
-def get_admin(who: AdministeredDep) -> access.Administered:
+async def get_admin(who: AdministeredDep) -> access.Administered:
     """The caller's admin reach; 403 for a caller who administers nothing."""
     return access.require_admin(who)
 
@@ -73,13 +82,16 @@ def get_admin(who: AdministeredDep) -> access.Administered:
 AdminDep = Annotated[access.Administered, Depends(get_admin)]
 
 
-def get_user_source(request: Request) -> profile.UserSource | None:
+async def get_user_source(request: Request) -> profile.UserSource | None:
     """The Auth0 gateway, when the Management API is configured."""
     return request.app.state.user_source()
 
 
-def get_me(caller: CallerDep, session: SessionDep, request: Request) -> User:
-    return profile.require_me(session, caller.sub, source=get_user_source(request))
+UserSourceDep = Annotated[profile.UserSource | None, Depends(get_user_source)]
+
+
+def get_me(caller: CallerDep, session: SessionDep, source: UserSourceDep) -> User:
+    return profile.require_me(session, caller.sub, source=source)
 
 
 MeDep = Annotated[User, Depends(get_me)]

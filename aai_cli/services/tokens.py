@@ -96,6 +96,9 @@ class JwksCache:
         self._lock = threading.Lock()
         self.fetches = 0
 
+    def has_key(self, kid: object) -> bool:
+        return isinstance(kid, str) and kid in self._keys
+
     def get_key(self, kid: str) -> Any:
         """The public key for `kid`; raises InvalidToken when the JWKS does not have it."""
         key = self._keys.get(kid)
@@ -178,6 +181,15 @@ class TokenVerifier:
             issuers=issuers,
             roles_claim=settings.auth0_roles_claim,
         )
+
+    def may_block(self, token: str) -> bool:
+        """Whether verifying `token` may fetch the JWKS (network I/O); otherwise it is
+        pure computation, cheap enough for an event loop."""
+        try:
+            kid = jwt.get_unverified_header(token).get("kid")
+        except (jwt.PyJWTError, ValueError, TypeError, AttributeError):
+            return False  # malformed: verify() refuses it without I/O
+        return not self.jwks.has_key(kid)
 
     def verify(self, token: str | None) -> Caller:
         if not token:

@@ -13,7 +13,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aai_cli.services import access, profile
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target
-from api.deps import AdministeredDep, CallerDep, MeDep, SessionDep
+from api.deps import AdministeredDep, CallerDep, MeDep, SessionDep, UserSourceDep
 from api.followup import after_decision, decision_response
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -32,7 +32,9 @@ class GroupRequestBody(RequestBody):
 
 
 @router.get("/profile", summary="The caller's profile and memberships")
-def get_profile(me: MeDep, session: SessionDep) -> Item:
+def get_profile(caller: CallerDep, session: SessionDep, source: UserSourceDep) -> Item:
+    # require_me is called here rather than as a dependency: one thread-pool hop less
+    me = profile.require_me(session, caller.sub, source=source)
     return profile.profile(session, me)
 
 
