@@ -133,12 +133,21 @@ def _check_status(value: str | None, option: str) -> None:
         raise InvalidInput(f"{option}: unknown status {value!r} (one of {known})")
 
 
-def _has_platform(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return select(PM.c.id).where(PM.c.user_id == U.c.id, *conditions).exists()
+def _has_platform(*conditions: ColumnElement[bool], semi_join: bool = False) -> ColumnElement[bool]:
+    return _has_membership(PM, conditions, semi_join=semi_join)
 
 
-def _has_group(*conditions: ColumnElement[bool]) -> ColumnElement[bool]:
-    return select(GM.c.id).where(GM.c.user_id == U.c.id, *conditions).exists()
+def _has_group(*conditions: ColumnElement[bool], semi_join: bool = False) -> ColumnElement[bool]:
+    return _has_membership(GM, conditions, semi_join=semi_join)
+
+
+def _has_membership(table: Any, conditions: Any, *, semi_join: bool) -> ColumnElement[bool]:
+    """A matching membership row: a correlated EXISTS for pages (an index walk in page
+    order that stops after its rows), `id IN (...)` for counts (driven by the
+    membership index: 4x faster on SQLite for a selective status filter)."""
+    if semi_join:
+        return U.c.id.in_(select(table.c.user_id).where(*conditions))
+    return select(table.c.id).where(table.c.user_id == U.c.id, *conditions).exists()
 
 
 def platform_scope(scope: AdminScope) -> list[ColumnElement[bool]]:
@@ -170,27 +179,22 @@ def _has_any(
     `group_conds` (None: that kind is not considered).
 
     Pages use the OR of correlated EXISTS: an index walk in page order that stops after
-    its rows (an IN list would be joined and sorted whole first). Counts on Postgres
+    its rows (an IN list would be joined and sorted whole first). Counts
     (`semi_join`) use `id IN (... UNION ...)`, one hashed semi-join: Postgres costs the
     OR of two EXISTS over the whole table so high that it JIT-compiles it (over 1 s).
     """
     exists, members = [], []
     if platform_conds is not None:
-        exists.append(_has_platform(*platform_conds))
+        exists.append(_has_platform(*platform_conds, semi_join=semi_join))
         members.append(select(PM.c.user_id).where(*platform_conds))
     if group_conds is not None:
-        exists.append(_has_group(*group_conds))
+        exists.append(_has_group(*group_conds, semi_join=semi_join))
         members.append(select(GM.c.user_id).where(*group_conds))
     if not exists:
         return false()
     if len(exists) == 1 or not semi_join:
         return or_(*exists)
     return U.c.id.in_(union(*members))
-
-
-def _semi_join(session: Session) -> bool:
-    """Whether counts should use the IN (UNION) form (Postgres)."""
-    return session.get_bind().dialect.name == "postgresql"
 
 
 def _conditions(
@@ -228,16 +232,22 @@ def _membership_conditions(
     if query.platform is not None:
         status = [PM.c.status == query.platform_status] if query.platform_status else []
         visible = scope.sees_platform(query.platform)
-        target = _has_platform(PM.c.platform_id == query.platform, *status)
+        target = _has_platform(PM.c.platform_id == query.platform, *status, semi_join=semi_join)
         conds.append(target if visible else false())
     elif query.platform_status:
-        conds.append(_has_platform(PM.c.status == query.platform_status, *platform_scope(scope)))
+        conds.append(
+            _has_platform(
+                PM.c.status == query.platform_status, *platform_scope(scope), semi_join=semi_join
+            )
+        )
     if query.group is not None:
         status = [GM.c.status == query.group_status] if query.group_status else []
-        target = _has_group(GM.c.group_id == query.group, *status)
+        target = _has_group(GM.c.group_id == query.group, *status, semi_join=semi_join)
         conds.append(target if scope.sees_group(query.group) else false())
     elif query.group_status:
-        conds.append(_has_group(GM.c.status == query.group_status, *group_scope(scope)))
+        conds.append(
+            _has_group(GM.c.status == query.group_status, *group_scope(scope), semi_join=semi_join)
+        )
     if query.status:
         conds.append(
             _has_any(
@@ -270,7 +280,7 @@ def _user_columns() -> list[Any]:
 
 
 def count_users(session: Session, query: UserQuery, *, scope: AdminScope | None = None) -> int:
-    conds = _conditions(query, scope or AdminScope.everything(), semi_join=_semi_join(session))
+    conds = _conditions(query, scope or AdminScope.everything(), semi_join=True)
     stmt = select(func.count()).select_from(U).where(*conds)
     return int(session.connection().execute(stmt).scalar_one())
 
