@@ -68,6 +68,7 @@ class Settings(BaseSettings):
     sync_interval_minutes: int = Field(15, ge=1, le=24 * 60)
     sync_full_at: str = "02:00"
     sync_max_deletes: int = Field(50, ge=0)
+    sync_memberships_every_minutes: int = Field(60, ge=0, le=7 * 24 * 60)
     job_retention_days: int = Field(30, ge=1)
 
     # logging

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Any, Literal
 
 from sqlalchemy import select, update
@@ -22,7 +22,7 @@ from sqlmodel import Session
 
 from aai_cli import db
 from aai_cli.errors import AaiError, UsageError
-from aai_cli.models import Role, SyncRun, utcnow
+from aai_cli.models import Role, SyncRun, SyncState, utcnow
 from aai_cli.services import outbox
 from aai_cli.services.auth0 import Auth0Gateway, MalformedRecord, get_gateway
 from aai_cli.services.sync_memberships import MembershipCounts, MemberWalk, sync_memberships
@@ -39,6 +39,7 @@ from aai_cli.settings import get_settings
 Mode = Literal["auto", "full", "incremental"]
 STEPS = ("roles", "users", "memberships")
 LOCK_NAME = "sync"
+WALK_KEY = "memberships.walked_at"
 INTERRUPTED = "interrupted (the process stopped)"
 Progress = Callable[[str, int, int | None], None]
 
@@ -61,6 +62,8 @@ class SyncReport:
     rate_limited: int = 0
     error: str | None = None
     run_id: int | None = None
+    # False when an incremental run skipped the role-member walk (not due yet)
+    walk_members: bool = True
 
     @property
     def duration_s(self) -> float:
@@ -70,7 +73,7 @@ class SyncReport:
     def counts(self) -> dict[str, Any]:
         return {
             "users": self.users.as_dict(),
-            "memberships": self.memberships.as_dict(),
+            "memberships": self.memberships.as_dict() | {"walked": self.walk_members},
             "roles": dict(self.roles),
             "outbox": dict(self.outbox),
         }
@@ -163,8 +166,10 @@ def _run_steps(
         commit()
     walk: list[MemberWalk] = []
 
+    walking = "memberships" in report.steps and report.walk_members
+
     def start_walk() -> None:  # role members are fetched while users are written
-        if "memberships" in report.steps and not walk:
+        if walking and not walk:
             walk.append(MemberWalk(session, gateway, report.memberships))
 
     def on_batch(step: str, done: int, total: int | None) -> None:
@@ -182,7 +187,7 @@ def _run_steps(
             if watermark is not None:
                 set_watermark(session, watermark)
             commit()
-        if "memberships" in report.steps:
+        if walking:
             start_walk()
             batcher.before_commit = None
             sync_memberships(
@@ -194,9 +199,35 @@ def _run_steps(
                 progress=progress,
                 walk=walk[0],
             )
+            _set_state(session, WALK_KEY, report.started_at.isoformat())
     finally:
         for started in walk:
             started.close()
+
+
+def _walk_due(session: Session, *, every_minutes: int) -> bool:
+    """Whether an incremental run should walk the role members.
+
+    Role changes made directly in Auth0 do not move a user's `updated_at`, so only the walk
+    (members/100 requests per access role: about 1,000 at 100k users) sees them. An
+    incremental run walks at most every SYNC_MEMBERSHIPS_EVERY_MINUTES (0: every run),
+    which keeps it to a handful of requests in between; full runs and
+    `aai sync memberships` always walk.
+    """
+    if every_minutes == 0:
+        return True
+    state = session.get(SyncState, WALK_KEY)
+    if state is None:
+        return True
+    walked_at = datetime.fromisoformat(state.value)
+    return utcnow() - walked_at >= timedelta(minutes=every_minutes)
+
+
+def _set_state(session: Session, key: str, value: str) -> None:
+    state = session.get(SyncState, key) or SyncState(key=key, value=value)
+    state.value, state.updated_at = value, utcnow()
+    session.add(state)
+    session.flush()
 
 
 def _incremental(session, gateway, batcher, report, max_deletes):  # type: ignore[no-untyped-def]
@@ -240,7 +271,13 @@ def run_sync(
     with db.advisory_lock(LOCK_NAME, wait=False):
         with Session(db.get_engine(), expire_on_commit=False) as session:
             resolved = _resolve_mode(session, mode) if "users" in steps else mode
-        report = SyncReport(mode=resolved, dry_run=dry_run, steps=tuple(steps))
+            # only the combined incremental run defers the walk; `sync memberships` walks
+            walk = (
+                resolved != "incremental"
+                or "users" not in steps
+                or _walk_due(session, every_minutes=settings.sync_memberships_every_minutes)
+            )
+        report = SyncReport(mode=resolved, dry_run=dry_run, steps=tuple(steps), walk_members=walk)
         report.run_id = _start_run(report, job)
         before = (gateway.requests_made, gateway.rate_limited)
         try:

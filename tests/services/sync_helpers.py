@@ -74,3 +74,12 @@ def expected_statuses(fake, roles: dict[str, str]) -> dict[tuple[str, str], str]
         for user_id in fake.role_members(roles[name]):
             expected[(user_id, key)] = "approved"
     return expected
+
+
+def walk_members_every_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    """Incremental runs walk role members at most every SYNC_MEMBERSHIPS_EVERY_MINUTES;
+    tests that check what a walk mirrors want one on every run."""
+    from aai_cli.settings import get_settings
+
+    monkeypatch.setenv("SYNC_MEMBERSHIPS_EVERY_MINUTES", "0")
+    get_settings.cache_clear()

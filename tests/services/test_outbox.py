@@ -12,7 +12,13 @@ from aai_cli.models import RoleChange, User, utcnow
 from aai_cli.services import auth0, outbox
 from aai_cli.services.memberships import Target, transition
 from aai_cli.services.sync import run_sync
-from tests.services.sync_helpers import GALAXY, build_tenant, fast_gateway, statuses
+from tests.services.sync_helpers import (
+    GALAXY,
+    build_tenant,
+    fast_gateway,
+    statuses,
+    walk_members_every_run,
+)
 
 GALAXY_TARGET = Target("platform", "galaxy")
 
@@ -124,7 +130,10 @@ def test_push_only_the_given_ids(session, auth0_env) -> None:
     assert auth0_env.user_roles(ada) == [GALAXY] and auth0_env.user_roles(bob) == []
 
 
-def test_decisions_not_yet_pushed_are_not_undone_by_the_sync(db_url, session, auth0_env) -> None:
+def test_decisions_not_yet_pushed_are_not_undone_by_the_sync(
+    db_url, session, auth0_env, monkeypatch
+) -> None:
+    walk_members_every_run(monkeypatch)
     tenant = build_tenant(auth0_env, 10, {GALAXY: slice(0, 3)})
     run_sync(gateway=fast_gateway())
     revoked, granted = tenant["ids"][0], tenant["ids"][5]

@@ -22,6 +22,7 @@ from tests.services.sync_helpers import (
     live_ids,
     runs,
     statuses,
+    walk_members_every_run,
 )
 
 
@@ -36,7 +37,9 @@ def approved(url: str) -> dict[tuple[str, str], str]:
     return {k: v for k, v in statuses(url).items() if v == "approved"}
 
 
-def test_full_sync_past_the_cap_then_a_rerun_changes_nothing(db_url, auth0_env) -> None:
+def test_full_sync_past_the_cap_then_a_rerun_changes_nothing(
+    db_url, auth0_env, monkeypatch
+) -> None:
     tenant = build_tenant(auth0_env, 3200)
     first = run_sync(gateway=fast_gateway())
 
@@ -61,20 +64,28 @@ def test_full_sync_past_the_cap_then_a_rerun_changes_nothing(db_url, auth0_env) 
     assert first.roles["created"] == 5
     assert runs(db_url)[-1].status == "succeeded"
 
+    # right after a walk, an incremental run defers the next one: a handful of requests
     second = run_sync(gateway=fast_gateway())
-    assert second.mode == "incremental"
+    assert second.mode == "incremental" and second.walk_members is False
     changed = {k: v for k, v in second.users.as_dict().items() if k != "unchanged"}
     assert set(changed.values()) == {0}
-    assert second.memberships.granted == second.memberships.revoked == 0
-    assert second.memberships.unchanged == 960
-    assert second.auth0_requests < 30  # roles + search + member pages, never per user
+    assert second.as_dict()["memberships"]["walked"] is False
+    assert second.auth0_requests < 20
+
+    walk_members_every_run(monkeypatch)
+    walked = run_sync(gateway=fast_gateway())
+    assert walked.mode == "incremental" and walked.walk_members is True
+    assert walked.memberships.granted == walked.memberships.revoked == 0
+    assert walked.memberships.unchanged == 960
+    assert walked.auth0_requests < 30  # roles + search + member pages, never per user
     assert len(events(db_url)) == 960
 
     third = run_sync(mode="full", gateway=fast_gateway())
     assert third.users.unchanged == 3200 and third.users.updated == 0
 
 
-def test_mutations_in_auth0_are_mirrored(db_url, auth0_env) -> None:
+def test_mutations_in_auth0_are_mirrored(db_url, auth0_env, monkeypatch) -> None:
+    walk_members_every_run(monkeypatch)
     tenant = build_tenant(auth0_env, 60, {GALAXY: slice(0, 20)})
     galaxy = tenant["roles"][GALAXY]
     run_sync(gateway=fast_gateway())
