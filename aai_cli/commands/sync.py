@@ -143,10 +143,15 @@ def _summary(data: dict[str, Any]) -> None:
     rows = []
     for section in ("roles", "users", "memberships", "outbox"):
         for key, value in data[section].items():
-            if isinstance(value, int) and (value or section != "outbox"):
+            if type(value) is int and (value or section != "outbox"):
                 rows.append([section, key, value])
     title = f"sync {data['mode']}{' (dry run: nothing written)' if data['dry_run'] else ''}"
     console.print_table(["step", "outcome", "count"], rows, title=title)
+    if data["memberships"].get("walked") is False:
+        console.info(
+            "role members not walked: the last walk is more recent than "
+            "SYNC_MEMBERSHIPS_EVERY_MINUTES (`aai sync memberships` walks now)"
+        )
     missing = data["memberships"].get("missing_roles")
     if missing:
         console.warn(f"access roles missing in Auth0: {', '.join(missing)}")

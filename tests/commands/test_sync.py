@@ -54,6 +54,11 @@ def test_sync_now_human_output(db_url, auth0_env) -> None:
     assert result.exit_code == 0, result.stderr
     assert "users" in result.stdout and "created" in result.stdout
     assert "sync succeeded" in result.stderr
+    assert "walked" not in result.stdout
+
+    again = aai("sync", "--now")  # incremental, right after a walk: the walk is deferred
+    assert again.exit_code == 0, again.stderr
+    assert "role members not walked" in again.stderr
 
 
 def test_dry_run_and_single_steps(db_url, auth0_env) -> None:
