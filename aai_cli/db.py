@@ -81,8 +81,7 @@ def _create_postgres_engine(url: str, *, migrations: bool) -> Engine:
     # JIT costs more than it saves on this workload's short OLTP queries (a 1.6 s compile
     # was seen on a 100k-user count), so it is off for our sessions.
     options = (
-        f"-c statement_timeout={statement_timeout} -c lock_timeout={PG_LOCK_TIMEOUT_MS}"
-        " -c jit=off"
+        f"-c statement_timeout={statement_timeout} -c lock_timeout={PG_LOCK_TIMEOUT_MS} -c jit=off"
     )
     return create_engine(
         url,

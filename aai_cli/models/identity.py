@@ -11,6 +11,21 @@ from aai_cli.models.base import created_timestamp, timestamp
 
 LIVE = text("deleted_at IS NULL")
 
+# The user fields Auth0 is the truth for, as named on both sides (Auth0 and `users`).
+AUTH0_PROFILE_FIELDS = (
+    "email",
+    "email_verified",
+    "username",
+    "name",
+    "given_name",
+    "family_name",
+    "picture",
+    "blocked",
+    "created_at",
+    "updated_at",
+    "last_login",
+)
+
 
 class User(SQLModel, table=True):
     __tablename__ = "users"

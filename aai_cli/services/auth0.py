@@ -23,6 +23,7 @@ from typing import Any, TypeVar
 import httpx
 
 from aai_cli.errors import Auth0Error, Auth0Unavailable, Conflict
+from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.auth0_models import (
     Auth0Role,
     Auth0User,
@@ -51,20 +52,7 @@ PAGE_SIZE = 100
 SEARCH_CAP = 1000
 # What the mirror stores (a smaller export parses faster); identities and metadata are
 # read per user when needed.
-EXPORT_FIELDS = (
-    "user_id",
-    "email",
-    "email_verified",
-    "username",
-    "name",
-    "given_name",
-    "family_name",
-    "picture",
-    "blocked",
-    "created_at",
-    "updated_at",
-    "last_login",
-)
+EXPORT_FIELDS = ("user_id", *AUTH0_PROFILE_FIELDS)
 
 
 class Auth0Gateway:

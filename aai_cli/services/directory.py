@@ -28,6 +28,7 @@ from aai_cli.models import (
     PlatformMembership,
     User,
 )
+from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.directory_lookup import (
     close_user_matches,
     escape_like,
@@ -41,22 +42,7 @@ U = User.__table__
 PM = PlatformMembership.__table__
 GM = GroupMembership.__table__
 
-USER_FIELDS = (
-    "id",
-    "email",
-    "email_verified",
-    "username",
-    "name",
-    "given_name",
-    "family_name",
-    "picture",
-    "blocked",
-    "created_at",
-    "updated_at",
-    "last_login",
-    "synced_at",
-    "deleted_at",
-)
+USER_FIELDS = ("id", *AUTH0_PROFILE_FIELDS, "synced_at", "deleted_at")
 MEMBERSHIP_FIELDS = ("status", "updated_at", "reason", "request_reason", "requested_at")
 SORT_KEYS = ("created_at", "updated_at", "last_login", "email", "username", "id")
 

@@ -19,6 +19,7 @@ from sqlmodel import Session
 
 from aai_cli.errors import SafetyGuard
 from aai_cli.models import SyncState, User, utcnow
+from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.auth0 import Auth0Gateway, Auth0User, MalformedRecord
 from aai_cli.services.sync_bulk import bulk_write, db_timestamp, is_sqlite, select_in
 
@@ -28,21 +29,7 @@ INCREMENTAL_OVERLAP = timedelta(minutes=5)
 # Users missing from the export but found by a direct lookup: past this many the export
 # is not trusted (it looks truncated) and nothing is deleted.
 MAX_MISSING_BUT_PRESENT = 100
-_WRITE_COLUMNS = (
-    "email",
-    "email_verified",
-    "username",
-    "name",
-    "given_name",
-    "family_name",
-    "picture",
-    "blocked",
-    "created_at",
-    "updated_at",
-    "last_login",
-    "synced_at",
-    "deleted_at",
-)
+_WRITE_COLUMNS = (*AUTH0_PROFILE_FIELDS, "synced_at", "deleted_at")
 
 Progress = Callable[[str, int, int | None], None]
 
