@@ -1,7 +1,7 @@
 """What follows an access decision taken through the API.
 
-Inside the request's transaction: the emails are queued (the outbox rows of the role
-change were written by the transition itself). After commit, background tasks push the
+The transition itself queued the emails and wrote the role change's outbox rows in the
+request's transaction. After commit, background tasks push the
 role change to Auth0 and deliver the emails; a failure there is only logged, since
 `aai schedule` (and `aai sync`) retry both until done.
 """
@@ -12,11 +12,9 @@ import logging
 from typing import Any
 
 from fastapi import BackgroundTasks
-from sqlmodel import Session, select
+from sqlmodel import Session
 
-from aai_cli.models import RoleChange
-from aai_cli.services import notifications
-from aai_cli.services.memberships import TransitionResult, access_role_name
+from aai_cli.services.memberships import TransitionResult, pending_change_ids
 
 log = logging.getLogger("aai.api")
 
@@ -34,23 +32,13 @@ def decision_response(result: TransitionResult) -> dict[str, Any]:
 
 
 def after_decision(session: Session, background: BackgroundTasks, result: TransitionResult) -> None:
-    """Queue the emails of `result` and schedule the after-commit pushes."""
+    """Schedule the after-commit pushes of `result`'s role change and emails."""
     if not result.changed:
         return
-    emails = notifications.notify_transition(session, result)
-    role = access_role_name(session, result.target)
-    change_ids = list(
-        session.exec(
-            select(RoleChange.id).where(
-                RoleChange.user_id == result.user_id,
-                RoleChange.role_name == role,
-                RoleChange.status == "pending",
-            )
-        )
-    )
+    change_ids = pending_change_ids(session, [result])
     if change_ids:
         background.add_task(push_role_changes, change_ids)
-    if emails:
+    if result.emails_queued:  # queued by the transition, in this transaction
         background.add_task(deliver_emails)
 
 

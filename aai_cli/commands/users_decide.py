@@ -60,7 +60,7 @@ def decision(action: str):  # type: ignore[no-untyped-def]
 def decide(action, user, *, platform, group, reason, actor, yes) -> None:  # type: ignore[no-untyped-def]
     from aai_cli import console
     from aai_cli.db import session_scope
-    from aai_cli.services import directory, imports, memberships
+    from aai_cli.services import directory, memberships
 
     with session_scope() as session:
         found = directory.resolve_user(session, user)
@@ -71,7 +71,7 @@ def decide(action, user, *, platform, group, reason, actor, yes) -> None:  # typ
             session, user_id=found.id, target=target, action=action,
             actor=actor or default_actor(), reason=reason,
         )  # fmt: skip
-        change_ids = imports.pending_change_ids(session, [result]) if result.changed else []
+        change_ids = memberships.pending_change_ids(session, [result])
     if not result.changed:
         console.info(f"already {result.to_status}: {found.id} {target}")
         return

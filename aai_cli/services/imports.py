@@ -12,15 +12,13 @@ from __future__ import annotations
 import csv
 import io
 import json
-from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from sqlmodel import Session, select
+from sqlmodel import Session
 
 from aai_cli.errors import AaiError, InvalidInput, NotFound
-from aai_cli.models import RoleChange
 from aai_cli.services import directory, memberships
 from aai_cli.services.memberships import ACTIONS, Target, TransitionResult
 
@@ -218,21 +216,5 @@ def apply_rows(session: Session, rows: list[ImportRow], *, actor: str) -> Import
             raise
         report.count(result)
         results.append(result)
-    report.role_change_ids = pending_change_ids(session, results)
+    report.role_change_ids = memberships.pending_change_ids(session, results)
     return report
-
-
-def pending_change_ids(session: Session, results: Iterable[TransitionResult]) -> list[int]:
-    """Ids of the pending Auth0 outbox rows for the memberships these results changed."""
-    keys = {
-        (r.user_id, memberships.access_role_name(session, r.target)) for r in results if r.changed
-    }
-    if not keys:
-        return []
-    users = sorted({user_id for user_id, _ in keys})
-    rows = session.exec(
-        select(RoleChange.id, RoleChange.user_id, RoleChange.role_name)
-        .where(RoleChange.status == "pending", RoleChange.user_id.in_(users))
-        .order_by(RoleChange.id)
-    )
-    return [id_ for id_, user_id, role in rows if (user_id, role) in keys]

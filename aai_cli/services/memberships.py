@@ -8,7 +8,8 @@ writes nothing; anything else outside the state machine raises `Conflict`.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
 from typing import Literal
 
 from sqlmodel import Session, select
@@ -20,6 +21,7 @@ from aai_cli.models import (
     MembershipEvent,
     Platform,
     PlatformMembership,
+    RoleChange,
     utcnow,
 )
 from aai_cli.services import notifications, outbox
@@ -72,6 +74,7 @@ class TransitionResult:
     to_status: str
     changed: bool
     event: MembershipEvent | None = None
+    emails_queued: int = 0
 
 
 def allowed_actions(status: str | None) -> list[str]:
@@ -179,8 +182,8 @@ def transition(
         _queue_role_change(session, user_id, role_name, current, new_status, action)
     session.flush()
     result = TransitionResult(target, user_id, action, membership, current, new_status, True, event)
-    notifications.notify_transition(session, result)  # its emails, in this same transaction
-    return result
+    queued = notifications.notify_transition(session, result)  # in this same transaction
+    return replace(result, emails_queued=queued)
 
 
 def _queue_role_change(
@@ -232,3 +235,18 @@ def list_events(session: Session, *, user_id: str) -> list[MembershipEvent]:
             .order_by(MembershipEvent.created_at, MembershipEvent.id)
         )
     )
+
+
+def pending_change_ids(session: Session, results: Iterable[TransitionResult]) -> list[int]:
+    """Ids of the pending Auth0 outbox rows of the memberships these results changed,
+    older rows of the same (user, role) included so that a push keeps their order."""
+    keys = {(r.user_id, access_role_name(session, r.target)) for r in results if r.changed}
+    if not keys:
+        return []
+    users = sorted({user_id for user_id, _ in keys})
+    rows = session.exec(
+        select(RoleChange.id, RoleChange.user_id, RoleChange.role_name)
+        .where(RoleChange.status == "pending", RoleChange.user_id.in_(users))
+        .order_by(RoleChange.id)
+    )
+    return [id_ for id_, user_id, role in rows if (user_id, role) in keys]
