@@ -11,7 +11,7 @@ from pydantic import BaseModel, Field
 from aai_cli.errors import ServiceUnavailable
 from aai_cli.services import emails, registration
 from api import followup
-from api.deps import SessionDep, get_user_source
+from api.deps import SessionDep, UserSourceDep
 from api.ratelimit import RateLimit
 
 router = APIRouter(tags=["registration"])
@@ -98,7 +98,7 @@ def register_biocommons(
     session: SessionDep,
     response: Response,
     background: BackgroundTasks,
-    source: Annotated[Any, Depends(get_user_source)],
+    source: UserSourceDep,
 ) -> Registered:
     """Register for BioCommons, optionally asking for a bundle (a group)."""
     form = registration.Registration(kind="biocommons", **body.model_dump())
@@ -117,7 +117,7 @@ def register_sbp(
     session: SessionDep,
     response: Response,
     background: BackgroundTasks,
-    source: Annotated[Any, Depends(get_user_source)],
+    source: UserSourceDep,
 ) -> Registered:
     """Register for the Structural Biology Platform (member institutions' emails only)."""
     form = registration.Registration(kind="sbp", **body.model_dump())
