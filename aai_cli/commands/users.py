@@ -66,9 +66,12 @@ def list_(
             session, platform=platform, group=group, status=status, search=search,
             email_verified=email_verified, blocked=blocked, deleted=deleted,
         )  # fmt: skip
-        records = directory.list_users(session, query, limit=limit, offset=offset, sort=sort)
-        footer = not (as_json or as_csv) and console.is_tty(sys.stdout)
-        total = directory.count_users(session, query) if footer else None
+        page = {"limit": limit, "offset": offset, "sort": sort}
+        total: int | None = None
+        if not (as_json or as_csv) and console.is_tty(sys.stdout):
+            records, total = directory.list_page(session, query, **page)
+        else:
+            records = directory.list_users(session, query, **page)
     if as_json:
         console.print_json([r.as_dict() for r in records])
     elif as_csv:

@@ -1,5 +1,6 @@
 """The SQLModel tables. Importing this package registers every table on the metadata."""
 
+from aai_cli.models import derived
 from aai_cli.models.access import GroupMembership, MembershipEvent, PlatformMembership
 from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel
 from aai_cli.models.catalog import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole
@@ -9,6 +10,7 @@ from aai_cli.models.runs import JobRun, SyncRun, SyncState
 from aai_cli.models.types import UTCDateTime, utcnow
 
 metadata = SQLModel.metadata
+derived.register(metadata)
 
 __all__ = [
     "MEMBERSHIP_STATUSES",

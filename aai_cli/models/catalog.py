@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from sqlalchemy import Index, SmallInteger
 from sqlmodel import Field, SQLModel
 
 from aai_cli.models.base import created_timestamp, timestamp
@@ -11,11 +12,14 @@ from aai_cli.models.base import created_timestamp, timestamp
 
 class Platform(SQLModel, table=True):
     __tablename__ = "platforms"
+    __table_args__ = (Index("uq_platforms_facet_slot", "facet_slot", unique=True),)
 
     id: str = Field(primary_key=True, max_length=64)
     name: str = Field(max_length=255)
     access_role_name: str = Field(unique=True, max_length=255)
     auto_approve: bool = Field(default=False, nullable=False)
+    # Its bits in users.platform_mask; given out by the database (models/derived.py).
+    facet_slot: int | None = Field(default=None, sa_type=SmallInteger)
     created_at: datetime = created_timestamp()
     updated_at: datetime | None = timestamp()
 
@@ -24,10 +28,13 @@ class Group(SQLModel, table=True):
     """A bundle; its id is also the name of its Auth0 access role."""
 
     __tablename__ = "groups"
+    __table_args__ = (Index("uq_groups_facet_slot", "facet_slot", unique=True),)
 
     id: str = Field(primary_key=True, max_length=255)
     name: str = Field(max_length=255)
     short_name: str = Field(max_length=64)
+    # Its bits in users.group_mask; given out by the database (models/derived.py).
+    facet_slot: int | None = Field(default=None, sa_type=SmallInteger)
     created_at: datetime = created_timestamp()
     updated_at: datetime | None = timestamp()
 

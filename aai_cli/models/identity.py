@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Index, Text, text
+from sqlalchemy import BigInteger, Index, Text, text
 from sqlmodel import Field, SQLModel
 
 from aai_cli.models.base import created_timestamp, timestamp
@@ -41,6 +41,19 @@ class User(SQLModel, table=True):
             postgresql_where=LIVE,
         ),
         Index("ix_users_created_at_id", "created_at", "id"),
+        # Everything a directory filter reads, in the default page order: SQLite answers
+        # pages and counts from this index alone, without visiting the table.
+        Index(
+            "ix_users_directory",
+            "deleted_at",
+            "created_at",
+            "id",
+            "email_verified",
+            "blocked",
+            "platform_mask",
+            "group_mask",
+            "search_text",
+        ),
     )
 
     id: str = Field(primary_key=True, max_length=255)
@@ -57,6 +70,16 @@ class User(SQLModel, table=True):
     last_login: datetime | None = timestamp()
     synced_at: datetime | None = timestamp()
     deleted_at: datetime | None = timestamp(index=True)
+    # Derived by the database, never written by the application (models/derived.py).
+    platform_mask: int = Field(
+        default=0, sa_type=BigInteger, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
+    group_mask: int = Field(
+        default=0, sa_type=BigInteger, nullable=False, sa_column_kwargs={"server_default": "0"}
+    )
+    search_text: str = Field(
+        default="", sa_type=Text, nullable=False, sa_column_kwargs={"server_default": ""}
+    )
 
 
 class Role(SQLModel, table=True):

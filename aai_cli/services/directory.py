@@ -1,8 +1,11 @@
 """The user directory: who has access to what, as the CLI and the admin API both read it.
 
 Queries run on Core rows (no ORM identity map), so listing and exporting stay fast and
-constant in memory. A page of users costs two statements: the users, then all their
-memberships in one UNION ALL (`count_users` is a third, separate one).
+constant in memory. Every filter is a predicate on the users table alone: memberships are
+matched through the users' membership masks, search through `users.search_text` (both
+kept by the database: models/derived.py).
+A page of users costs two statements: the users, then all their memberships in one
+UNION ALL; `list_page` adds the count as a third, only when the page does not tell it.
 
 Scope: `AdminScope.everything()` (both fields None) sees every user. Any other scope is an
 admin's: a user is visible only with at least one membership in a platform or group of the
@@ -17,16 +20,30 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, false, func, literal, or_, select, union, union_all
+from sqlalchemy import (
+    BigInteger,
+    ColumnElement,
+    case,
+    cast,
+    false,
+    func,
+    literal,
+    or_,
+    select,
+    union_all,
+)
 from sqlmodel import Session
 
 from aai_cli.errors import InvalidInput
 from aai_cli.models import (
     MEMBERSHIP_STATUSES,
+    Group,
     GroupMembership,
     MembershipEvent,
+    Platform,
     PlatformMembership,
     User,
+    derived,
 )
 from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.directory_lookup import (
@@ -41,6 +58,10 @@ from aai_cli.services.directory_lookup import (
 U = User.__table__
 PM = PlatformMembership.__table__
 GM = GroupMembership.__table__
+_KINDS = {
+    "platform": (PM, PM.c.platform_id, Platform.__table__, U.c.platform_mask),
+    "group": (GM, GM.c.group_id, Group.__table__, U.c.group_mask),
+}
 
 USER_FIELDS = ("id", *AUTH0_PROFILE_FIELDS, "synced_at", "deleted_at")
 MEMBERSHIP_FIELDS = ("status", "updated_at", "reason", "request_reason", "requested_at")
@@ -119,23 +140,6 @@ def _check_status(value: str | None, option: str) -> None:
         raise InvalidInput(f"{option}: unknown status {value!r} (one of {known})")
 
 
-def _has_platform(*conditions: ColumnElement[bool], semi_join: bool = False) -> ColumnElement[bool]:
-    return _has_membership(PM, conditions, semi_join=semi_join)
-
-
-def _has_group(*conditions: ColumnElement[bool], semi_join: bool = False) -> ColumnElement[bool]:
-    return _has_membership(GM, conditions, semi_join=semi_join)
-
-
-def _has_membership(table: Any, conditions: Any, *, semi_join: bool) -> ColumnElement[bool]:
-    """A matching membership row: a correlated EXISTS for pages (an index walk in page
-    order that stops after its rows), `id IN (...)` for counts (driven by the
-    membership index: 4x faster on SQLite for a selective status filter)."""
-    if semi_join:
-        return U.c.id.in_(select(table.c.user_id).where(*conditions))
-    return select(table.c.id).where(table.c.user_id == U.c.id, *conditions).exists()
-
-
 def platform_scope(scope: AdminScope) -> list[ColumnElement[bool]]:
     """Conditions on PM rows keeping those inside the scope."""
     return [] if scope.unrestricted else [PM.c.platform_id.in_(sorted(scope.platforms or ()))]
@@ -145,55 +149,70 @@ def group_scope(scope: AdminScope) -> list[ColumnElement[bool]]:
     return [] if scope.unrestricted else [GM.c.group_id.in_(sorted(scope.groups or ()))]
 
 
-def _in_scope(
-    scope: AdminScope, *, semi_join: bool, union_any: bool = False
-) -> ColumnElement[bool] | None:
-    if scope.unrestricted:
-        return None
-    return _has_any(
-        platform_scope(scope) if scope.platforms else None,
-        group_scope(scope) if scope.groups else None,
-        semi_join=semi_join,
-        union_any=union_any,
+def _has_membership(kind: str, target: str, status: str | None = None) -> ColumnElement[bool]:
+    """The user has a membership in `target` (with `status`, or any).
+
+    A bit test on the user's own mask (models/derived.py) when the target holds a slot,
+    so any combination of filters stays one pass over users; a target without one (or
+    unknown) falls back to probing its membership table.
+    """
+    memberships, target_column, catalog, mask = _KINDS[kind]
+    bits = (
+        select(cast(literal(derived.status_nibble(status)), BigInteger).op("<<")(
+            catalog.c.facet_slot * 4))
+        .where(catalog.c.id == target)
+        .scalar_subquery()
+    )  # fmt: skip
+    probe = select(memberships.c.id).where(
+        memberships.c.user_id == U.c.id,
+        target_column == target,
+        *([memberships.c.status == status] if status else []),
+    )
+    return func.coalesce(mask.op("&")(bits) != 0, probe.exists())
+
+
+def _has_status(kind: str, status: str) -> ColumnElement[bool]:
+    """The user has a membership of `kind` with `status`, in any target."""
+    memberships, target_column, catalog, mask = _KINDS[kind]
+    slotless = select(catalog.c.id).where(catalog.c.facet_slot.is_(None)).exists()
+    probe = (
+        select(memberships.c.id)
+        .join(catalog, catalog.c.id == target_column)
+        .where(
+            memberships.c.user_id == U.c.id,
+            memberships.c.status == status,
+            catalog.c.facet_slot.is_(None),
+        )
+    )
+    # The probe runs only while some target has no slot (one uncorrelated check).
+    return or_(
+        mask.op("&")(derived.every_slot(status)) != 0,
+        case((slotless, probe.exists()), else_=false()),
     )
 
 
-def _has_any(
-    platform_conds: list[ColumnElement[bool]] | None,
-    group_conds: list[ColumnElement[bool]] | None,
-    *,
-    semi_join: bool,
-    union_any: bool = False,
-) -> ColumnElement[bool]:
-    """A platform membership matching `platform_conds` or a group one matching
-    `group_conds` (None: that kind is not considered).
-
-    Pages use the OR of correlated EXISTS: an index walk in page order that stops after
-    its rows (an IN list would be joined and sorted whole first). Counts (`semi_join`)
-    of one kind use `id IN (...)`. Counts of both kinds differ by database: Postgres
-    costs the OR of two EXISTS over the whole table so high that it JIT-compiles it
-    (over 1 s), so it gets `id IN (... UNION ...)`, one hashed semi-join; SQLite is
-    fastest with the OR of EXISTS (133 ms against 234 ms for the union, 100k users).
-    """
-    if platform_conds is None and group_conds is None:
-        return false()
-    if platform_conds is None or group_conds is None:
-        if platform_conds is not None:
-            return _has_platform(*platform_conds, semi_join=semi_join)
-        return _has_group(*(group_conds or []), semi_join=semi_join)
-    if semi_join and union_any:
-        return U.c.id.in_(
-            union(
-                select(PM.c.user_id).where(*platform_conds),
-                select(GM.c.user_id).where(*group_conds),
-            )
-        )
-    return or_(_has_platform(*platform_conds), _has_group(*group_conds))
+def _targets(scope: AdminScope, kind: str) -> list[str]:
+    return sorted((scope.platforms if kind == "platform" else scope.groups) or ())
 
 
-def _conditions(
-    query: UserQuery, scope: AdminScope, *, semi_join: bool, union_any: bool = False
-) -> list[ColumnElement[bool]]:
+def _visible_with_status(scope: AdminScope, kind: str, status: str) -> ColumnElement[bool]:
+    """A membership of `kind` with `status`, in a target the scope sees."""
+    if scope.unrestricted:
+        return _has_status(kind, status)
+    return or_(false(), *(_has_membership(kind, t, status) for t in _targets(scope, kind)))
+
+
+def _in_scope(scope: AdminScope) -> ColumnElement[bool] | None:
+    """Any membership in a platform or group of a restricted scope (None: unrestricted)."""
+    if scope.unrestricted:
+        return None
+    return or_(
+        false(),
+        *(_has_membership(kind, t) for kind in _KINDS for t in _targets(scope, kind)),
+    )
+
+
+def _conditions(query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
     for value, option in (
         (query.platform_status, "platform_status"),
         (query.group_status, "group_status"),
@@ -208,50 +227,32 @@ def _conditions(
     if query.blocked is not None:
         conds.append(U.c.blocked == query.blocked)
     if query.search:
+        # Lowered by the database on both sides, as `search_text` is (models/derived.py).
         pattern = f"%{escape_like(query.search)}%"
-        conds.append(
-            or_(U.c.email.ilike(pattern, escape="\\"), U.c.username.ilike(pattern, escape="\\"))
-        )
-    conds.extend(_membership_conditions(query, scope, semi_join=semi_join, union_any=union_any))
+        conds.append(U.c.search_text.like(func.lower(pattern), escape="\\"))
+    conds.extend(_membership_conditions(query, scope))
     scoped = query.platform is not None or query.group is not None
-    restriction = _in_scope(scope, semi_join=semi_join, union_any=union_any)
+    restriction = _in_scope(scope)
     if not scoped and restriction is not None:
         conds.append(restriction)
     return conds
 
 
-def _membership_conditions(
-    query: UserQuery, scope: AdminScope, *, semi_join: bool, union_any: bool
-) -> list[ColumnElement[bool]]:
+def _membership_conditions(query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
     conds: list[ColumnElement[bool]] = []
-    if query.platform is not None:
-        status = [PM.c.status == query.platform_status] if query.platform_status else []
-        visible = scope.sees_platform(query.platform)
-        target = _has_platform(PM.c.platform_id == query.platform, *status, semi_join=semi_join)
-        conds.append(target if visible else false())
-    elif query.platform_status:
-        conds.append(
-            _has_platform(
-                PM.c.status == query.platform_status, *platform_scope(scope), semi_join=semi_join
-            )
-        )
-    if query.group is not None:
-        status = [GM.c.status == query.group_status] if query.group_status else []
-        target = _has_group(GM.c.group_id == query.group, *status, semi_join=semi_join)
-        conds.append(target if scope.sees_group(query.group) else false())
-    elif query.group_status:
-        conds.append(
-            _has_group(GM.c.status == query.group_status, *group_scope(scope), semi_join=semi_join)
-        )
+    for kind, target, status, visible in (
+        ("platform", query.platform, query.platform_status, scope.sees_platform),
+        ("group", query.group, query.group_status, scope.sees_group),
+    ):
+        if target is not None:
+            conds.append(_has_membership(kind, target, status) if visible(target) else false())
+        elif status:
+            conds.append(_visible_with_status(scope, kind, status))
     if query.status:
         conds.append(
-            _has_any(
-                [PM.c.status == query.status, *platform_scope(scope)],
-                [GM.c.status == query.status, *group_scope(scope)],
-                semi_join=semi_join,
-                union_any=union_any,
-            )
-        )
+            or_(_visible_with_status(scope, "platform", query.status),
+                _visible_with_status(scope, "group", query.status))
+        )  # fmt: skip
     return conds
 
 
@@ -276,10 +277,7 @@ def _user_columns() -> list[Any]:
 
 
 def count_users(session: Session, query: UserQuery, *, scope: AdminScope | None = None) -> int:
-    union_any = session.get_bind().dialect.name == "postgresql"
-    conds = _conditions(
-        query, scope or AdminScope.everything(), semi_join=True, union_any=union_any
-    )
+    conds = _conditions(query, scope or AdminScope.everything())
     stmt = select(func.count()).select_from(U).where(*conds)
     return int(session.connection().execute(stmt).scalar_one())
 
@@ -293,19 +291,46 @@ def list_users(
     offset: int = 0,
     sort: str = "created_at",
 ) -> list[UserRecord]:
-    """One page of users in a stable order (sort key, then id)."""
+    """One page of users in a stable order (sort key, then id).
+
+    The page's ids are chosen first, reading only what the filters need (on SQLite,
+    the directory index alone), then their full rows are fetched.
+    """
     if limit < 1 or offset < 0:
         raise InvalidInput("limit must be >= 1 and offset >= 0")
     scope = scope or AdminScope.everything()
-    stmt = (
-        select(*_user_columns())
-        .where(*_conditions(query, scope, semi_join=False))
-        .order_by(*_order_by(sort))
+    order = _order_by(sort)
+    page = (
+        select(U.c.id)
+        .where(*_conditions(query, scope))
+        .order_by(*order)
         .limit(limit)
         .offset(offset)
+        .subquery("page")
     )
+    stmt = select(*_user_columns()).join(page, page.c.id == U.c.id).order_by(*order)
     rows = session.connection().execute(stmt).all()
     return _records(session, rows, scope)
+
+
+def list_page(
+    session: Session,
+    query: UserQuery,
+    *,
+    scope: AdminScope | None = None,
+    limit: int = 50,
+    offset: int = 0,
+    sort: str = "created_at",
+) -> tuple[list[UserRecord], int]:
+    """A page and the total number of matching users.
+
+    The count is a second pass over the users, so it is skipped when the page itself
+    tells the total: a page that is not full is the last one.
+    """
+    records = list_users(session, query, scope=scope, limit=limit, offset=offset, sort=sort)
+    if len(records) < limit and (records or offset == 0):
+        return records, offset + len(records)
+    return records, count_users(session, query, scope=scope)
 
 
 def iter_users(
@@ -317,7 +342,7 @@ def iter_users(
 ) -> Iterator[UserRecord]:
     """Every matching user, ordered by id, fetched in keyset pages of `batch_size`."""
     scope = scope or AdminScope.everything()
-    conds = _conditions(query, scope, semi_join=False)
+    conds = _conditions(query, scope)
     last_id: str | None = None
     while True:
         page_conds = [*conds, U.c.id > last_id] if last_id is not None else conds
@@ -341,7 +366,7 @@ def get_user_record(
     """One user (live or soft-deleted) with memberships; None if missing or out of scope."""
     scope = scope or AdminScope.everything()
     conds: list[ColumnElement[bool]] = [U.c.id == user_id]
-    if (restriction := _in_scope(scope, semi_join=False)) is not None:
+    if (restriction := _in_scope(scope)) is not None:
         conds.append(restriction)
     rows = session.connection().execute(select(*_user_columns()).where(*conds)).all()
     records = _records(session, rows, scope)
@@ -433,6 +458,7 @@ __all__ = [
     "get_user_record",
     "iter_users",
     "list_history",
+    "list_page",
     "list_pending",
     "list_users",
     "resolve_group",

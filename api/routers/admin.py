@@ -85,11 +85,9 @@ def list_users(
         search=search or None,
         email_verified=email_verified,
     )
-    scope = who.scope
-    records = directory.list_users(
-        session, query, scope=scope, limit=per_page, offset=(page - 1) * per_page, sort=sort
+    records, total = directory.list_page(
+        session, query, scope=who.scope, limit=per_page, offset=(page - 1) * per_page, sort=sort
     )
-    total = directory.count_users(session, query, scope=scope)
     return {
         "items": [r.as_dict() for r in records],
         "page": page,

@@ -272,3 +272,49 @@ def test_a_postgres_table_lock_held_elsewhere_is_busy(monkeypatch: pytest.Monkey
     finally:
         db.dispose_engines()
         drop_postgres_database(url)
+
+
+def test_the_directory_revision_derives_columns_for_existing_rows(empty_db_url: str) -> None:
+    """Rows written before the directory columns existed get their masks, search text
+    and catalog slots on upgrade, and the downgrade keeps the rows."""
+    schema.upgrade(empty_db_url, "409671bd0d2e")
+    with db.get_engine(empty_db_url).begin() as connection:
+        connection.execute(
+            sa.text(
+                "INSERT INTO platforms (id, name, access_role_name, auto_approve, created_at) "
+                "VALUES ('zeta', 'Zeta', 'r/zeta', false, :now), "
+                "('alpha', 'Alpha', 'r/alpha', false, :now)"
+            ),
+            {"now": "2025-01-01 00:00:00+00:00"},
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO users (id, email, username, email_verified, blocked) "
+                "VALUES ('auth0|old', 'Old@Example.org', 'Oldie', false, false)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO platform_memberships (user_id, platform_id, status, created_at, "
+                "updated_at) VALUES ('auth0|old', 'zeta', 'approved', :now, :now)"
+            ),
+            {"now": "2025-01-01 00:00:00+00:00"},
+        )
+    schema.upgrade(empty_db_url)
+    schema.check(empty_db_url)
+    with db.get_engine(empty_db_url).connect() as connection:
+        slots = dict(connection.execute(sa.text("SELECT id, facet_slot FROM platforms")).all())
+        user = connection.execute(
+            sa.text("SELECT platform_mask, search_text FROM users WHERE id = 'auth0|old'")
+        ).one()
+    assert slots == {"alpha": 0, "zeta": 1}  # given out in id order
+    assert user.platform_mask == 1 << (4 * 1 + 1)  # zeta's slot, "approved"
+    assert user.search_text == "old@example.org\noldie"
+
+    schema.downgrade(empty_db_url, "409671bd0d2e")
+    assert count_rows(empty_db_url, "platform_memberships") == 1
+    schema.upgrade(empty_db_url)  # and back again, triggers included
+    with db.get_engine(empty_db_url).begin() as connection:
+        connection.execute(sa.text("DELETE FROM platform_memberships"))
+        mask = connection.execute(sa.text("SELECT platform_mask FROM users")).scalar_one()
+    assert mask == 0

@@ -1,0 +1,157 @@
+"""The columns the database derives for the directory (models/derived.py): membership
+masks, catalog slots and search text follow every write, and filters stay correct for
+targets without a slot. Plus `list_page`, which counts only when the page cannot tell."""
+
+from __future__ import annotations
+
+from contextlib import contextmanager
+
+import pytest
+from sqlalchemy import delete, event, insert, select, update
+
+from aai_cli.models import Platform, PlatformMembership, User, derived
+from aai_cli.services import directory
+from aai_cli.services.directory import AdminScope, UserQuery
+from tests.services.test_directory import GALAXY, SBP, TSI, add_user, decide, ids
+
+P = PlatformMembership.__table__
+
+
+def masks(session, user_id: str) -> tuple[int, int]:
+    row = session.execute(
+        select(User.platform_mask, User.group_mask).where(User.id == user_id)
+    ).one()
+    return row[0], row[1]
+
+
+def slot(session, platform_id: str) -> int | None:
+    return session.execute(select(Platform.facet_slot).where(Platform.id == platform_id)).scalar()
+
+
+def bit(session, platform_id: str, status: str) -> int:
+    return 1 << (4 * slot(session, platform_id) + derived.STATUS_BIT[status])
+
+
+def test_the_seeded_catalog_holds_distinct_slots(session) -> None:
+    slots = session.execute(select(Platform.facet_slot)).scalars().all()
+    assert None not in slots and len(set(slots)) == len(slots)
+
+
+def test_masks_follow_decisions_and_raw_writes(session) -> None:
+    uid = add_user(session, "mask", 1)
+    assert masks(session, uid) == (0, 0)
+    decide(session, uid, SBP, "request")
+    assert masks(session, uid) == (bit(session, "sbp", "pending"), 0)
+    decide(session, uid, SBP, "reject")
+    decide(session, uid, GALAXY, "approve")
+    expected = bit(session, "sbp", "rejected") | bit(session, "galaxy", "approved")
+    assert masks(session, uid)[0] == expected
+    decide(session, uid, TSI, "request")
+    assert masks(session, uid)[1] != 0
+
+    # Writes that bypass the services are followed too (the sync's bulk insert does so).
+    session.execute(delete(P).where(P.c.user_id == uid, P.c.platform_id == "sbp"))
+    assert masks(session, uid)[0] == bit(session, "galaxy", "approved")
+    session.execute(update(P).where(P.c.user_id == uid).values(status="revoked"))
+    assert masks(session, uid)[0] == bit(session, "galaxy", "revoked")
+    session.execute(insert(P), [{"user_id": uid, "platform_id": "sbp", "status": "approved"}])
+    assert masks(session, uid)[0] == bit(session, "galaxy", "revoked") | bit(
+        session, "sbp", "approved"
+    )
+
+
+def test_search_text_follows_email_and_username(session) -> None:
+    uid = add_user(session, "Search", 1, email="Mixed.Case@Example.ORG", username="first")
+    session.commit()
+    for term in ("mixed.case@example.org", "EXAMPLE.org", "FIRST"):
+        assert ids(directory.list_users(session, UserQuery(search=term))) == ["Search"], term
+    session.execute(update(User).where(User.id == uid).values(username="second"))
+    assert not directory.list_users(session, UserQuery(search="first"))
+    assert ids(directory.list_users(session, UserQuery(search="SECOND"))) == ["Search"]
+    # The two fields are not one string: a term cannot span their boundary.
+    assert not directory.list_users(session, UserQuery(search="orgsecond"))
+    assert not directory.list_users(session, UserQuery(search="org second"))
+
+
+def add_platforms(session, count: int) -> list[str]:
+    names = [f"extra{n:02d}" for n in range(count)]
+    for name in names:
+        session.add(Platform(id=name, name=name, access_role_name=f"role/{name}"))
+        session.flush()
+    return names
+
+
+def test_slots_run_out_and_filters_fall_back(session) -> None:
+    taken = len(session.execute(select(Platform.id)).all())
+    extra = add_platforms(session, derived.SLOTS - taken + 2)
+    slots = [slot(session, name) for name in extra]
+    assert sorted(s for s in slots if s is not None) == list(range(taken, derived.SLOTS))
+    assert slots[-2:] == [None, None]
+    slotless, slotted = extra[-1], extra[0]
+
+    alice = add_user(session, "alice", 1)
+    bob = add_user(session, "bob", 2)
+    carol = add_user(session, "carol", 3)
+    decide(session, alice, _platform(slotless), "request")
+    decide(session, bob, _platform(slotless), "approve")
+    decide(session, carol, _platform(slotted), "request")
+    session.commit()
+    assert masks(session, alice) == (0, 0)  # nothing to set: the probe answers
+
+    cases = [
+        (UserQuery(platform=slotless), ["alice", "bob"]),
+        (UserQuery(platform=slotless, platform_status="pending"), ["alice"]),
+        (UserQuery(platform_status="pending"), ["alice", "carol"]),
+        (UserQuery(status="approved"), ["bob"]),
+        (UserQuery(platform="no-such-platform"), []),
+    ]
+    for query, expected in cases:
+        assert ids(directory.list_users(session, query)) == expected, query
+        assert directory.count_users(session, query) == len(expected), query
+    scope = AdminScope(platforms=frozenset({slotless}))
+    assert ids(directory.list_users(session, UserQuery(), scope=scope)) == ["alice", "bob"]
+    scope = AdminScope(platforms=frozenset({slotless}))
+    query = UserQuery(platform_status="approved")
+    assert ids(directory.list_users(session, query, scope=scope)) == ["bob"]
+
+
+def _platform(platform_id: str):  # type: ignore[no-untyped-def]
+    from aai_cli.services.memberships import Target
+
+    return Target("platform", platform_id)
+
+
+@contextmanager
+def statements(session):  # type: ignore[no-untyped-def]
+    seen: list[str] = []
+
+    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
+        seen.append(statement)
+
+    engine = session.get_bind()
+    event.listen(engine, "before_cursor_execute", record)
+    try:
+        yield seen
+    finally:
+        event.remove(engine, "before_cursor_execute", record)
+
+
+@pytest.mark.parametrize(
+    ("limit", "offset", "page", "count_runs"),
+    [
+        (50, 0, 5, False),  # the whole result on one page: its length is the total
+        (2, 4, 1, False),  # the last, partial page
+        (2, 0, 2, True),  # a full page: more may follow
+        (2, 10, 0, True),  # past the end: only a count can tell
+    ],
+)
+def test_list_page_counts_only_when_the_page_cannot_tell(
+    session, limit: int, offset: int, page: int, count_runs: bool
+) -> None:
+    for n, name in enumerate(("a", "b", "c", "d", "e")):
+        add_user(session, name, n)
+    session.commit()
+    with statements(session) as seen:
+        records, total = directory.list_page(session, UserQuery(), limit=limit, offset=offset)
+    assert len(records) == page and total == 5
+    assert any("count(" in s.lower() for s in seen) is count_runs
