@@ -41,8 +41,8 @@ class User(SQLModel, table=True):
             postgresql_where=LIVE,
         ),
         Index("ix_users_created_at_id", "created_at", "id"),
-        # Everything a directory filter reads, in the default page order: SQLite answers
-        # pages and counts from this index alone, without visiting the table.
+        # Everything a directory filter reads, in the default page order: pages are
+        # chosen from this index alone, without visiting the table.
         Index(
             "ix_users_directory",
             "deleted_at",
@@ -53,6 +53,15 @@ class User(SQLModel, table=True):
             "platform_mask",
             "group_mask",
             "search_text",
+        ),
+        # The narrow part of it that counts without a search read (half its width).
+        Index(
+            "ix_users_facets",
+            "deleted_at",
+            "platform_mask",
+            "group_mask",
+            "email_verified",
+            "blocked",
         ),
     )
 

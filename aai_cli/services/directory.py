@@ -1,16 +1,14 @@
 """The user directory: who has access to what, as the CLI and the admin API both read it.
 
 Queries run on Core rows (no ORM identity map), so listing and exporting stay fast and
-constant in memory. Every filter is a predicate on the users table alone: memberships are
-matched through the users' membership masks, search through `users.search_text` (both
-kept by the database: models/derived.py).
-A page of users costs two statements: the users, then all their memberships in one
-UNION ALL; `list_page` adds the count as a third, only when the page does not tell it.
+constant in memory. The filters are predicates on the users table alone
+(`directory_filters`). A page costs at most four statements: the slots of the platforms
+and groups it names (only when it names some), the users, all their memberships in one
+UNION ALL, and the count (only when the page does not tell it).
 
 Scope: `AdminScope.everything()` (both fields None) sees every user. Any other scope is an
 admin's: a user is visible only with at least one membership in a platform or group of the
-scope, and memberships outside it are hidden. In a restricted scope a None field means
-"none of that kind".
+scope, and memberships outside it are hidden.
 """
 
 from __future__ import annotations
@@ -20,32 +18,25 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import (
-    BigInteger,
-    ColumnElement,
-    case,
-    cast,
-    false,
-    func,
-    literal,
-    or_,
-    select,
-    union_all,
-)
+from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
 from sqlmodel import Session
 
 from aai_cli.errors import InvalidInput
-from aai_cli.models import (
-    MEMBERSHIP_STATUSES,
-    Group,
-    GroupMembership,
-    MembershipEvent,
-    Platform,
-    PlatformMembership,
-    User,
-    derived,
-)
+from aai_cli.models import MembershipEvent
 from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
+from aai_cli.services.directory_filters import (
+    GM,
+    PM,
+    SORT_KEYS,
+    AdminScope,
+    U,
+    UserQuery,
+    group_scope,
+    order_by,
+    platform_scope,
+    scope_condition,
+    where,
+)
 from aai_cli.services.directory_lookup import (
     close_user_matches,
     escape_like,
@@ -55,52 +46,8 @@ from aai_cli.services.directory_lookup import (
     resolve_user,
 )
 
-U = User.__table__
-PM = PlatformMembership.__table__
-GM = GroupMembership.__table__
-_KINDS = {
-    "platform": (PM, PM.c.platform_id, Platform.__table__, U.c.platform_mask),
-    "group": (GM, GM.c.group_id, Group.__table__, U.c.group_mask),
-}
-
 USER_FIELDS = ("id", *AUTH0_PROFILE_FIELDS, "synced_at", "deleted_at")
 MEMBERSHIP_FIELDS = ("status", "updated_at", "reason", "request_reason", "requested_at")
-SORT_KEYS = ("created_at", "updated_at", "last_login", "email", "username", "id")
-
-
-@dataclass(frozen=True)
-class AdminScope:
-    """What an admin may see; both None = everything (a super-admin)."""
-
-    platforms: frozenset[str] | None = None
-    groups: frozenset[str] | None = None
-
-    @classmethod
-    def everything(cls) -> AdminScope:
-        return cls()
-
-    @property
-    def unrestricted(self) -> bool:
-        return self.platforms is None and self.groups is None
-
-    def sees_platform(self, platform_id: str) -> bool:
-        return self.unrestricted or platform_id in (self.platforms or ())
-
-    def sees_group(self, group_id: str) -> bool:
-        return self.unrestricted or group_id in (self.groups or ())
-
-
-@dataclass(frozen=True)
-class UserQuery:
-    platform: str | None = None
-    platform_status: str | None = None  # status of THAT membership
-    group: str | None = None
-    group_status: str | None = None
-    status: str | None = None  # any (in-scope) membership with this status
-    search: str | None = None  # email/username substring
-    email_verified: bool | None = None
-    blocked: bool | None = None
-    deleted: bool = False  # False: live users only; True: only soft-deleted ones
 
 
 @dataclass
@@ -131,144 +78,6 @@ class UserRecord:
         return data
 
 
-# --- filters -----------------------------------------------------------------------
-
-
-def _check_status(value: str | None, option: str) -> None:
-    if value is not None and value not in MEMBERSHIP_STATUSES:
-        known = ", ".join(MEMBERSHIP_STATUSES)
-        raise InvalidInput(f"{option}: unknown status {value!r} (one of {known})")
-
-
-def platform_scope(scope: AdminScope) -> list[ColumnElement[bool]]:
-    """Conditions on PM rows keeping those inside the scope."""
-    return [] if scope.unrestricted else [PM.c.platform_id.in_(sorted(scope.platforms or ()))]
-
-
-def group_scope(scope: AdminScope) -> list[ColumnElement[bool]]:
-    return [] if scope.unrestricted else [GM.c.group_id.in_(sorted(scope.groups or ()))]
-
-
-def _has_membership(kind: str, target: str, status: str | None = None) -> ColumnElement[bool]:
-    """The user has a membership in `target` (with `status`, or any).
-
-    A bit test on the user's own mask (models/derived.py) when the target holds a slot,
-    so any combination of filters stays one pass over users; a target without one (or
-    unknown) falls back to probing its membership table.
-    """
-    memberships, target_column, catalog, mask = _KINDS[kind]
-    bits = (
-        select(cast(literal(derived.status_nibble(status)), BigInteger).op("<<")(
-            catalog.c.facet_slot * 4))
-        .where(catalog.c.id == target)
-        .scalar_subquery()
-    )  # fmt: skip
-    probe = select(memberships.c.id).where(
-        memberships.c.user_id == U.c.id,
-        target_column == target,
-        *([memberships.c.status == status] if status else []),
-    )
-    return func.coalesce(mask.op("&")(bits) != 0, probe.exists())
-
-
-def _has_status(kind: str, status: str) -> ColumnElement[bool]:
-    """The user has a membership of `kind` with `status`, in any target."""
-    memberships, target_column, catalog, mask = _KINDS[kind]
-    slotless = select(catalog.c.id).where(catalog.c.facet_slot.is_(None)).exists()
-    probe = (
-        select(memberships.c.id)
-        .join(catalog, catalog.c.id == target_column)
-        .where(
-            memberships.c.user_id == U.c.id,
-            memberships.c.status == status,
-            catalog.c.facet_slot.is_(None),
-        )
-    )
-    # The probe runs only while some target has no slot (one uncorrelated check).
-    return or_(
-        mask.op("&")(derived.every_slot(status)) != 0,
-        case((slotless, probe.exists()), else_=false()),
-    )
-
-
-def _targets(scope: AdminScope, kind: str) -> list[str]:
-    return sorted((scope.platforms if kind == "platform" else scope.groups) or ())
-
-
-def _visible_with_status(scope: AdminScope, kind: str, status: str) -> ColumnElement[bool]:
-    """A membership of `kind` with `status`, in a target the scope sees."""
-    if scope.unrestricted:
-        return _has_status(kind, status)
-    return or_(false(), *(_has_membership(kind, t, status) for t in _targets(scope, kind)))
-
-
-def _in_scope(scope: AdminScope) -> ColumnElement[bool] | None:
-    """Any membership in a platform or group of a restricted scope (None: unrestricted)."""
-    if scope.unrestricted:
-        return None
-    return or_(
-        false(),
-        *(_has_membership(kind, t) for kind in _KINDS for t in _targets(scope, kind)),
-    )
-
-
-def _conditions(query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
-    for value, option in (
-        (query.platform_status, "platform_status"),
-        (query.group_status, "group_status"),
-        (query.status, "status"),
-    ):
-        _check_status(value, option)
-    conds: list[ColumnElement[bool]] = [
-        U.c.deleted_at.is_not(None) if query.deleted else U.c.deleted_at.is_(None)
-    ]
-    if query.email_verified is not None:
-        conds.append(U.c.email_verified == query.email_verified)
-    if query.blocked is not None:
-        conds.append(U.c.blocked == query.blocked)
-    if query.search:
-        # Lowered by the database on both sides, as `search_text` is (models/derived.py).
-        pattern = f"%{escape_like(query.search)}%"
-        conds.append(U.c.search_text.like(func.lower(pattern), escape="\\"))
-    conds.extend(_membership_conditions(query, scope))
-    scoped = query.platform is not None or query.group is not None
-    restriction = _in_scope(scope)
-    if not scoped and restriction is not None:
-        conds.append(restriction)
-    return conds
-
-
-def _membership_conditions(query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
-    conds: list[ColumnElement[bool]] = []
-    for kind, target, status, visible in (
-        ("platform", query.platform, query.platform_status, scope.sees_platform),
-        ("group", query.group, query.group_status, scope.sees_group),
-    ):
-        if target is not None:
-            conds.append(_has_membership(kind, target, status) if visible(target) else false())
-        elif status:
-            conds.append(_visible_with_status(scope, kind, status))
-    if query.status:
-        conds.append(
-            or_(_visible_with_status(scope, "platform", query.status),
-                _visible_with_status(scope, "group", query.status))
-        )  # fmt: skip
-    return conds
-
-
-def _order_by(sort: str) -> list[Any]:
-    descending = sort.startswith("-")
-    key = sort.lstrip("-")
-    if key not in SORT_KEYS:
-        raise InvalidInput(f"unknown sort key {key!r} (one of {', '.join(SORT_KEYS)})")
-    column = U.c[key]
-    if key == "id":
-        return [column.desc() if descending else column]
-    if descending:
-        return [column.desc(), U.c.id.desc()]
-    return [column, U.c.id]
-
-
 # --- listing -----------------------------------------------------------------------
 
 
@@ -277,7 +86,10 @@ def _user_columns() -> list[Any]:
 
 
 def count_users(session: Session, query: UserQuery, *, scope: AdminScope | None = None) -> int:
-    conds = _conditions(query, scope or AdminScope.everything())
+    return _count(session, where(session, query, scope or AdminScope.everything()))
+
+
+def _count(session: Session, conds: list[ColumnElement[bool]]) -> int:
     stmt = select(func.count()).select_from(U).where(*conds)
     return int(session.connection().execute(stmt).scalar_one())
 
@@ -291,26 +103,10 @@ def list_users(
     offset: int = 0,
     sort: str = "created_at",
 ) -> list[UserRecord]:
-    """One page of users in a stable order (sort key, then id).
-
-    The page's ids are chosen first, reading only what the filters need (on SQLite,
-    the directory index alone), then their full rows are fetched.
-    """
-    if limit < 1 or offset < 0:
-        raise InvalidInput("limit must be >= 1 and offset >= 0")
+    """One page of users in a stable order (sort key, then id)."""
     scope = scope or AdminScope.everything()
-    order = _order_by(sort)
-    page = (
-        select(U.c.id)
-        .where(*_conditions(query, scope))
-        .order_by(*order)
-        .limit(limit)
-        .offset(offset)
-        .subquery("page")
-    )
-    stmt = select(*_user_columns()).join(page, page.c.id == U.c.id).order_by(*order)
-    rows = session.connection().execute(stmt).all()
-    return _records(session, rows, scope)
+    conds = where(session, query, scope)
+    return _page(session, conds, scope, limit=limit, offset=offset, sort=sort)
 
 
 def list_page(
@@ -324,13 +120,35 @@ def list_page(
 ) -> tuple[list[UserRecord], int]:
     """A page and the total number of matching users.
 
-    The count is a second pass over the users, so it is skipped when the page itself
+    The count is another pass over the users, so it is skipped when the page itself
     tells the total: a page that is not full is the last one.
     """
-    records = list_users(session, query, scope=scope, limit=limit, offset=offset, sort=sort)
+    scope = scope or AdminScope.everything()
+    conds = where(session, query, scope)
+    records = _page(session, conds, scope, limit=limit, offset=offset, sort=sort)
     if len(records) < limit and (records or offset == 0):
         return records, offset + len(records)
-    return records, count_users(session, query, scope=scope)
+    return records, _count(session, conds)
+
+
+def _page(
+    session: Session,
+    conds: list[ColumnElement[bool]],
+    scope: AdminScope,
+    *,
+    limit: int,
+    offset: int,
+    sort: str,
+) -> list[UserRecord]:
+    """The page's ids are chosen first, reading only what the filters need (on SQLite,
+    the directory index alone), then their rows and memberships are fetched."""
+    if limit < 1 or offset < 0:
+        raise InvalidInput("limit must be >= 1 and offset >= 0")
+    order = order_by(sort)
+    page = select(U.c.id).where(*conds).order_by(*order).limit(limit).offset(offset)
+    ids = page.subquery("page")
+    stmt = select(*_user_columns()).join(ids, ids.c.id == U.c.id).order_by(*order)
+    return _records(session, session.connection().execute(stmt).all(), scope)
 
 
 def iter_users(
@@ -342,7 +160,7 @@ def iter_users(
 ) -> Iterator[UserRecord]:
     """Every matching user, ordered by id, fetched in keyset pages of `batch_size`."""
     scope = scope or AdminScope.everything()
-    conds = _conditions(query, scope)
+    conds = where(session, query, scope)
     last_id: str | None = None
     while True:
         page_conds = [*conds, U.c.id > last_id] if last_id is not None else conds
@@ -365,9 +183,7 @@ def get_user_record(
 ) -> UserRecord | None:
     """One user (live or soft-deleted) with memberships; None if missing or out of scope."""
     scope = scope or AdminScope.everything()
-    conds: list[ColumnElement[bool]] = [U.c.id == user_id]
-    if (restriction := _in_scope(scope)) is not None:
-        conds.append(restriction)
+    conds = [U.c.id == user_id, *scope_condition(scope)]
     rows = session.connection().execute(select(*_user_columns()).where(*conds)).all()
     records = _records(session, rows, scope)
     return records[0] if records else None
@@ -448,19 +264,25 @@ from aai_cli.services.directory_queue import (  # noqa: E402
 )
 
 __all__ = [
+    "GM",
+    "PM",
+    "SORT_KEYS",
     "AdminScope",
     "PendingRequest",
+    "U",
     "UserQuery",
     "UserRecord",
     "close_user_matches",
     "count_users",
     "escape_like",
     "get_user_record",
+    "group_scope",
     "iter_users",
     "list_history",
     "list_page",
     "list_pending",
     "list_users",
+    "platform_scope",
     "resolve_group",
     "resolve_platform",
     "resolve_target",

@@ -11,7 +11,7 @@ from sqlalchemy import and_, func, literal, select, union_all
 from sqlmodel import Session
 
 from aai_cli.models import MEMBERSHIP_STATUSES, Group, Platform, utcnow
-from aai_cli.services.directory import (
+from aai_cli.services.directory_filters import (
     GM,
     PM,
     AdminScope,

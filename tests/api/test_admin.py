@@ -203,6 +203,8 @@ def test_verification_email(people):
         {"platform": "galaxy", "platform_approval_status": "approved"},
         {"group": TSI, "group_approval_status": "pending", "search": "ali", "sort": "-email"},
         {"email_verified": "true", "page": 2, "per_page": 1},
+        {"platform": "galaxy", "group": TSI, "email_verified": "false", "per_page": 1},
+        {"platform_approval_status": "pending", "group_approval_status": "approved"},
     ],
 )
 @pytest.mark.parametrize(

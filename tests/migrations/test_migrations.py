@@ -318,3 +318,19 @@ def test_the_directory_revision_derives_columns_for_existing_rows(empty_db_url: 
         connection.execute(sa.text("DELETE FROM platform_memberships"))
         mask = connection.execute(sa.text("SELECT platform_mask FROM users")).scalar_one()
     assert mask == 0
+
+
+def test_the_frozen_directory_ddl_matches_the_models() -> None:
+    """The revision carries its own copy of models/derived.py's DDL; a change there needs
+    a new revision (and this test pointed at it)."""
+    import importlib
+
+    from aai_cli.models import derived
+
+    revision = importlib.import_module(
+        "migrations.versions.20261126_d8779ba899b1_directory_masks_and_search_text"
+    )
+    for dialect, prefix in (("sqlite", "SQLITE"), ("postgresql", "POSTGRES")):
+        assert list(getattr(revision, f"{prefix}_CREATE")) == derived.statements(dialect)
+        assert list(getattr(revision, f"{prefix}_REFRESH")) == derived.refresh_statements(dialect)
+        assert list(getattr(revision, f"{prefix}_DROP")) == derived.drop_statements(dialect)
