@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
+from sqlalchemy import literal, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
@@ -71,6 +72,7 @@ def _adopt(session: Session, user_id: str, remote: Any) -> User:
 
 
 def profile(session: Session, user: User) -> dict[str, Any]:
+    platforms, groups = _all_memberships(session, user.id)
     return {
         "id": user.id,
         "email": user.email,
@@ -78,8 +80,8 @@ def profile(session: Session, user: User) -> dict[str, Any]:
         "username": user.username,
         "name": user.name,
         "picture": user.picture,
-        "platforms": list_my_platforms(session, user.id),
-        "groups": list_my_groups(session, user.id),
+        "platforms": platforms,
+        "groups": groups,
     }
 
 
@@ -95,9 +97,7 @@ MEMBERSHIP_COLUMNS = (
 )
 
 
-def list_my_platforms(
-    session: Session, user_id: str, *, status: str | None = None
-) -> list[dict[str, Any]]:
+def _platforms_select(user_id: str, status: str | None) -> Any:
     platforms = Platform.__table__
     query = (
         sa_select(
@@ -107,16 +107,11 @@ def list_my_platforms(
         )
         .join(platforms, platforms.c.id == PM.c.platform_id)
         .where(PM.c.user_id == user_id)
-        .order_by(PM.c.platform_id)
     )
-    if status is not None:
-        query = query.where(PM.c.status == status)
-    return [dict(row) for row in session.connection().execute(query).mappings()]
+    return query if status is None else query.where(PM.c.status == status)
 
 
-def list_my_groups(
-    session: Session, user_id: str, *, status: str | None = None
-) -> list[dict[str, Any]]:
+def _groups_select(user_id: str, status: str | None) -> Any:
     groups = Group.__table__
     query = (
         sa_select(
@@ -127,11 +122,49 @@ def list_my_groups(
         )
         .join(groups, groups.c.id == GM.c.group_id)
         .where(GM.c.user_id == user_id)
-        .order_by(GM.c.group_id)
     )
-    if status is not None:
-        query = query.where(GM.c.status == status)
+    return query if status is None else query.where(GM.c.status == status)
+
+
+def list_my_platforms(
+    session: Session, user_id: str, *, status: str | None = None
+) -> list[dict[str, Any]]:
+    query = _platforms_select(user_id, status).order_by(PM.c.platform_id)
     return [dict(row) for row in session.connection().execute(query).mappings()]
+
+
+def list_my_groups(
+    session: Session, user_id: str, *, status: str | None = None
+) -> list[dict[str, Any]]:
+    query = _groups_select(user_id, status).order_by(GM.c.group_id)
+    return [dict(row) for row in session.connection().execute(query).mappings()]
+
+
+def _all_memberships(session: Session, user_id: str) -> tuple[list[dict], list[dict]]:
+    """Both lists in one statement: the profile is the portal's hottest read."""
+    platforms, groups = Platform.__table__, Group.__table__
+    columns = list(MEMBERSHIP_COLUMNS)
+    stmt = union_all(
+        sa_select(
+            literal("platform").label("kind"), PM.c.platform_id.label("target_id"),
+            platforms.c.name, literal(None).label("short_name"),
+            *(PM.c[name] for name in columns),
+        ).join(platforms, platforms.c.id == PM.c.platform_id).where(PM.c.user_id == user_id),
+        sa_select(
+            literal("group"), GM.c.group_id, groups.c.name, groups.c.short_name,
+            *(GM.c[name] for name in columns),
+        ).join(groups, groups.c.id == GM.c.group_id).where(GM.c.user_id == user_id),
+    ).order_by("kind", "target_id")  # fmt: skip
+    mine: dict[str, list[dict]] = {"platform": [], "group": []}
+    for kind, target_id, name, short_name, *values in session.connection().execute(stmt):
+        membership = dict(zip(columns, values, strict=True))
+        if kind == "platform":
+            item = {"platform_id": target_id, "platform_name": name, **membership}
+        else:
+            item = {"group_id": target_id, "group_name": name, "group_short_name": short_name}
+            item.update(membership)
+        mine[kind].append(item)
+    return mine["platform"], mine["group"]
 
 
 def request_access(
