@@ -58,11 +58,21 @@ def render_item(type_: str, obj: Any, autogen_context: Any) -> str | bool:
     return False
 
 
+def include_object(
+    obj: Any, name: str | None, type_: str, reflected: bool, compare_to: Any
+) -> bool:
+    """Leave out of comparisons the indexes the database keeps beside the models."""
+    from aai_cli.models.derived import UNMODELLED_INDEXES
+
+    return not (type_ == "index" and name in UNMODELLED_INDEXES)
+
+
 def context_options(dialect_name: str) -> dict[str, Any]:
     return {
         "render_as_batch": dialect_name == "sqlite",
         "render_item": render_item,
         "compare_type": True,
+        "include_object": include_object,
     }
 
 

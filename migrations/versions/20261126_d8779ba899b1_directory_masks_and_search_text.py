@@ -67,6 +67,8 @@ POSTGRES_CREATE = (
     'CREATE TRIGGER trg_group_memberships_masks_delete AFTER DELETE ON group_memberships REFERENCING OLD TABLE AS old_rows FOR EACH STATEMENT EXECUTE FUNCTION aai_refresh_masks()',
     'CREATE OR REPLACE FUNCTION aai_groups_facet_slot() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.facet_slot := coalesce(NEW.facet_slot, (SELECT min(s.n) FROM (SELECT 0 AS n UNION ALL SELECT 1 AS n UNION ALL SELECT 2 AS n UNION ALL SELECT 3 AS n UNION ALL SELECT 4 AS n UNION ALL SELECT 5 AS n UNION ALL SELECT 6 AS n UNION ALL SELECT 7 AS n UNION ALL SELECT 8 AS n UNION ALL SELECT 9 AS n UNION ALL SELECT 10 AS n UNION ALL SELECT 11 AS n UNION ALL SELECT 12 AS n UNION ALL SELECT 13 AS n UNION ALL SELECT 14 AS n) AS s WHERE s.n NOT IN (SELECT facet_slot FROM groups WHERE facet_slot IS NOT NULL))); RETURN NEW; END $$',
     'CREATE TRIGGER trg_groups_facet_slot BEFORE INSERT ON groups FOR EACH ROW EXECUTE FUNCTION aai_groups_facet_slot()',
+    "DO $$ BEGIN CREATE EXTENSION IF NOT EXISTS pg_trgm; EXCEPTION WHEN insufficient_privilege OR undefined_file OR feature_not_supported THEN RAISE NOTICE 'pg_trgm is not available: user search will scan'; END $$",
+    "DO $$ BEGIN IF EXISTS (SELECT 1 FROM pg_extension WHERE extname = 'pg_trgm') THEN CREATE INDEX IF NOT EXISTS ix_users_search_trgm ON users USING gin (search_text gin_trgm_ops) WHERE deleted_at IS NULL; END IF; END $$",
 )
 POSTGRES_REFRESH = (
     'UPDATE platforms SET facet_slot = (SELECT count(*) FROM platforms AS earlier WHERE earlier.id < platforms.id) WHERE (SELECT count(*) FROM platforms AS earlier WHERE earlier.id < platforms.id) < 15',
@@ -87,6 +89,7 @@ POSTGRES_DROP = (
     'DROP FUNCTION IF EXISTS aai_search_text()',
     'DROP FUNCTION IF EXISTS aai_platforms_facet_slot()',
     'DROP FUNCTION IF EXISTS aai_groups_facet_slot()',
+    'DROP INDEX IF EXISTS ix_users_search_trgm',
 )
 
 def _ddl(kind: str) -> tuple[str, ...]:
@@ -110,7 +113,7 @@ def upgrade() -> None:
         batch_op.create_index('ix_users_directory', ['deleted_at', 'created_at', 'id', 'email_verified', 'blocked', 'platform_mask', 'group_mask', 'search_text'], unique=False)
         batch_op.create_index('ix_users_facets', ['deleted_at', 'platform_mask', 'group_mask', 'email_verified', 'blocked'], unique=False)
 
-    for statement in (*_ddl('CREATE'), *_ddl('REFRESH')):
+    for statement in (*_ddl('REFRESH'), *_ddl('CREATE')):  # indexes built on the data
         op.execute(statement)
 
 

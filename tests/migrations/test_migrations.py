@@ -17,7 +17,7 @@ from aai_cli.models import MembershipEvent, User, metadata
 from aai_cli.services import schema
 from aai_cli.services.catalog import seed_catalog
 from aai_cli.services.memberships import Target, transition
-from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
 
 MODEL_TABLES = set(metadata.tables)
 
@@ -334,3 +334,47 @@ def test_the_frozen_directory_ddl_matches_the_models() -> None:
         assert list(getattr(revision, f"{prefix}_CREATE")) == derived.statements(dialect)
         assert list(getattr(revision, f"{prefix}_REFRESH")) == derived.refresh_statements(dialect)
         assert list(getattr(revision, f"{prefix}_DROP")) == derived.drop_statements(dialect)
+
+
+@pytest.mark.postgres
+def test_search_index_where_pg_trgm_can_be_had_and_none_where_it_cannot() -> None:
+    """The trigram index is an accelerator: a role that may not create extensions still
+    migrates, checks clean and searches (by scanning)."""
+    from sqlalchemy.engine import make_url
+
+    from aai_cli.services import directory
+
+    urls = [create_postgres_database(), create_postgres_database()]
+    name = make_url(urls[1]).database
+    role = f"aai_limited_{name[-12:]}"
+    server = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
+    try:
+        schema.upgrade(urls[0])
+        assert _has_index(urls[0], "ix_users_search_trgm")
+
+        with server.connect() as conn:
+            conn.exec_driver_sql(f"CREATE ROLE {role} LOGIN")
+            conn.exec_driver_sql(f'REVOKE CREATE ON DATABASE "{name}" FROM PUBLIC')
+        with db.get_engine(urls[1]).begin() as conn:
+            conn.exec_driver_sql(f"GRANT ALL ON SCHEMA public TO {role}")
+        limited = make_url(urls[1]).set(username=role).render_as_string(hide_password=False)
+        schema.upgrade(limited)
+        schema.check(limited)
+        assert not _has_index(limited, "ix_users_search_trgm")
+        with db.session_scope(limited) as session:
+            session.add(User(id="auth0|s", email="Someone@Example.org", username="some"))
+        with db.session_scope(limited) as session:
+            found = directory.list_users(session, directory.UserQuery(search="ONE@exa"))
+        assert [r.id for r in found] == ["auth0|s"]
+    finally:
+        db.dispose_engines()
+        for url in urls:
+            drop_postgres_database(url)
+        with server.connect() as conn:
+            conn.exec_driver_sql(f"DROP ROLE IF EXISTS {role}")
+        server.dispose()
+
+
+def _has_index(url: str, name: str) -> bool:
+    with db.get_engine(url).connect() as connection:
+        return name in {ix["name"] for ix in sa.inspect(connection).get_indexes("users")}
