@@ -193,6 +193,11 @@ def _triggers(postgres: bool) -> list[tuple[str, str]]:
     return triggers
 
 
+def trigger_names(dialect: str) -> set[str]:
+    """The triggers `statements` creates (what `aai db check` expects to find)."""
+    return {name for _, name in _triggers(dialect == "postgresql")}
+
+
 def drop_statements(dialect: str) -> list[str]:
     postgres = dialect == "postgresql"
     drops = [

@@ -262,7 +262,27 @@ def find_drift(connection: Any, metadata: MetaData | None = None) -> list[str]:
 
     context = MigrationContext.configure(connection, opts=context_options(connection.dialect.name))
     diffs = compare_metadata(context, metadata if metadata is not None else models_metadata)
-    return sorted(describe_diff(diff) for diff in _flatten(diffs))
+    drift = [describe_diff(diff) for diff in _flatten(diffs)]
+    if metadata is None:
+        drift += [f"missing trigger {name}" for name in _missing_triggers(connection)]
+    return sorted(drift)
+
+
+def _missing_triggers(connection: Any) -> list[str]:
+    """The derived columns' triggers that are gone (a SQLite table rebuild drops those
+    on the rebuilt table: a revision that rebuilds one must create them again)."""
+    from aai_cli.models.derived import trigger_names
+
+    dialect = connection.dialect.name
+    if dialect == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
+    else:
+        query = (
+            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
+            "WHERE NOT t.tgisinternal AND c.relnamespace = to_regnamespace(current_schema())"
+        )
+    present = set(connection.exec_driver_sql(query).scalars())
+    return sorted(trigger_names(dialect) - present)
 
 
 def _flatten(diffs: list[Any]) -> Iterator[Any]:

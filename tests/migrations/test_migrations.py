@@ -378,3 +378,13 @@ def test_search_index_where_pg_trgm_can_be_had_and_none_where_it_cannot() -> Non
 def _has_index(url: str, name: str) -> bool:
     with db.get_engine(url).connect() as connection:
         return name in {ix["name"] for ix in sa.inspect(connection).get_indexes("users")}
+
+
+def test_check_names_a_missing_derived_column_trigger(empty_db_url: str) -> None:
+    schema.upgrade(empty_db_url)
+    on_table = " ON users" if empty_db_url.startswith("postgresql") else ""
+    name = "trg_users_search_text" if on_table else "trg_users_search_text_insert"
+    with db.get_engine(empty_db_url).begin() as connection:
+        connection.exec_driver_sql(f"DROP TRIGGER {name}{on_table}")
+    with pytest.raises(CheckFailed, match=f"missing trigger {name}"):
+        schema.check(empty_db_url)
