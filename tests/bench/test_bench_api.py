@@ -118,6 +118,9 @@ def _in_process(fake) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
             for label, params in {**LIST_CASES, **SORT_CASES}.items():
                 ms = _median_ms(lambda t=token, p=params: _get(client, "/admin/users", t, **p))
                 rows.append((f"GET /admin/users {label} ({who})", f"{ms:.1f} ms median"))
+        for who, token in tokens.items():
+            ms = _median_ms(lambda t=token: _get(client, "/admin/users/counts", t))
+            rows.append((f"GET /admin/users/counts ({who})", f"{ms:.1f} ms median"))
         page = _get(client, "/admin/users", tokens["super"], platform="sbp").json()
         assert len(page["items"]) == 50 and page["total"] > 10_000
         me = fake.mint_token(ME)

@@ -12,7 +12,7 @@ from sqlalchemy import delete, event, insert, select, update
 from aai_cli.models import Platform, PlatformMembership, User, derived
 from aai_cli.services import directory
 from aai_cli.services.directory import AdminScope, UserQuery
-from tests.services.test_directory import GALAXY, SBP, TSI, add_user, decide, ids
+from tests.services.test_directory import GALAXY, SBP, T0, TSI, add_user, decide, ids
 
 P = PlatformMembership.__table__
 
@@ -155,3 +155,30 @@ def test_list_page_counts_only_when_the_page_cannot_tell(
         records, total = directory.list_page(session, UserQuery(), limit=limit, offset=offset)
     assert len(records) == page and total == 5
     assert any("count(" in s.lower() for s in seen) is count_runs
+
+
+def test_status_counts_decode_masks_and_count_slotless_targets(session) -> None:
+    taken = len(session.execute(select(Platform.id)).all())
+    slotless = add_platforms(session, derived.SLOTS - taken + 1)[-1]
+    people = [add_user(session, name, n) for n, name in enumerate(("a", "b", "c", "d"))]
+    decide(session, people[0], SBP, "request")
+    decide(session, people[1], SBP, "request", "reject")
+    decide(session, people[2], SBP, "approve")
+    decide(session, people[0], _platform(slotless), "request")
+    decide(session, people[1], _platform(slotless), "approve")
+    decide(session, people[3], TSI, "request")
+    decide(session, people[3], _platform(slotless), "approve")
+    session.execute(update(User).where(User.id == people[3]).values(deleted_at=T0))
+    session.commit()
+
+    counts = directory.status_counts(session)
+    assert counts["platforms"]["sbp"] == {
+        "pending": 1, "approved": 1, "rejected": 1, "revoked": 0
+    }  # fmt: skip
+    assert counts["platforms"][slotless] == {
+        "pending": 1, "approved": 1, "rejected": 0, "revoked": 0
+    }  # fmt: skip
+    assert counts["groups"]["biocommons/group/tsi"]["pending"] == 0  # its user is deleted
+    assert counts["platforms"]["galaxy"] == dict.fromkeys(counts["platforms"]["galaxy"], 0)
+    scoped = directory.status_counts(session, scope=AdminScope(platforms=frozenset({slotless})))
+    assert list(scoped["platforms"]) == [slotless] and scoped["groups"] == {}
