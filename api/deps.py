@@ -33,8 +33,13 @@ async def get_settings_dep(request: Request) -> Settings:
     return request.app.state.settings
 
 
-def get_session() -> Iterator[Session]:
-    with session_scope() as session:
+READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+
+def get_session(request: Request) -> Iterator[Session]:
+    """The request's session; reads do not take SQLite's write lock (GET routes do not
+    write: /me/profile, which may create the caller's row, opens its own session)."""
+    with session_scope(readonly=request.method in READ_METHODS) as session:
         yield session
 
 

@@ -92,3 +92,48 @@ def test_waiting_lock_times_out(db_url):
 def test_locks_with_different_names_do_not_collide(db_url):
     with db.advisory_lock("one", wait=False), db.advisory_lock("two", wait=False):
         assert db.is_lock_held("one") and db.is_lock_held("two")
+
+
+def _read_then_write(url: str, worker: int, rounds: int) -> int:
+    """Run in a child process: transactions that read, then write. Returns failures."""
+    from sqlalchemy import func
+
+    failures = 0
+    for n in range(rounds):
+        try:
+            with db.session_scope(url) as session:
+                session.exec(select(func.count()).select_from(User)).one()
+                session.add(User(id=f"auth0|w{worker}-{n}"))
+        except Exception:
+            failures += 1
+    return failures
+
+
+def test_concurrent_read_then_write_transactions_all_commit_on_sqlite(tmp_path):
+    """Deferred SQLite transactions that read and then write fail at once, without the
+    busy wait, when another process committed in between: sessions that may write take
+    the write lock when they begin."""
+    import multiprocessing
+
+    from aai_cli.models import metadata
+
+    url = f"sqlite:///{tmp_path / 'concurrent.db'}"
+    metadata.create_all(db.get_engine(url))
+    rounds = 60
+    with multiprocessing.get_context("spawn").Pool(3) as pool:
+        failures = pool.starmap(_read_then_write, [(url, w, rounds) for w in range(3)])
+    assert failures == [0, 0, 0]
+    with db.session_scope(url, readonly=True) as session:
+        assert len(session.exec(select(User)).all()) == 3 * rounds
+
+
+def test_a_readonly_session_reads_beside_an_open_write_on_sqlite(tmp_path):
+    from aai_cli.models import metadata
+
+    url = f"sqlite:///{tmp_path / 'readers.db'}"
+    metadata.create_all(db.get_engine(url))
+    with db.session_scope(url) as writer:
+        writer.add(User(id="auth0|pending"))
+        writer.flush()  # the write lock is held until the block ends
+        with db.session_scope(url, readonly=True) as reader:
+            assert reader.exec(select(User)).all() == []  # no wait, no error

@@ -132,7 +132,7 @@ def status(as_json: bool = JSON_OPTION) -> None:
     from aai_cli.services.schedule_status import job_statuses, unhealthy
 
     jobs = _jobs(None)
-    with session_scope() as session:
+    with session_scope(readonly=True) as session:
         statuses = job_statuses(session, jobs)
     if as_json:
         console.print_json([s.as_dict() for s in statuses])

@@ -82,7 +82,7 @@ def status(as_json: JsonOpt = False) -> None:
     from aai_cli.db import session_scope
     from aai_cli.services.sync import sync_status
 
-    with session_scope() as session:
+    with session_scope(readonly=True) as session:
         data = sync_status(session)
     if as_json:
         console.print_json(data)

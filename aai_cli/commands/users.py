@@ -61,7 +61,7 @@ def list_(
     from aai_cli.services import directory
 
     console.reject_json_and_csv(as_json, as_csv)
-    with session_scope() as session:
+    with session_scope(readonly=True) as session:
         query = users_export.build_query(
             session, platform=platform, group=group, status=status, search=search,
             email_verified=email_verified, blocked=blocked, deleted=deleted,
@@ -94,7 +94,7 @@ def show(
     from aai_cli.db import session_scope
     from aai_cli.services import directory
 
-    with session_scope() as session:
+    with session_scope(readonly=True) as session:
         found = directory.resolve_user(session, user)
         record = directory.get_user_record(session, found.id)
         history = directory.list_history(session, found.id)
@@ -130,7 +130,7 @@ def pending(
     console.reject_json_and_csv(as_json, as_csv)
     if platform and group:
         raise UsageError("give --platform or --group, not both")
-    with session_scope() as session:
+    with session_scope(readonly=True) as session:
         platform_id = directory.resolve_platform(session, platform) if platform else None
         group_id = directory.resolve_group(session, group) if group else None
         items = [

@@ -40,7 +40,7 @@ def export_users(*, output: Path | None, fmt: str, filters: dict[str, Any]) -> i
     from aai_cli.errors import InvalidInput
     from aai_cli.services import directory
 
-    with session_scope() as session:
+    with session_scope(readonly=True) as session:
         query = build_query(session, **filters)
         show_bar = output is not None and console.is_tty()
         total = directory.count_users(session, query) if show_bar else None

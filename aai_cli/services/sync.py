@@ -269,7 +269,7 @@ def run_sync(
     if unknown:
         raise UsageError(f"unknown sync steps: {', '.join(sorted(unknown))}")
     with db.advisory_lock(LOCK_NAME, wait=False):
-        with Session(db.get_engine(), expire_on_commit=False) as session:
+        with Session(db.write_engine(), expire_on_commit=False) as session:
             resolved = _resolve_mode(session, mode) if "users" in steps else mode
             # only the combined incremental run defers the walk; `sync memberships` walks
             walk = (
@@ -281,7 +281,7 @@ def run_sync(
         report.run_id = _start_run(report, job)
         before = (gateway.requests_made, gateway.rate_limited)
         try:
-            with Session(db.get_engine(), expire_on_commit=False) as session:
+            with Session(db.write_engine(), expire_on_commit=False) as session:
                 try:
                     _run_steps(session, gateway, report, max_deletes=limit, progress=progress)
                     if dry_run:
