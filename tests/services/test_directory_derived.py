@@ -4,15 +4,23 @@ targets without a slot. Plus `list_page`, which counts only when the page cannot
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-
 import pytest
-from sqlalchemy import delete, event, insert, select, update
+from sqlalchemy import delete, insert, select, update
 
 from aai_cli.models import Platform, PlatformMembership, User, derived
 from aai_cli.services import directory
 from aai_cli.services.directory import AdminScope, UserQuery
-from tests.services.test_directory import GALAXY, SBP, T0, TSI, add_user, decide, ids
+from aai_cli.services.memberships import Target
+from tests.services.test_directory import (
+    GALAXY,
+    SBP,
+    T0,
+    TSI,
+    add_user,
+    count_statements,
+    decide,
+    ids,
+)
 
 P = PlatformMembership.__table__
 
@@ -92,9 +100,9 @@ def test_slots_run_out_and_filters_fall_back(session) -> None:
     alice = add_user(session, "alice", 1)
     bob = add_user(session, "bob", 2)
     carol = add_user(session, "carol", 3)
-    decide(session, alice, _platform(slotless), "request")
-    decide(session, bob, _platform(slotless), "approve")
-    decide(session, carol, _platform(slotted), "request")
+    decide(session, alice, Target("platform", slotless), "request")
+    decide(session, bob, Target("platform", slotless), "approve")
+    decide(session, carol, Target("platform", slotted), "request")
     session.commit()
     assert masks(session, alice) == (0, 0)  # nothing to set: the probe answers
 
@@ -115,27 +123,6 @@ def test_slots_run_out_and_filters_fall_back(session) -> None:
     assert ids(directory.list_users(session, query, scope=scope)) == ["bob"]
 
 
-def _platform(platform_id: str):  # type: ignore[no-untyped-def]
-    from aai_cli.services.memberships import Target
-
-    return Target("platform", platform_id)
-
-
-@contextmanager
-def statements(session):  # type: ignore[no-untyped-def]
-    seen: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        seen.append(statement)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield seen
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
-
-
 @pytest.mark.parametrize(
     ("limit", "offset", "page", "count_runs"),
     [
@@ -151,7 +138,7 @@ def test_list_page_counts_only_when_the_page_cannot_tell(
     for n, name in enumerate(("a", "b", "c", "d", "e")):
         add_user(session, name, n)
     session.commit()
-    with statements(session) as seen:
+    with count_statements(session) as seen:
         records, total = directory.list_page(session, UserQuery(), limit=limit, offset=offset)
     assert len(records) == page and total == 5
     assert any("count(" in s.lower() for s in seen) is count_runs
@@ -164,10 +151,10 @@ def test_status_counts_decode_masks_and_count_slotless_targets(session) -> None:
     decide(session, people[0], SBP, "request")
     decide(session, people[1], SBP, "request", "reject")
     decide(session, people[2], SBP, "approve")
-    decide(session, people[0], _platform(slotless), "request")
-    decide(session, people[1], _platform(slotless), "approve")
+    decide(session, people[0], Target("platform", slotless), "request")
+    decide(session, people[1], Target("platform", slotless), "approve")
     decide(session, people[3], TSI, "request")
-    decide(session, people[3], _platform(slotless), "approve")
+    decide(session, people[3], Target("platform", slotless), "approve")
     session.execute(update(User).where(User.id == people[3]).values(deleted_at=T0))
     session.commit()
 
