@@ -10,7 +10,8 @@ filter is a test on the users table alone (about 5 ms per 100,000 users):
   user has a membership with that status in the platform (group) holding `slot`.
   `platforms.facet_slot` and `groups.facet_slot` are given out on insert, the lowest
   free one of `SLOTS`; a target inserted when all are taken has none, and filters on it
-  fall back to probing its membership table (correct, only slower).
+  fall back to probing its membership table (correct, only slower). A slot is never
+  changed once given: the masks hold it.
 - `users.search_text`: lowered email and username, what `search` matches, lowered by
   the database's own lower() like the search term.
 

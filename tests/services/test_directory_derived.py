@@ -169,3 +169,29 @@ def test_status_counts_decode_masks_and_count_slotless_targets(session) -> None:
     assert counts["platforms"]["galaxy"] == dict.fromkeys(counts["platforms"]["galaxy"], 0)
     scoped = directory.status_counts(session, scope=AdminScope(platforms=frozenset({slotless})))
     assert list(scoped["platforms"]) == [slotless] and scoped["groups"] == {}
+
+
+def test_the_sync_upsert_keeps_search_text_and_masks(session) -> None:
+    """The sync writes users with raw INSERT ... ON CONFLICT DO UPDATE: the insert and
+    the update path both set search_text, and neither touches the masks."""
+    from datetime import UTC, datetime
+
+    from aai_cli.services.sync_users import upsert_rows
+
+    now = datetime(2026, 1, 1, tzinfo=UTC)
+    row = {
+        "id": "auth0|synced", "email": "First@Example.org", "email_verified": True,
+        "username": "synced", "name": None, "given_name": None, "family_name": None,
+        "picture": None, "blocked": False, "created_at": now, "updated_at": now,
+        "last_login": None, "synced_at": now, "deleted_at": None,
+    }  # fmt: skip
+    upsert_rows(session, [row])
+    decide(session, "auth0|synced", SBP, "approve")
+    session.commit()
+    assert ids(directory.list_users(session, UserQuery(search="first@"))) == ["synced"]
+
+    upsert_rows(session, [{**row, "email": "Second@Example.org"}])
+    session.commit()
+    assert not directory.list_users(session, UserQuery(search="first@"))
+    query = UserQuery(search="second@", platform="sbp", platform_status="approved")
+    assert ids(directory.list_users(session, query)) == ["synced"]
