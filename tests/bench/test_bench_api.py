@@ -136,13 +136,13 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _serve(url: str, port: int) -> subprocess.Popen:
+def _serve(url: str, port: int, log: Path) -> subprocess.Popen:
     env = {**os.environ, "DB_URL": url, "LOG_LEVEL": "WARNING"}
     process = subprocess.Popen(
         [AAI, "serve", "--port", str(port), "--workers", "2"],
         env=env,
         stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
+        stderr=log.open("w"),
     )
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
@@ -186,14 +186,17 @@ def _httpx_loop(url: str, token: str, threads: int = 8) -> tuple[str, float]:
     return f"httpx, {threads} threads", sum(done) / LOAD_SECONDS
 
 
-def _throughput(url: str, fake) -> tuple[str, str]:  # type: ignore[no-untyped-def]
+def _throughput(url: str, fake, log: Path) -> tuple[str, str]:  # type: ignore[no-untyped-def]
     port = _free_port()
-    process = _serve(url, port)
+    process = _serve(url, port, log)
     try:
         target = f"http://127.0.0.1:{port}/me/platforms"
         token = fake.mint_token(ME)
         assert httpx.get(target, headers={"Authorization": f"Bearer {token}"}).status_code == 200
         tool, rps = _wrk(target, token) if shutil.which("wrk") else _httpx_loop(target, token)
+    except BaseException:
+        print(f"aai serve's log:\n{log.read_text()[-4000:]}")  # what went wrong, if it says
+        raise
     finally:
         process.terminate()
         process.wait(timeout=30)
@@ -201,12 +204,12 @@ def _throughput(url: str, fake) -> tuple[str, str]:  # type: ignore[no-untyped-d
 
 
 @pytest.mark.timeout(3600)
-def test_bench_api(big_db, auth0_env, monkeypatch):
+def test_bench_api(big_db, auth0_env, monkeypatch, tmp_path):
     backend, url = big_db
     monkeypatch.setenv("ADMIN_ROLES", f'["{SUPER}"]')
     get_settings.cache_clear()
     rows = _in_process(auth0_env)
-    rows.append(_throughput(url, auth0_env))
+    rows.append(_throughput(url, auth0_env, tmp_path / "serve.log"))
     print(f"\n{backend}: {N_USERS:,} users, 200,000 memberships")
     for label, value in rows:
         print(f"  {label:<70} {value:>16}")
