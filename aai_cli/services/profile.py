@@ -72,7 +72,7 @@ def _adopt(session: Session, user_id: str, remote: Any) -> User:
 
 
 def profile(session: Session, user: User) -> dict[str, Any]:
-    platforms, groups = _all_memberships(session, user.id)
+    platforms, groups = list_mine(session, user.id)
     return {
         "id": user.id,
         "email": user.email,
@@ -97,73 +97,58 @@ MEMBERSHIP_COLUMNS = (
 )
 
 
-def _platforms_select(user_id: str, status: str | None) -> Any:
-    platforms = Platform.__table__
+def _memberships_select(kind: str, user_id: str, status: str | None) -> Any:
+    """The user's memberships of one kind, in the columns `_items` reads."""
+    if kind == "platform":
+        table, catalog, target, short_name = PM, Platform.__table__, PM.c.platform_id, None
+    else:
+        table, catalog, target = GM, Group.__table__, GM.c.group_id
+        short_name = catalog.c.short_name
     query = (
         sa_select(
-            PM.c.platform_id,
-            platforms.c.name.label("platform_name"),
-            *(PM.c[name] for name in MEMBERSHIP_COLUMNS),
+            literal(kind).label("kind"),
+            target.label("target_id"),
+            catalog.c.name,
+            (literal(None) if short_name is None else short_name).label("short_name"),
+            *(table.c[name] for name in MEMBERSHIP_COLUMNS),
         )
-        .join(platforms, platforms.c.id == PM.c.platform_id)
-        .where(PM.c.user_id == user_id)
+        .join(catalog, catalog.c.id == target)
+        .where(table.c.user_id == user_id)
     )
-    return query if status is None else query.where(PM.c.status == status)
+    return query if status is None else query.where(table.c.status == status)
 
 
-def _groups_select(user_id: str, status: str | None) -> Any:
-    groups = Group.__table__
-    query = (
-        sa_select(
-            GM.c.group_id,
-            groups.c.name.label("group_name"),
-            groups.c.short_name.label("group_short_name"),
-            *(GM.c[name] for name in MEMBERSHIP_COLUMNS),
-        )
-        .join(groups, groups.c.id == GM.c.group_id)
-        .where(GM.c.user_id == user_id)
-    )
-    return query if status is None else query.where(GM.c.status == status)
+def _items(session: Session, *kinds: str, user_id: str, status: str | None) -> dict[str, list]:
+    """The memberships of `kinds` in one statement, as the /me routes show them."""
+    selects = [_memberships_select(kind, user_id, status) for kind in kinds]
+    stmt = (selects[0] if len(selects) == 1 else union_all(*selects)).order_by("kind", "target_id")
+    mine: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
+    for kind, target_id, name, short_name, *values in session.connection().execute(stmt):
+        item = {f"{kind}_id": target_id, f"{kind}_name": name}
+        if kind == "group":
+            item["group_short_name"] = short_name
+        item.update(zip(MEMBERSHIP_COLUMNS, values, strict=True))
+        mine[kind].append(item)
+    return mine
 
 
 def list_my_platforms(
     session: Session, user_id: str, *, status: str | None = None
 ) -> list[dict[str, Any]]:
-    query = _platforms_select(user_id, status).order_by(PM.c.platform_id)
-    return [dict(row) for row in session.connection().execute(query).mappings()]
+    return _items(session, "platform", user_id=user_id, status=status)["platform"]
 
 
 def list_my_groups(
     session: Session, user_id: str, *, status: str | None = None
 ) -> list[dict[str, Any]]:
-    query = _groups_select(user_id, status).order_by(GM.c.group_id)
-    return [dict(row) for row in session.connection().execute(query).mappings()]
+    return _items(session, "group", user_id=user_id, status=status)["group"]
 
 
-def _all_memberships(session: Session, user_id: str) -> tuple[list[dict], list[dict]]:
-    """Both lists in one statement: the profile is the portal's hottest read."""
-    platforms, groups = Platform.__table__, Group.__table__
-    columns = list(MEMBERSHIP_COLUMNS)
-    stmt = union_all(
-        sa_select(
-            literal("platform").label("kind"), PM.c.platform_id.label("target_id"),
-            platforms.c.name, literal(None).label("short_name"),
-            *(PM.c[name] for name in columns),
-        ).join(platforms, platforms.c.id == PM.c.platform_id).where(PM.c.user_id == user_id),
-        sa_select(
-            literal("group"), GM.c.group_id, groups.c.name, groups.c.short_name,
-            *(GM.c[name] for name in columns),
-        ).join(groups, groups.c.id == GM.c.group_id).where(GM.c.user_id == user_id),
-    ).order_by("kind", "target_id")  # fmt: skip
-    mine: dict[str, list[dict]] = {"platform": [], "group": []}
-    for kind, target_id, name, short_name, *values in session.connection().execute(stmt):
-        membership = dict(zip(columns, values, strict=True))
-        if kind == "platform":
-            item = {"platform_id": target_id, "platform_name": name, **membership}
-        else:
-            item = {"group_id": target_id, "group_name": name, "group_short_name": short_name}
-            item.update(membership)
-        mine[kind].append(item)
+def list_mine(
+    session: Session, user_id: str, *, status: str | None = None
+) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
+    """Platform and group memberships in one statement (the profile, /me/all/pending)."""
+    mine = _items(session, "platform", "group", user_id=user_id, status=status)
     return mine["platform"], mine["group"]
 
 

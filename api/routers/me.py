@@ -74,10 +74,8 @@ def my_pending_groups(caller: CallerDep, session: SessionDep) -> list[Item]:
 
 @router.get("/all/pending", summary="The caller's pending platform and group requests")
 def my_pending(caller: CallerDep, session: SessionDep) -> dict[str, list[Item]]:
-    return {
-        "platforms": profile.list_my_platforms(session, caller.sub, status="pending"),
-        "groups": profile.list_my_groups(session, caller.sub, status="pending"),
-    }
+    platforms, groups = profile.list_mine(session, caller.sub, status="pending")
+    return {"platforms": platforms, "groups": groups}
 
 
 @router.get("/is-general-admin", summary="Whether the caller administers anything")
