@@ -7,7 +7,7 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated, Any, Literal
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query, Request
+from fastapi import APIRouter, BackgroundTasks, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
@@ -16,7 +16,7 @@ from aai_cli.models import MEMBERSHIP_STATUSES
 from aai_cli.services import access, directory
 from aai_cli.services.access import Administered, Forbidden
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target, transition
-from api.deps import AdminDep, CallerDep, SessionDep
+from api.deps import AdminDep, CallerDep, SessionDep, UserSourceDep
 from api.followup import after_decision, decision_response
 
 router = APIRouter(prefix="/admin", tags=["admin"])
@@ -122,12 +122,11 @@ def get_user(user_id: UserId, who: AdminDep, session: SessionDep) -> Item:
 
 
 @router.get("/users/{user_id}/details", summary="The user with Auth0 profile fields")
-def get_user_details(user_id: UserId, who: AdminDep, session: SessionDep, request: Request) -> Item:
+def get_user_details(
+    user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
+) -> Item:
     data = _require_visible(session, who, user_id).as_dict()
-    source = request.app.state.user_source()
-    if source is None:
-        raise ServiceUnavailable("Auth0 details are unavailable: the Management API is not set up")
-    remote = source.get_user(user_id)
+    remote = _management(source).get_user(user_id)
     data["auth0"] = (
         None if remote is None else {f: getattr(remote, f, None) for f in AUTH0_DETAIL_FIELDS}
     )
@@ -144,19 +143,24 @@ def get_user_history(user_id: UserId, who: AdminDep, session: SessionDep) -> lis
 
 @router.post("/users/{user_id}/verification-email", summary="Resend the verification email")
 def resend_verification(
-    user_id: UserId, who: AdminDep, session: SessionDep, request: Request
+    user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
 ) -> Item:
     _require_visible(session, who, user_id)
-    source = request.app.state.user_source()
-    if source is None:
-        raise ServiceUnavailable("the Auth0 Management API is not set up")
     try:
-        job = source.send_verification_email(user_id)
+        job = _management(source).send_verification_email(user_id)
     except Auth0Error as exc:
         if exc.status_code == 404:
             raise NotFound(f"{user_id} does not exist in Auth0") from None
         raise
     return {"message": "verification email sent", "job": _job_dict(job)}
+
+
+def _management(source: Any) -> Any:
+    """The Auth0 gateway, checked only once the user is known to be visible (a 404
+    first, then 503 when the Management API is not configured)."""
+    if source is None:
+        raise ServiceUnavailable("the Auth0 Management API is not set up")
+    return source
 
 
 def _job_dict(job: Any) -> Any:
