@@ -49,7 +49,8 @@ def list_(
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Page size.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Users to skip.")] = 0,
     sort: Annotated[
-        str, typer.Option(help="created_at|updated_at|email|username|id, '-' for descending.")
+        str,
+        typer.Option(help="created_at|updated_at|last_login|email|username|id; '-' descends."),
     ] = "created_at",
     as_json: JsonOpt = False,
     as_csv: CsvOpt = False,

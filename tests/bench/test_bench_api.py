@@ -15,7 +15,6 @@ import os
 import re
 import shutil
 import socket
-import statistics
 import subprocess
 import sys
 import threading
@@ -28,7 +27,7 @@ from fastapi.testclient import TestClient
 
 from aai_cli import db
 from aai_cli.settings import get_settings
-from tests.bench.test_bench_users import N_USERS, populate
+from tests.bench.test_bench_users import N_USERS, median_ms, populate
 from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
 
 pytestmark = pytest.mark.bench
@@ -89,14 +88,7 @@ def big_db(request, tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-d
 
 
 def _median_ms(fn, runs: int = 15) -> float:  # type: ignore[no-untyped-def]
-    for _ in range(3):
-        fn()  # warm up (connections, statement caches, the JWKS)
-    timings = []
-    for _ in range(runs):
-        started = time.perf_counter()
-        fn()
-        timings.append((time.perf_counter() - started) * 1000)
-    return statistics.median(timings)
+    return median_ms(fn, runs, warmups=3)
 
 
 def _get(client: TestClient, path: str, token: str, **params):  # type: ignore[no-untyped-def]
