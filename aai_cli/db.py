@@ -135,22 +135,39 @@ def write_engine(url: str | None = None) -> Engine:
     return get_engine(url).execution_options(**{WRITE_OPTION: True})
 
 
-@contextlib.contextmanager
-def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator[Session]:
-    """A session whose transaction commits when the block ends and rolls back on error.
-
-    `readonly` promises that the block does not write (on SQLite it then does not take
-    the write lock, so it runs beside writers in other processes)."""
+def new_session(url: str | None = None, *, readonly: bool = False) -> Session:
+    """A session not yet connected (no I/O): `readonly` promises that it does not write
+    (on SQLite it then does not take the write lock, so it runs beside writers in other
+    processes). End it with `finish`."""
     engine = get_engine(url) if readonly else write_engine(url)
-    session = Session(engine, expire_on_commit=False)
+    return Session(engine, expire_on_commit=False)
+
+
+def finish(session: Session, *, ok: bool) -> None:
+    """Commit (when `ok`) or roll back, then close."""
     try:
-        yield session
-        session.commit()
+        if ok:
+            session.commit()
+        else:
+            session.rollback()
     except BaseException:
-        session.rollback()
+        if ok:
+            session.rollback()
         raise
     finally:
         session.close()
+
+
+@contextlib.contextmanager
+def session_scope(url: str | None = None, *, readonly: bool = False) -> Iterator[Session]:
+    """A session whose transaction commits when the block ends and rolls back on error."""
+    session = new_session(url, readonly=readonly)
+    try:
+        yield session
+    except BaseException:
+        finish(session, ok=False)
+        raise
+    finish(session, ok=True)
 
 
 def lock_key(name: str) -> int:

@@ -7,15 +7,15 @@ after the commit.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from typing import Annotated
+from collections.abc import AsyncIterator, Callable
+from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from aai_cli.db import session_scope
+from aai_cli.db import finish, new_session
 from aai_cli.errors import ServiceUnavailable
 from aai_cli.models import User
 from aai_cli.services import access, profile
@@ -36,11 +36,25 @@ async def get_settings_dep(request: Request) -> Settings:
 READ_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
 
 
-def get_session(request: Request) -> Iterator[Session]:
-    """The request's session; reads do not take SQLite's write lock (GET routes do not
-    write: /me/profile, which may create the caller's row, opens its own session)."""
-    with session_scope(readonly=request.method in READ_METHODS) as session:
-        yield session
+def _session_dependency(readonly: Callable[[Request], bool]) -> Any:
+    async def session_dependency(request: Request) -> AsyncIterator[Session]:
+        # Opening a session does no I/O, so it happens on the event loop; the commit (or
+        # rollback) runs in the thread pool: one hop, not the two of a sync generator.
+        session = new_session(readonly=readonly(request))
+        try:
+            yield session
+        except BaseException:
+            await run_in_threadpool(finish, session, ok=False)
+            raise
+        await run_in_threadpool(finish, session, ok=True)
+
+    return session_dependency
+
+
+# Reads do not take SQLite's write lock (db.py). GET routes do not write; a route that
+# does (creating the caller's row on first sight) takes WriteSessionDep.
+get_session = _session_dependency(lambda request: request.method in READ_METHODS)
+get_write_session = _session_dependency(lambda request: False)
 
 
 def get_verifier(request: Request) -> TokenVerifier:
@@ -66,6 +80,7 @@ async def get_caller(
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
+WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 

@@ -11,10 +11,16 @@ from typing import Any
 from fastapi import APIRouter, BackgroundTasks, Path
 from pydantic import BaseModel, ConfigDict, Field
 
-from aai_cli.db import session_scope
 from aai_cli.services import access, profile
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target
-from api.deps import AdministeredDep, CallerDep, MeDep, SessionDep, UserSourceDep
+from api.deps import (
+    AdministeredDep,
+    CallerDep,
+    MeDep,
+    SessionDep,
+    UserSourceDep,
+    WriteSessionDep,
+)
 from api.followup import after_decision, decision_response
 
 router = APIRouter(prefix="/me", tags=["me"])
@@ -33,13 +39,10 @@ class GroupRequestBody(RequestBody):
 
 
 @router.get("/profile", summary="The caller's profile and memberships")
-def get_profile(caller: CallerDep, source: UserSourceDep) -> Item:
-    # The session is opened here rather than by a dependency, and require_me is called
-    # here too: a sync dependency costs a thread-pool hop (two for a generator), and
-    # this is the portal's hottest route.
-    with session_scope() as session:
-        me = profile.require_me(session, caller.sub, source=source)
-        return profile.profile(session, me)
+def get_profile(caller: CallerDep, session: WriteSessionDep, source: UserSourceDep) -> Item:
+    # require_me is called here rather than as a dependency: one thread-pool hop less
+    me = profile.require_me(session, caller.sub, source=source)
+    return profile.profile(session, me)
 
 
 @router.get("/platforms", summary="The caller's platform memberships")
