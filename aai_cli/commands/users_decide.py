@@ -11,10 +11,10 @@ import typer
 CONFIRM = frozenset({"reject", "revoke"})
 QUEUED = "Auth0 role change queued; will be pushed by the scheduler or the next sync"
 HELP = {
-    "approve": "Approve a request (or grant access directly).",
+    "approve": "Approve a request, give revoked access back, or grant access directly.",
     "reject": "Reject a pending request (needs --reason).",
     "revoke": "Revoke approved access (needs --reason).",
-    "unrevoke": "Give revoked access back.",
+    "unrevoke": "Give revoked access back (the same as approve).",
     "unreject": "Put a rejected request back to pending.",
     "request": "Record a request on the user's behalf.",
 }
@@ -70,6 +70,7 @@ def decide(action, user, *, platform, group, reason, actor, yes) -> None:  # typ
         result = memberships.transition(
             session, user_id=found.id, target=target, action=action,
             actor=actor or default_actor(), reason=reason,
+            reasons_required=memberships.OPERATOR_REASON_REQUIRED,
         )  # fmt: skip
         change_ids = memberships.pending_change_ids(session, [result])
     if not result.changed:

@@ -183,6 +183,7 @@ def _apply_row(resolver: _Resolver, row: ImportRow, actor: str) -> TransitionRes
         action=row.action,  # type: ignore[arg-type]
         actor=actor,
         reason=row.reason,
+        reasons_required=memberships.OPERATOR_REASON_REQUIRED,
     )
 
 

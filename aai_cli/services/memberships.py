@@ -22,6 +22,7 @@ from aai_cli.models import (
     Platform,
     PlatformMembership,
     RoleChange,
+    User,
     utcnow,
 )
 from aai_cli.services import notifications, outbox
@@ -30,13 +31,20 @@ Kind = Literal["platform", "group"]
 Action = Literal["request", "approve", "reject", "revoke", "unrevoke", "unreject"]
 ACTIONS: tuple[Action, ...] = ("request", "approve", "reject", "revoke", "unrevoke", "unreject")
 MAX_REASON_LENGTH = 1024
+MAX_REJECT_REASON_LENGTH = 255  # what the portal's rejection dialog allows
 
 # action -> {from status (None: no membership yet) -> to status}
 TRANSITIONS: dict[str, dict[str | None, str]] = {
     "request": {None: "pending", "rejected": "pending", "revoked": "pending"},
     # approve from nothing is an admin's direct grant (and how the sync imports a role
-    # granted in Auth0); from rejected it reverses a rejection.
-    "approve": {None: "approved", "pending": "approved", "rejected": "approved"},
+    # granted in Auth0); from rejected it reverses a rejection; from revoked it gives
+    # the access back (the portal has no "unrevoke" button).
+    "approve": {
+        None: "approved",
+        "pending": "approved",
+        "rejected": "approved",
+        "revoked": "approved",
+    },
     "reject": {"pending": "rejected"},
     "revoke": {"approved": "revoked"},
     "unrevoke": {"revoked": "approved"},
@@ -50,7 +58,12 @@ TARGET_STATUS = {
     "unrevoke": "approved",
     "unreject": "pending",
 }
-REASON_REQUIRED = frozenset({"reject", "revoke"})
+# The API follows the portal: only a rejection needs a reason. Operators at a terminal
+# (`aai users` and its imports) also give one to revoke.
+REASON_REQUIRED = frozenset({"reject"})
+OPERATOR_REASON_REQUIRED = frozenset({"reject", "revoke"})
+# Decisions that (re)grant access: refused for a soft-deleted user.
+GRANTING = frozenset({"request", "approve", "unrevoke"})
 
 Membership = PlatformMembership | GroupMembership
 
@@ -126,17 +139,22 @@ def transition(
     actor: str,
     reason: str | None = None,
     push_to_auth0: bool = True,
+    reasons_required: frozenset[str] = REASON_REQUIRED,
 ) -> TransitionResult:
     """Apply `action` to the user's membership of `target`.
 
     `push_to_auth0=False` records a change that already happened in Auth0 (the sync).
+    `reasons_required`: the actions that need a reason (OPERATOR_REASON_REQUIRED for
+    the CLI).
     """
     if action not in TRANSITIONS:
         raise InvalidInput(f"unknown action: {action} (one of {', '.join(ACTIONS)})")
-    reason = _clean_reason(reason)
-    if action in REASON_REQUIRED and not reason:
+    reason = _clean_reason(reason, action)
+    if action in reasons_required and not reason:
         raise InvalidInput(f"a reason is required to {action}")
     role_name = access_role_name(session, target)
+    if push_to_auth0 and action in GRANTING:
+        _require_live_user(session, user_id)
     auto_approve = target.kind == "platform" and require_platform(session, target.id).auto_approve
 
     membership = get_membership(session, user_id=user_id, target=target)
@@ -179,7 +197,7 @@ def transition(
     )
     session.add(event)
     if push_to_auth0:
-        _queue_role_change(session, user_id, role_name, current, new_status, action)
+        _queue_role_change(session, user_id, role_name, current, new_status)
     session.flush()
     result = TransitionResult(target, user_id, action, membership, current, new_status, True, event)
     queued = notifications.notify_transition(session, result)  # in this same transaction
@@ -187,11 +205,13 @@ def transition(
 
 
 def _queue_role_change(
-    session: Session, user_id: str, role_name: str, current: str | None, new: str, action: str
+    session: Session, user_id: str, role_name: str, current: str | None, new: str
 ) -> None:
+    """The Auth0 role follows access: granted when it starts, removed when it ends (a
+    rejected request never had it)."""
     if new == "approved" and current != "approved":
         outbox.enqueue_role_change(session, user_id=user_id, role_name=role_name, action="assign")
-    elif action in ("revoke", "reject"):
+    elif current == "approved" and new != "approved":
         outbox.enqueue_role_change(session, user_id=user_id, role_name=role_name, action="remove")
 
 
@@ -205,15 +225,20 @@ def _new_membership(target: Target, *, user_id: str, status: str, now) -> Member
     )
 
 
-def _clean_reason(reason: str | None) -> str | None:
+def _clean_reason(reason: str | None, action: str) -> str | None:
     if reason is None:
         return None
     reason = reason.strip()
-    if len(reason) > MAX_REASON_LENGTH:
-        raise InvalidInput(
-            f"the reason is too long ({len(reason)} > {MAX_REASON_LENGTH} characters)"
-        )
+    limit = MAX_REJECT_REASON_LENGTH if action == "reject" else MAX_REASON_LENGTH
+    if len(reason) > limit:
+        raise InvalidInput(f"the reason is too long ({len(reason)} > {limit} characters)")
     return reason or None
+
+
+def _require_live_user(session: Session, user_id: str) -> None:
+    user = session.get(User, user_id)
+    if user is not None and user.deleted_at is not None:
+        raise Conflict(f"user {user_id} is deleted: access cannot be granted")
 
 
 def _illegal(action: str, target: Target, current: str | None) -> Conflict:

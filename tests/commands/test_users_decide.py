@@ -6,12 +6,12 @@ import getpass
 import json
 
 import pytest
-from sqlmodel import select
+from sqlmodel import select, update
 from typer.testing import CliRunner
 
 from aai_cli.commands import users_decide
 from aai_cli.main import app
-from aai_cli.models import MembershipEvent, PlatformMembership, RoleChange
+from aai_cli.models import MembershipEvent, PlatformMembership, RoleChange, User, utcnow
 from tests.services.test_directory import SBP, add_user, decide
 
 runner = CliRunner()
@@ -85,11 +85,38 @@ def test_revoke_needs_reason_and_illegal_transition_lists_allowed(session, alice
     assert result.exit_code == 0, result.stderr
     last = events(session)[-1]
     assert (last.to_status, last.actor, last.reason) == ("revoked", "admin|1", "left the lab")
-    result = aai("approve", "alice", "-p", "sbp")
+    result = aai("unreject", "alice", "-p", "sbp")
     assert result.exit_code == 3
-    assert "allowed: request, unrevoke" in result.stderr
+    assert "allowed: request, approve, unrevoke" in result.stderr
     assert aai("unrevoke", "alice", "-p", "sbp").exit_code == 0
     assert status(session) == "approved"
+
+
+def test_approve_gives_revoked_access_back(session, alice):
+    for args in (("approve",), ("revoke", "--reason", "left the lab")):
+        assert aai(*args, "alice", "-p", "sbp").exit_code == 0
+    result = aai("approve", "alice", "-p", "sbp", "--actor", "admin|2")
+    assert result.exit_code == 0, result.stderr
+    assert "revoked -> approved" in result.stderr
+    last = events(session)[-1]
+    assert (last.from_status, last.to_status, last.actor) == ("revoked", "approved", "admin|2")
+    session.expire_all()
+    membership = session.exec(select(PlatformMembership)).one()
+    assert (membership.status, membership.reason) == ("approved", None)
+    assert [c.action for c in session.exec(select(RoleChange).order_by(RoleChange.id))] == [
+        "assign",
+        "remove",
+        "assign",
+    ]
+
+
+def test_a_soft_deleted_user_is_not_granted_access(session, alice):
+    session.exec(update(User).where(User.id == "auth0|alice").values(deleted_at=utcnow()))
+    session.commit()
+    result = aai("approve", "alice", "-p", "sbp")
+    assert result.exit_code == 3
+    assert "deleted" in result.stderr
+    assert status(session) == "pending"
 
 
 def test_reject_and_unreject(session, alice):

@@ -6,7 +6,7 @@ import pytest
 from sqlmodel import select
 
 from aai_cli.errors import Conflict, InvalidInput, NotFound
-from aai_cli.models import MembershipEvent, RoleChange, User
+from aai_cli.models import MembershipEvent, RoleChange, User, utcnow
 from aai_cli.services import memberships
 from aai_cli.services.memberships import TRANSITIONS, Target
 
@@ -103,6 +103,12 @@ def test_role_changes_follow_access(session, user):
     ]
 
 
+def test_a_rejected_request_changes_no_role(session, user):
+    _bring_to(session, user, TSI, "rejected")
+    memberships.transition(session, user_id=user, target=TSI, action="unreject", actor="a")
+    assert session.exec(select(RoleChange)).all() == []
+
+
 def test_sync_transitions_do_not_push(session, user):
     memberships.transition(
         session,
@@ -115,11 +121,68 @@ def test_sync_transitions_do_not_push(session, user):
     assert session.exec(select(RoleChange)).all() == []
 
 
-@pytest.mark.parametrize("action", ["reject", "revoke"])
-def test_reason_required(session, user, action):
-    _bring_to(session, user, SBP, "approved" if action == "revoke" else "pending")
-    with pytest.raises(InvalidInput, match="reason is required"):
+def test_a_rejection_needs_a_reason_a_revocation_only_from_operators(session, user):
+    _bring_to(session, user, SBP, "pending")
+    with pytest.raises(InvalidInput, match="reason is required to reject"):
+        memberships.transition(session, user_id=user, target=SBP, action="reject", actor="a")
+    with pytest.raises(InvalidInput, match="reason is required to reject"):
+        memberships.transition(
+            session, user_id=user, target=SBP, action="reject", actor="a", reason="   "
+        )
+    _bring_to(session, user, TSI, "approved")
+    with pytest.raises(InvalidInput, match="reason is required to revoke"):
+        memberships.transition(
+            session, user_id=user, target=TSI, action="revoke", actor="a",
+            reasons_required=memberships.OPERATOR_REASON_REQUIRED,
+        )  # fmt: skip
+    result = memberships.transition(session, user_id=user, target=TSI, action="revoke", actor="a")
+    assert (result.to_status, result.membership.reason, result.event.reason) == (
+        "revoked",
+        None,
+        None,
+    )
+
+
+def test_a_rejection_reason_is_at_most_255_characters(session, user):
+    _bring_to(session, user, SBP, "pending")
+    with pytest.raises(InvalidInput, match=r"too long \(256 > 255"):
+        memberships.transition(
+            session, user_id=user, target=SBP, action="reject", actor="a", reason="x" * 256
+        )
+    result = memberships.transition(
+        session, user_id=user, target=SBP, action="reject", actor="a", reason=f" {'x' * 255} "
+    )
+    assert result.membership.reason == "x" * 255
+
+
+def test_approving_a_revoked_membership_gives_access_back(session, user):
+    _bring_to(session, user, TSI, "revoked")
+    result = memberships.transition(session, user_id=user, target=TSI, action="approve", actor="b")
+    assert (result.from_status, result.to_status, result.membership.reason) == (
+        "revoked",
+        "approved",
+        None,
+    )
+    changes = session.exec(select(RoleChange).order_by(RoleChange.id)).all()
+    assert [(c.role_name, c.action) for c in changes] == [
+        ("biocommons/group/tsi", "assign"),
+        ("biocommons/group/tsi", "remove"),
+        ("biocommons/group/tsi", "assign"),
+    ]
+
+
+@pytest.mark.parametrize("action", ["request", "approve", "unrevoke"])
+def test_no_access_is_granted_to_a_soft_deleted_user(session, user, action):
+    _bring_to(session, user, SBP, "revoked" if action == "unrevoke" else "pending")
+    session.get(User, user).deleted_at = utcnow()
+    with pytest.raises(Conflict, match="deleted"):
         memberships.transition(session, user_id=user, target=SBP, action=action, actor="a")
+    # a revocation still goes through
+    if action == "request":
+        result = memberships.transition(
+            session, user_id=user, target=SBP, action="reject", actor="a", reason="gone"
+        )
+        assert result.to_status == "rejected"
 
 
 def test_reason_too_long(session, user):
@@ -138,8 +201,8 @@ def test_duplicate_live_request_conflicts(session, user):
 def test_illegal_transition_lists_allowed_actions(session, user):
     _bring_to(session, user, SBP, "revoked")
     with pytest.raises(Conflict) as info:
-        memberships.transition(session, user_id=user, target=SBP, action="approve", actor="a")
-    assert "unrevoke" in str(info.value)
+        memberships.transition(session, user_id=user, target=SBP, action="unreject", actor="a")
+    assert "allowed: request, approve, unrevoke" in str(info.value)
 
 
 def test_unknown_target(session, user):
