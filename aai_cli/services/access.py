@@ -3,6 +3,10 @@
 A super-admin holds a role named in `ADMIN_ROLES` and sees everything. A platform or group
 admin holds one of that platform's or group's admin roles and sees only those. Admins need
 no database row of their own.
+
+An admin manages a user with at least one membership (any status) in a platform or group
+they administer. Nobody decides their own access through the API, super-admins included:
+a decision on one's own membership is refused, whoever asks.
 """
 
 from __future__ import annotations
@@ -13,9 +17,11 @@ from dataclasses import dataclass
 from sqlalchemy import literal, union_all
 from sqlmodel import Session, select
 
-from aai_cli.errors import AaiError
-from aai_cli.models import Group, GroupAdminRole, Platform, PlatformAdminRole
-from aai_cli.services.directory import AdminScope
+from aai_cli.errors import AaiError, NotFound
+from aai_cli.models import Group, GroupAdminRole, Platform, PlatformAdminRole, User
+from aai_cli.services import directory, memberships
+from aai_cli.services.directory import AdminScope, UserRecord
+from aai_cli.services.memberships import Target
 
 
 @dataclass(frozen=True)
@@ -91,5 +97,44 @@ class Forbidden(AaiError):
 
 def require_admin(who: Administered) -> Administered:
     if not who.is_admin:
-        raise Forbidden("this needs an admin role")
+        raise Forbidden("You must be an admin to access this endpoint.")
     return who
+
+
+def require_managed_user(session: Session, who: Administered, user_id: str) -> UserRecord:
+    """A live user the caller manages, with all memberships: 404 for a missing or
+    soft-deleted user (before the permission check), 403 for one they do not manage."""
+    record = directory.get_user_record(session, user_id)
+    if record is None or record.deleted_at is not None:
+        raise NotFound(f"User '{user_id}' not found")
+    if not record.within(who.scope):
+        raise Forbidden("You do not have permission to manage this user.")
+    return record
+
+
+def require_decidable(
+    session: Session, who: Administered, *, actor: str, user_id: str, target: Target
+) -> None:
+    """The checks before an admin decides on `user_id`'s membership of `target`, in order:
+    the target exists (404), the caller administers it (403), it is not the caller's own
+    membership (403), the user is live (404) and has that membership (404)."""
+    if target.kind == "platform":
+        if session.get(Platform, target.id) is None:
+            raise NotFound(f"Platform '{target.id}' not found")
+        if not who.covers_platform(target.id):
+            raise Forbidden("You do not have permission to manage this platform.")
+    else:
+        if session.get(Group, target.id) is None:
+            raise NotFound(f"Group {target.id} not found in database")
+        if not who.covers_group(target.id):
+            raise Forbidden("You do not have permission to manage this group.")
+    if actor == user_id:
+        raise Forbidden("You cannot decide your own access; another admin must.")
+    user = session.get(User, user_id)
+    if user is None or user.deleted_at is not None:
+        raise NotFound(f"User '{user_id}' not found")
+    if memberships.get_membership(session, user_id=user_id, target=target) is None:
+        label = "Platform" if target.kind == "platform" else "Group"
+        raise NotFound(
+            f"{label} membership for user {user_id} on {target.kind} {target.id} not found"
+        )

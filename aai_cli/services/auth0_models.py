@@ -29,15 +29,17 @@ class Auth0User(BaseModel):
     updated_at: datetime | None = None
     last_login: datetime | None = None
     logins_count: int | None = None
+    last_ip: str | None = None
     identities: list[dict[str, Any]] = Field(default_factory=list)
     app_metadata: dict[str, Any] = Field(default_factory=dict)
+    user_metadata: dict[str, Any] = Field(default_factory=dict)
 
     @field_validator("email_verified", "blocked", mode="before")
     @classmethod
     def _none_is_false(cls, value: Any) -> Any:
         return False if value is None else value
 
-    @field_validator("identities", "app_metadata", mode="before")
+    @field_validator("identities", "app_metadata", "user_metadata", mode="before")
     @classmethod
     def _none_is_empty(cls, value: Any, info) -> Any:  # type: ignore[no-untyped-def]
         if value is None:

@@ -8,7 +8,8 @@ UNION ALL, and the count (only when the page does not tell it).
 
 Scope: `AdminScope.everything()` (both fields None) sees every user. Any other scope is an
 admin's: a user is visible only with at least one membership in a platform or group of the
-scope, and memberships outside it are hidden.
+scope. A visible user's record carries all of their memberships (the portal decides per
+membership what an admin may do).
 """
 
 from __future__ import annotations
@@ -18,7 +19,18 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
+from sqlalchemy import (
+    ColumnElement,
+    String,
+    case,
+    cast,
+    func,
+    literal,
+    null,
+    or_,
+    select,
+    union_all,
+)
 from sqlmodel import Session
 
 from aai_cli.errors import InvalidInput
@@ -26,6 +38,7 @@ from aai_cli.models import MembershipEvent
 from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.directory_filters import (
     GM,
+    KINDS,
     PM,
     SORT_KEYS,
     AdminScope,
@@ -34,12 +47,13 @@ from aai_cli.services.directory_filters import (
     group_scope,
     order_by,
     platform_scope,
-    scope_condition,
+    prepare,
     where,
 )
 from aai_cli.services.directory_lookup import (
     close_user_matches,
     escape_like,
+    filter_options,
     resolve_group,
     resolve_platform,
     resolve_target,
@@ -47,12 +61,25 @@ from aai_cli.services.directory_lookup import (
 )
 
 USER_FIELDS = ("id", *AUTH0_PROFILE_FIELDS, "synced_at", "deleted_at")
-MEMBERSHIP_FIELDS = ("status", "updated_at", "reason", "request_reason", "requested_at")
+MEMBERSHIP_FIELDS = (
+    "id",
+    "status",
+    "updated_at",
+    "reason",
+    "request_reason",
+    "requested_at",
+    "decided_by",
+    "name",
+    "short_name",
+    "decider_email",
+)
+AUTOMATIC = "(automatic)"  # who decided when no person did (the portal's wording)
+DECIDER = U.alias("decider")
 
 
 @dataclass
 class UserRecord:
-    """A user's columns and their (in-scope) memberships."""
+    """A user's columns and all their memberships."""
 
     id: str
     email: str | None = None
@@ -77,6 +104,22 @@ class UserRecord:
         data["group_memberships"] = [dict(m) for m in self.group_memberships]
         return data
 
+    def within(self, scope: AdminScope) -> bool:
+        """At least one membership (any status) in a platform or group of `scope`."""
+        return (
+            scope.unrestricted
+            or any(scope.sees_platform(m["platform_id"]) for m in self.platform_memberships)
+            or any(scope.sees_group(m["group_id"]) for m in self.group_memberships)
+        )
+
+
+def updated_by(user_id: str, decided_by: str | None, decider_email: str | None) -> str:
+    """Who last decided a membership, as admins read it: the person's email (their id
+    when they have no row), or "(automatic)" for the system and the user's own request."""
+    if decided_by is None or decided_by.startswith("system:") or decided_by == user_id:
+        return AUTOMATIC
+    return decider_email or decided_by
+
 
 # --- listing -----------------------------------------------------------------------
 
@@ -87,6 +130,28 @@ def _user_columns() -> list[Any]:
 
 def count_users(session: Session, query: UserQuery, *, scope: AdminScope | None = None) -> int:
     return _count(session, where(session, query, scope or AdminScope.everything()))
+
+
+COUNTED_STATUSES = ("pending", "revoked")
+
+
+def badge_counts(
+    session: Session, query: UserQuery, *, scope: AdminScope | None = None
+) -> dict[str, int]:
+    """`all` users matching `query`, and among them those with a pending (a revoked)
+    membership in the scope and those whose email is unverified: each the total that
+    adding `approval_status=pending` (`revoked`, `email_verified=false`) to `query`
+    gives. One pass over the users."""
+    scope = scope or AdminScope.everything()
+    prepared = prepare(session, query, scope, force=True)
+    built = prepared.built
+    assert built is not None  # forced: the slots were read
+    flags = {status: built.visible_with_any_status(scope, status) for status in COUNTED_STATUSES}
+    flags["unverified"] = U.c.email_verified.is_(False)
+    sums = [func.coalesce(func.sum(case((flag, 1), else_=0)), 0) for flag in flags.values()]
+    stmt = select(func.count(), *sums).select_from(U).where(*prepared.conds)
+    total, *counts = session.connection().execute(stmt).one()
+    return {"all": int(total), **{k: int(v) for k, v in zip(flags, counts, strict=True)}}
 
 
 def _count(session: Session, conds: list[ColumnElement[bool]]) -> int:
@@ -106,7 +171,7 @@ def list_users(
     """One page of users in a stable order (sort key, then id)."""
     scope = scope or AdminScope.everything()
     conds = where(session, query, scope)
-    return _page(session, conds, scope, limit=limit, offset=offset, sort=sort)
+    return _page(session, conds, limit=limit, offset=offset, sort=sort)
 
 
 def list_page(
@@ -125,7 +190,7 @@ def list_page(
     """
     scope = scope or AdminScope.everything()
     conds = where(session, query, scope)
-    records = _page(session, conds, scope, limit=limit, offset=offset, sort=sort)
+    records = _page(session, conds, limit=limit, offset=offset, sort=sort)
     if len(records) < limit and (records or offset == 0):
         return records, offset + len(records)
     return records, _count(session, conds)
@@ -134,7 +199,6 @@ def list_page(
 def _page(
     session: Session,
     conds: list[ColumnElement[bool]],
-    scope: AdminScope,
     *,
     limit: int,
     offset: int,
@@ -148,7 +212,7 @@ def _page(
     page = select(U.c.id).where(*conds).order_by(*order).limit(limit).offset(offset)
     ids = page.subquery("page")
     stmt = select(*_user_columns()).join(ids, ids.c.id == U.c.id).order_by(*order)
-    return _records(session, session.connection().execute(stmt).all(), scope)
+    return _records(session, session.connection().execute(stmt).all())
 
 
 def iter_users(
@@ -172,31 +236,26 @@ def iter_users(
         # (an index range scan, cheaper than a 1000-item IN list). Filtered pages may be
         # sparse, so they list their ids.
         dense = query == UserQuery() and scope.unrestricted
-        yield from _records(session, rows, scope, after_id=last_id if dense else False)
+        yield from _records(session, rows, after_id=last_id if dense else False)
         if len(rows) < batch_size:
             return
         last_id = rows[-1][0]
 
 
-def get_user_record(
-    session: Session, user_id: str, *, scope: AdminScope | None = None
-) -> UserRecord | None:
-    """One user (live or soft-deleted) with memberships; None if missing or out of scope."""
-    scope = scope or AdminScope.everything()
-    conds = [U.c.id == user_id, *scope_condition(scope)]
-    rows = session.connection().execute(select(*_user_columns()).where(*conds)).all()
-    records = _records(session, rows, scope)
+def get_user_record(session: Session, user_id: str) -> UserRecord | None:
+    """One user (live or soft-deleted) with all memberships; None if missing."""
+    stmt = select(*_user_columns()).where(U.c.id == user_id)
+    records = _records(session, session.connection().execute(stmt).all())
     return records[0] if records else None
 
 
 def _records(
     session: Session,
     rows: Sequence[Any],
-    scope: AdminScope,
     *,
     after_id: str | Literal[False] | None = False,
 ) -> list[UserRecord]:
-    """Attach memberships to user rows (columns in USER_FIELDS order) in one statement.
+    """Attach all memberships to user rows (columns in USER_FIELDS order) in one statement.
 
     Keyset pages ordered by id pass `after_id`: memberships are then selected by the id
     range (after_id, last id], an index range scan, instead of a long IN list; rows of
@@ -213,28 +272,45 @@ def _records(
         return [column <= ids[-1], *([column > after_id] if after_id is not None else [])]
 
     stmt = union_all(
-        _membership_select(PM, PM.c.platform_id, "platform", of_page(PM.c.user_id))
-        .where(*platform_scope(scope)),
-        _membership_select(GM, GM.c.group_id, "group", of_page(GM.c.user_id))
-        .where(*group_scope(scope)),
-    ).order_by("kind", "user_id", "target_id")  # fmt: skip
+        *(_membership_select(kind, of_page(KINDS[kind][0].c.user_id)) for kind in KINDS)
+    ).order_by("kind", "user_id", "target_id")
     for kind, user_id, target_id, *values in session.connection().execute(stmt).all():
         record = records.get(user_id)
         if record is None:
             continue
-        details = dict(zip(MEMBERSHIP_FIELDS, values, strict=True))
+        membership = dict(zip(MEMBERSHIP_FIELDS, values, strict=True))
+        membership["id"] = str(membership["id"])
+        email = membership.pop("decider_email")
+        membership["updated_by"] = updated_by(user_id, membership["decided_by"], email)
         if kind == "platform":
-            record.platform_memberships.append({"platform_id": target_id, **details})
+            del membership["short_name"]
+            record.platform_memberships.append({"platform_id": target_id, **membership})
         else:
-            record.group_memberships.append({"group_id": target_id, **details})
+            record.group_memberships.append({"group_id": target_id, **membership})
     return list(records.values())
 
 
-def _membership_select(table: Any, target: Any, kind: str, conds: list[Any]) -> Any:
-    columns = (table.c[name] for name in MEMBERSHIP_FIELDS)
-    return select(
-        literal(kind).label("kind"), table.c.user_id, target.label("target_id"), *columns
-    ).where(*conds)
+def _membership_select(kind: str, conds: list[Any]) -> Any:
+    """One kind's memberships with the target's names and the decider's email."""
+    table, target, catalog, _ = KINDS[kind]
+    short_name = catalog.c.short_name if kind == "group" else cast(null(), String)
+    columns = {
+        **{name: table.c[name] for name in MEMBERSHIP_FIELDS[:7]},
+        "name": catalog.c.name,
+        "short_name": short_name,
+        "decider_email": DECIDER.c.email,
+    }
+    return (
+        select(
+            literal(kind).label("kind"),
+            table.c.user_id,
+            target.label("target_id"),
+            *(column.label(name) for name, column in columns.items()),
+        )
+        .join(catalog, catalog.c.id == target)
+        .outerjoin(DECIDER, DECIDER.c.id == table.c.decided_by)
+        .where(*conds)
+    )
 
 
 def list_history(
@@ -272,9 +348,11 @@ __all__ = [
     "U",
     "UserQuery",
     "UserRecord",
+    "badge_counts",
     "close_user_matches",
     "count_users",
     "escape_like",
+    "filter_options",
     "get_user_record",
     "group_scope",
     "iter_users",
@@ -288,4 +366,5 @@ __all__ = [
     "resolve_target",
     "resolve_user",
     "status_counts",
+    "updated_by",
 ]

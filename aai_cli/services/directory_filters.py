@@ -10,13 +10,14 @@ instead). A query that names no platform, group or status reads none.
 
 from __future__ import annotations
 
+import unicodedata
 from dataclasses import dataclass, field
 from typing import Any
 
 from sqlalchemy import ColumnElement, false, func, literal, or_, select, true, union_all
 from sqlmodel import Session
 
-from aai_cli.errors import InvalidInput
+from aai_cli.errors import InvalidInput, NotFound
 from aai_cli.models import (
     MEMBERSHIP_STATUSES,
     Group,
@@ -26,7 +27,7 @@ from aai_cli.models import (
     User,
     derived,
 )
-from aai_cli.services.directory_lookup import escape_like
+from aai_cli.services.directory_lookup import GROUP_PREFIX, escape_like
 
 U = User.__table__
 PM = PlatformMembership.__table__
@@ -68,15 +69,20 @@ class AdminScope:
 
 @dataclass(frozen=True)
 class UserQuery:
+    """Filters combined with AND. Platform filters match only platforms the scope sees;
+    group filters match any group (the scope's visibility rule still applies)."""
+
     platform: str | None = None
     platform_status: str | None = None  # status of THAT membership
     group: str | None = None
-    group_status: str | None = None
+    group_status: str | None = None  # status of THAT membership
     status: str | None = None  # any (in-scope) membership with this status
-    search: str | None = None  # email/username substring
+    search: str | None = None  # email/username substring, trimmed
     email_verified: bool | None = None
     blocked: bool | None = None
     deleted: bool = False  # False: live users only; True: only soft-deleted ones
+    filter_by: str | None = None  # a platform id or a group's last part (any status)
+    exclude: str | None = None  # a user id left out (the admin asking)
 
 
 def platform_scope(scope: AdminScope) -> list[ColumnElement[bool]]:
@@ -111,6 +117,9 @@ class _Slots:
             else:
                 slots.of[(kind, target)] = slot
         return slots
+
+    def has(self, kind: str, target: str) -> bool:
+        return (kind, target) in self.of or target in self.slotless[kind]
 
 
 def _probe(kind: str, target: ColumnElement[bool], status: str | None) -> ColumnElement[bool]:
@@ -152,6 +161,22 @@ class _Where:
             return self.with_status(kind, status)
         return or_(false(), *(self.member(kind, t, status) for t in scope.targets(kind)))
 
+    def member_visible(
+        self, scope: AdminScope, kind: str, target: str, status: str | None
+    ) -> ColumnElement[bool]:
+        """A membership in `target` (with `status`, or any); platform filters match only
+        the platforms the scope sees."""
+        if kind == "platform" and not scope.sees_platform(target):
+            return false()
+        return self.member(kind, target, status)
+
+    def visible_with_any_status(self, scope: AdminScope, status: str) -> ColumnElement[bool]:
+        """A membership with `status` in a platform or group the scope sees."""
+        return or_(
+            self.visible_with_status(scope, "platform", status),
+            self.visible_with_status(scope, "group", status),
+        )
+
     def in_scope(self, scope: AdminScope) -> ColumnElement[bool]:
         """Any membership in a platform or group of the scope."""
         if scope.unrestricted:
@@ -160,87 +185,125 @@ class _Where:
         return or_(false(), *members)
 
 
-def _named_targets(query: UserQuery, scope: AdminScope) -> dict[str, set[str]] | None:
-    """The targets whose slots the query needs; None when it needs no slots at all."""
+def _named_targets(query: UserQuery, scope: AdminScope, force: bool) -> dict[str, set[str]] | None:
+    """The targets whose slots the query needs; None when it needs no slots at all
+    (unless `force`: statuses are counted)."""
     names = {kind: set(scope.targets(kind)) for kind in KINDS}
     if query.platform is not None:
         names["platform"].add(query.platform)
     if query.group is not None:
         names["group"].add(query.group)
+    if query.filter_by is not None:
+        names["platform"].add(query.filter_by)
+        names["group"].add(GROUP_PREFIX + query.filter_by)
     status_filter = query.platform_status or query.group_status or query.status
-    if any(names.values()) or status_filter:
+    if force or any(names.values()) or status_filter:
         return names
     return None
 
 
-def _check_status(value: str | None, option: str) -> None:
-    if value is not None and value not in MEMBERSHIP_STATUSES:
-        known = ", ".join(MEMBERSHIP_STATUSES)
-        raise InvalidInput(f"{option}: unknown status {value!r} (one of {known})")
-
-
-def where(session: Session, query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
-    """The conditions on users that `query` asks within `scope` (reads the slots it
-    needs: at most one statement)."""
+def _check(query: UserQuery) -> None:
     for value, option in (
         (query.platform_status, "platform_status"),
         (query.group_status, "group_status"),
         (query.status, "status"),
     ):
-        _check_status(value, option)
+        if value is not None and value not in MEMBERSHIP_STATUSES:
+            known = ", ".join(MEMBERSHIP_STATUSES)
+            raise InvalidInput(f"{option}: unknown status {value!r} (one of {known})")
+    if query.status and (query.platform_status or query.group_status):
+        raise InvalidInput(
+            "approval_status cannot be used with platform_approval_status or group_approval_status"
+        )
+    if any(unicodedata.category(c) == "Cc" for c in (query.search or "").strip()):
+        raise InvalidInput("search must not contain control characters")
+
+
+@dataclass
+class Prepared:
+    """A query's conditions on users, and the builder (with its slots) for more."""
+
+    conds: list[ColumnElement[bool]]
+    built: _Where | None
+
+
+def where(session: Session, query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
+    """The conditions on users that `query` asks within `scope` (reads the slots it
+    needs: at most one statement)."""
+    return prepare(session, query, scope).conds
+
+
+def prepare(
+    session: Session, query: UserQuery, scope: AdminScope, *, force: bool = False
+) -> Prepared:
+    """`where`, keeping the builder; `force` reads the slots even when the query names
+    nothing (to add status conditions)."""
+    _check(query)
     conds: list[ColumnElement[bool]] = [
         U.c.deleted_at.is_not(None) if query.deleted else U.c.deleted_at.is_(None)
     ]
+    if query.exclude is not None:
+        conds.append(U.c.id != query.exclude)
     if query.email_verified is not None:
         conds.append(U.c.email_verified == query.email_verified)
     if query.blocked is not None:
         conds.append(U.c.blocked == query.blocked)
-    if query.search:
+    search = (query.search or "").strip()
+    if search:
         # Lowered by the database on both sides, as `search_text` is (models/derived.py).
-        pattern = f"%{escape_like(query.search)}%"
+        pattern = f"%{escape_like(search)}%"
         conds.append(U.c.search_text.like(func.lower(pattern), escape="\\"))
-    names = _named_targets(query, scope)
+    names = _named_targets(query, scope, force)
     if names is None and scope.unrestricted:
-        return conds
+        return Prepared(conds, None)
     # A restricted scope that names nothing sees no one: no slots to read for that.
     built = _Where(_Slots() if names is None else _Slots.read(session, names))
     conds.extend(_membership_conditions(built, query, scope))
-    if query.platform is None and query.group is None and not scope.unrestricted:
-        conds.append(built.in_scope(scope))
-    return conds
+    return Prepared(conds, built)
+
+
+def _filter_by_target(slots: _Slots, value: str) -> tuple[str, str]:
+    if slots.has("platform", value):
+        return "platform", value
+    if slots.has("group", GROUP_PREFIX + value):
+        return "group", GROUP_PREFIX + value
+    raise InvalidInput(f"Invalid filter_by value '{value}'")
+
+
+def _require_named(slots: _Slots, query: UserQuery) -> None:
+    if query.platform is not None and not slots.has("platform", query.platform):
+        raise NotFound(f"Platform '{query.platform}' not found")
+    if query.group is not None and not slots.has("group", query.group):
+        raise NotFound(f"Group '{query.group}' not found")
 
 
 def _membership_conditions(
     built: _Where, query: UserQuery, scope: AdminScope
 ) -> list[ColumnElement[bool]]:
+    """Each filter on its own (a target and its status on the same membership), then
+    the scope's visibility unless a filter already stays inside the scope."""
+    _require_named(built.slots, query)
     conds: list[ColumnElement[bool]] = []
-    for kind, target, status, visible in (
-        ("platform", query.platform, query.platform_status, scope.sees_platform),
-        ("group", query.group, query.group_status, scope.sees_group),
-    ):
+    named = [
+        ("platform", query.platform, query.platform_status),
+        ("group", query.group, query.group_status),
+    ]
+    if query.filter_by is not None:
+        named.append((*_filter_by_target(built.slots, query.filter_by), None))
+    inside_scope = False
+    for kind, target, status in named:
         if target is not None:
-            conds.append(built.member(kind, target, status) if visible(target) else false())
+            conds.append(built.member_visible(scope, kind, target, status))
+            inside_scope |= kind == "platform"
         elif status:
             conds.append(built.visible_with_status(scope, kind, status))
+            inside_scope = True
     if query.status:
-        conds.append(
-            or_(built.visible_with_status(scope, "platform", query.status),
-                built.visible_with_status(scope, "group", query.status))
-        )  # fmt: skip
+        conds.append(built.visible_with_any_status(scope, query.status))
+        inside_scope = True
+    if not inside_scope and not scope.unrestricted:
+        conds.append(built.in_scope(scope))
     return conds
-
-
-def scope_condition(scope: AdminScope) -> list[ColumnElement[bool]]:
-    """The condition that one user is inside `scope` (none when unrestricted): probes of
-    the membership tables, cheaper for a single user than reading slots."""
-    if scope.unrestricted:
-        return []
-    probes = [
-        _probe(kind, KINDS[kind][1].in_(scope.targets(kind)), None)
-        for kind in KINDS
-        if scope.targets(kind)
-    ]
-    return [or_(false(), *probes)]
 
 
 def order_by(sort: str) -> list[Any]:

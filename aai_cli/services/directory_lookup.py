@@ -6,7 +6,7 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, or_, select
+from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
 from sqlmodel import Session
 from sqlmodel import select as orm_select
 
@@ -124,3 +124,17 @@ def _unknown(kind: str, value: str, known: list[str]) -> NotFound:
     similar = difflib.get_close_matches(value, names, n=3, cutoff=0.5)
     hint = f"did you mean: {', '.join(similar)}" if similar else f"known: {', '.join(known)}"
     return NotFound(f"unknown {kind}: {value}", hint=hint)
+
+
+def filter_options(session: Session) -> list[tuple[str, str]]:
+    """(id, name) of every platform, then every group by its last part, each kind in
+    the order the catalog introduced them: the values `UserQuery.filter_by` takes."""
+    selects = [
+        select(literal(rank).label("rank"), t.c.id, t.c.name, t.c.created_at)
+        for rank, t in enumerate((Platform.__table__, Group.__table__))
+    ]
+    stmt = union_all(*selects).order_by("rank", "created_at", "id")
+    return [
+        (target_id.removeprefix(GROUP_PREFIX), name)
+        for _, target_id, name, _ in session.connection().execute(stmt)
+    ]

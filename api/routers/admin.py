@@ -1,174 +1,217 @@
-"""Admin routes (`/admin/...`): super-admins see everything, platform and group admins only
-the platforms and groups they administer. A user outside the caller's scope is a 404.
+"""Admin routes (`/admin/...`), in the shapes the portal reads (`admin_schemas`).
+
+Super-admins administer every platform and group; platform and group admins only theirs.
+Lists show the users the caller manages (a membership in one of their platforms or
+groups), never the caller; a single user the caller does not manage is 403, a missing or
+soft-deleted one 404. Nobody decides their own access.
 """
 
 from __future__ import annotations
 
+import math
 from enum import StrEnum
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
-from fastapi import APIRouter, BackgroundTasks, Path, Query
+from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from aai_cli.errors import Auth0Error, NotFound, ServiceUnavailable
-from aai_cli.models import MEMBERSHIP_STATUSES
 from aai_cli.services import access, directory
-from aai_cli.services.access import Administered, Forbidden
+from aai_cli.services.access import Administered
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target, transition
 from api.deps import AdminDep, CallerDep, SessionDep, UserSourceDep
 from api.followup import after_decision, decision_response
+from api.routers import admin_schemas as shapes
+from api.routers.admin_schemas import Status
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
 Item = dict[str, Any]
-Status = Literal["pending", "approved", "rejected", "revoked"]
 SORT_PATTERN = r"^-?[a-z_]{1,32}$"
 UserId = Annotated[str, Path(min_length=1, max_length=255)]
-AUTH0_DETAIL_FIELDS = (
-    "last_login",
-    "logins_count",
-    "last_ip",
-    "created_at",
-    "updated_at",
-    "blocked",
-    "email_verified",
-)
+Page = Annotated[int, Query(ge=1, le=1_000_000, description="1-based")]
+PerPage = Annotated[int, Query(ge=1, le=100)]
 
 
-class PlatformAction(StrEnum):
+class Decision(StrEnum):
     approve = "approve"
     reject = "reject"
     revoke = "revoke"
     unrevoke = "unrevoke"
-
-
-class GroupAction(StrEnum):
-    approve = "approve"
-    reject = "reject"
-    revoke = "revoke"
     unreject = "unreject"
 
 
 class DecisionBody(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
+    reason: str | None = Field(
+        default=None,
+        max_length=MAX_REASON_LENGTH,
+        description="Required to reject (1-255 characters after trimming); optional otherwise",
+    )
 
 
-def _require_visible(session: Session, who: Administered, user_id: str) -> directory.UserRecord:
-    record = directory.get_user_record(session, user_id, scope=who.scope)
-    if record is None:
-        raise NotFound(f"no user {user_id}")
-    return record
-
-
-@router.get("/users", summary="Users within the caller's scope, one page")
-def list_users(
-    who: AdminDep,
-    session: SessionDep,
-    page: Annotated[int, Query(ge=1, le=1_000_000)] = 1,
-    per_page: Annotated[int, Query(ge=1, le=100)] = 50,
+async def user_query(
+    caller: CallerDep,
+    filter_by: Annotated[
+        str | None,
+        Query(max_length=128, description="An id from GET /admin/filters (any status)"),
+    ] = None,
+    approval_status: Annotated[
+        Status | None, Query(description="A membership in this status that the caller administers")
+    ] = None,
     platform: Annotated[str | None, Query(max_length=64)] = None,
-    platform_approval_status: Status | None = None,
-    group: Annotated[str | None, Query(max_length=255)] = None,
-    group_approval_status: Status | None = None,
+    platform_approval_status: Annotated[
+        Status | None, Query(description="The status of the `platform` membership")
+    ] = None,
+    group: Annotated[str | None, Query(max_length=255, description="A full group id")] = None,
+    group_approval_status: Annotated[
+        Status | None, Query(description="The status of the `group` membership")
+    ] = None,
     email_verified: bool | None = None,
-    search: Annotated[str | None, Query(max_length=320)] = None,
-    sort: Annotated[str, Query(pattern=SORT_PATTERN)] = "created_at",
-) -> Item:
-    query = directory.UserQuery(
+    search: Annotated[
+        str | None,
+        Query(max_length=320, description="Email or username substring, case-insensitive"),
+    ] = None,
+) -> directory.UserQuery:
+    """The portal's list filters; the calling admin is never listed."""
+    return directory.UserQuery(
+        filter_by=filter_by,
+        status=approval_status,
         platform=platform,
         platform_status=platform_approval_status,
         group=group,
         group_status=group_approval_status,
-        search=search or None,
         email_verified=email_verified,
+        search=search,
+        exclude=caller.sub,
     )
-    records, total = directory.list_page(
+
+
+QueryDep = Annotated[directory.UserQuery, Depends(user_query)]
+
+
+@router.get(
+    "/users",
+    summary="One page of the users the caller manages",
+    response_model=list[shapes.AdminUserListItem],
+)
+def list_users(
+    who: AdminDep,
+    session: SessionDep,
+    query: QueryDep,
+    page: Page = 1,
+    per_page: PerPage = 50,
+    sort: Annotated[str, Query(pattern=SORT_PATTERN)] = "-created_at",
+) -> list[Item]:
+    records = directory.list_users(
         session, query, scope=who.scope, limit=per_page, offset=(page - 1) * per_page, sort=sort
     )
-    return {
-        "items": [r.as_dict() for r in records],
-        "page": page,
-        "per_page": per_page,
-        "total": total,
-    }
+    return [shapes.list_item(record) for record in records]
 
 
-@router.get("/users/counts", summary="Memberships per status within the caller's scope")
-def user_counts(who: AdminDep, session: SessionDep) -> Item:
+@router.get(
+    "/users/pages",
+    summary="How many users and pages GET /admin/users has for the same query",
+    response_model=shapes.UserPages,
+)
+def user_pages(
+    who: AdminDep, session: SessionDep, query: QueryDep, page: Page = 1, per_page: PerPage = 50
+) -> Item:
+    total = directory.count_users(session, query, scope=who.scope)
+    return {"total": total, "pages": math.ceil(total / per_page), "per_page": per_page}
+
+
+@router.get(
+    "/users/counts",
+    summary="The navbar badges: all, pending, revoked and unverified users",
+    response_model=shapes.UserCounts,
+)
+def user_counts(who: AdminDep, session: SessionDep, query: QueryDep) -> Item:
+    return directory.badge_counts(session, query, scope=who.scope)
+
+
+@router.get(
+    "/users/counts/by-target",
+    summary="Memberships per platform/group and status within the caller's scope",
+)
+def user_counts_by_target(who: AdminDep, session: SessionDep) -> Item:
     return directory.status_counts(session, scope=who.scope)
 
 
-@router.get("/filters", summary="The filter values the caller may use on /admin/users")
-def filters(who: AdminDep, session: SessionDep) -> Item:
-    return {
-        "platforms": [
-            {"id": p.id, "name": p.name} for p in access.administered_platforms(session, who)
-        ],
-        "groups": [
-            {"id": g.id, "name": g.name, "short_name": g.short_name}
-            for g in access.administered_groups(session, who)
-        ],
-        "statuses": list(MEMBERSHIP_STATUSES),
-        "sort": [*directory.SORT_KEYS, *(f"-{k}" for k in directory.SORT_KEYS)],
-    }
+@router.get(
+    "/filters",
+    summary="The filter_by options: platforms, then groups",
+    response_model=list[shapes.FilterOption],
+)
+def filters(who: AdminDep, session: SessionDep) -> list[Item]:
+    return [{"id": id_, "name": name} for id_, name in directory.filter_options(session)]
 
 
-@router.get("/users/{user_id}", summary="One user and their in-scope memberships")
+@router.get(
+    "/users/{user_id}",
+    summary="The database's copy of one user and all their memberships",
+    response_model=shapes.AdminUser,
+)
 def get_user(user_id: UserId, who: AdminDep, session: SessionDep) -> Item:
-    return _require_visible(session, who, user_id).as_dict()
+    return shapes.admin_user(access.require_managed_user(session, who, user_id))
 
 
-@router.get("/users/{user_id}/details", summary="The user with Auth0 profile fields")
+@router.get(
+    "/users/{user_id}/details",
+    summary="The user as Auth0 has them (one Auth0 call), with all their memberships",
+    response_model=shapes.AdminUserDetails,
+)
 def get_user_details(
     user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
 ) -> Item:
-    data = _require_visible(session, who, user_id).as_dict()
+    record = access.require_managed_user(session, who, user_id)
+    session.commit()  # no transaction stays open across the Auth0 call
     remote = _management(source).get_user(user_id)
-    data["auth0"] = (
-        None if remote is None else {f: getattr(remote, f, None) for f in AUTH0_DETAIL_FIELDS}
-    )
-    return data
+    if remote is None:
+        raise NotFound(f"User '{user_id}' does not exist in Auth0")
+    return shapes.details(remote, record)
 
 
 @router.get("/users/{user_id}/history", summary="The user's membership events, oldest first")
 def get_user_history(user_id: UserId, who: AdminDep, session: SessionDep) -> list[Item]:
-    _require_visible(session, who, user_id)
+    access.require_managed_user(session, who, user_id)
     return [
         event.model_dump() for event in directory.list_history(session, user_id, scope=who.scope)
     ]
 
 
-@router.post("/users/{user_id}/verification-email", summary="Resend the verification email")
+@router.post(
+    "/users/{user_id}/verification-email/resend",
+    summary="Auth0 sends the verification email again",
+    response_model=shapes.MessageResult,
+)
+@router.post(
+    "/users/{user_id}/verification-email",
+    summary="The same as .../verification-email/resend (older path)",
+    response_model=shapes.MessageResult,
+)
 def resend_verification(
     user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
 ) -> Item:
-    _require_visible(session, who, user_id)
+    access.require_managed_user(session, who, user_id)
+    session.commit()  # no transaction (nor SQLite's write lock) across the Auth0 call
     try:
         job = _management(source).send_verification_email(user_id)
     except Auth0Error as exc:
         if exc.status_code == 404:
-            raise NotFound(f"{user_id} does not exist in Auth0") from None
+            raise NotFound(f"User '{user_id}' does not exist in Auth0") from None
         raise
-    return {"message": "verification email sent", "job": _job_dict(job)}
+    return {"message": "Verification email resent.", "job": job}
 
 
 def _management(source: Any) -> Any:
-    """The Auth0 gateway, checked only once the user is known to be visible (a 404
-    first, then 503 when the Management API is not configured)."""
+    """The Auth0 gateway, checked only once the user is known to be managed (a 404 or
+    403 first, then 503 when the Management API is not configured)."""
     if source is None:
         raise ServiceUnavailable("the Auth0 Management API is not set up")
     return source
-
-
-def _job_dict(job: Any) -> Any:
-    if job is None or isinstance(job, dict | str):
-        return job
-    if hasattr(job, "model_dump"):
-        return job.model_dump(mode="json")
-    return str(job)
 
 
 def _decide(
@@ -179,18 +222,15 @@ def _decide(
     actor: str,
     user_id: str,
     target: Target,
-    action: str,
+    action: Decision,
     body: DecisionBody | None,
 ) -> Item:
-    covered = who.covers_platform if target.kind == "platform" else who.covers_group
-    if not covered(target.id):
-        raise Forbidden(f"you do not administer {target}")
-    _require_visible(session, who, user_id)
+    access.require_decidable(session, who, actor=actor, user_id=user_id, target=target)
     result = transition(
         session,
         user_id=user_id,
         target=target,
-        action=action,  # type: ignore[arg-type]
+        action=action.value,  # type: ignore[arg-type]
         actor=actor,
         reason=body.reason if body else None,
     )
@@ -198,55 +238,52 @@ def _decide(
     return decision_response(result)
 
 
+DECISION_HELP = (
+    "approve (also from revoked or rejected: access is given back), reject (a reason is "
+    "required), revoke, unrevoke (= approve from revoked), unreject (back to pending). "
+    'Body `{}` or `{"reason": ...}`. The Auth0 role change is pushed after commit.'
+)
+
+
 @router.post(
     "/users/{user_id}/platforms/{platform_id}/{action}",
-    summary="Approve, reject, revoke or unrevoke a platform membership",
+    summary="Decide a platform membership",
+    description=DECISION_HELP,
+    response_model=shapes.DecisionResult,
 )
 def decide_platform(
     user_id: UserId,
     platform_id: Annotated[str, Path(min_length=1, max_length=64)],
-    action: PlatformAction,
+    action: Decision,
     who: AdminDep,
     caller: CallerDep,
     session: SessionDep,
     background: BackgroundTasks,
     body: DecisionBody | None = None,
 ) -> Item:
-    target = Target("platform", platform_id)
     return _decide(
-        session,
-        background,
-        who,
-        actor=caller.sub,
-        user_id=user_id,
-        target=target,
-        action=action.value,
-        body=body,
-    )
+        session, background, who, actor=caller.sub, user_id=user_id,
+        target=Target("platform", platform_id), action=action, body=body,
+    )  # fmt: skip
 
 
 @router.post(
     "/users/{user_id}/groups/{group_id:path}/{action}",
-    summary="Approve, reject, revoke or unreject a group membership",
+    summary="Decide a group membership (the group id keeps its slashes)",
+    description=DECISION_HELP,
+    response_model=shapes.DecisionResult,
 )
 def decide_group(
     user_id: UserId,
     group_id: Annotated[str, Path(min_length=1, max_length=255)],
-    action: GroupAction,
+    action: Decision,
     who: AdminDep,
     caller: CallerDep,
     session: SessionDep,
     background: BackgroundTasks,
     body: DecisionBody | None = None,
 ) -> Item:
-    target = Target("group", group_id)
     return _decide(
-        session,
-        background,
-        who,
-        actor=caller.sub,
-        user_id=user_id,
-        target=target,
-        action=action.value,
-        body=body,
-    )
+        session, background, who, actor=caller.sub, user_id=user_id,
+        target=Target("group", group_id), action=action, body=body,
+    )  # fmt: skip

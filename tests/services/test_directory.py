@@ -46,13 +46,14 @@ def people(session):
     bob = add_user(session, "bob", 2, email="bob_smith@example.org")
     carol = add_user(session, "carol", 3, email_verified=True, blocked=True)
     dave = add_user(session, "dave", 4, email="dave%x@example.org")
-    erin = add_user(session, "erin", 5, deleted_at=T0)
+    erin = add_user(session, "erin", 5)
     decide(session, alice, GALAXY, "request")  # auto-approved
     decide(session, alice, SBP, "request")
     decide(session, bob, SBP, "request", "reject")
     decide(session, bob, TSI, "approve")
     decide(session, carol, TSI, "request")
     decide(session, erin, GALAXY, "approve")
+    session.get(User, erin).deleted_at = T0  # deleted after the decision
     session.commit()
     return {"alice": alice, "bob": bob, "carol": carol, "dave": dave, "erin": erin}
 
@@ -122,18 +123,60 @@ def test_scope_limits_users(session, people):
         assert sorted(ids(directory.iter_users(session, query, scope=scope))) == expected
 
 
-def test_scope_hides_memberships_outside_it(session, people):
+def test_a_visible_user_carries_all_memberships(session, people):
     (bob,) = directory.list_users(session, UserQuery(search="bob"), scope=TSI_ADMIN)
-    assert bob.platform_memberships == []
+    assert [(m["platform_id"], m["status"]) for m in bob.platform_memberships] == [
+        ("sbp", "rejected")
+    ]
     assert [m["group_id"] for m in bob.group_memberships] == ["biocommons/group/tsi"]
-    record = directory.get_user_record(session, people["bob"], scope=TSI_ADMIN)
-    assert record is not None and record.platform_memberships == []
-    assert directory.get_user_record(session, people["dave"], scope=TSI_ADMIN) is None
-    assert directory.get_user_record(session, people["dave"]) is not None
+    record = directory.get_user_record(session, people["bob"])
+    assert record is not None and record.within(TSI_ADMIN) and not record.within(GALAXY_ADMIN)
+    dave = directory.get_user_record(session, people["dave"])
+    assert dave is not None and not dave.within(TSI_ADMIN) and dave.within(AdminScope())
     assert directory.get_user_record(session, "auth0|nobody") is None
     history = directory.list_history(session, people["bob"], scope=TSI_ADMIN)
     assert [(e.group_id, e.to_status) for e in history] == [("biocommons/group/tsi", "approved")]
     assert len(directory.list_history(session, people["bob"])) == 3
+
+
+def test_memberships_name_their_target_and_who_decided(session, people):
+    session.add(User(id="auth0|admin", email="admin@example.org", created_at=T0))
+    memberships.transition(
+        session, user_id=people["carol"], target=TSI, action="reject",
+        actor="auth0|admin", reason="not in TSI",
+    )  # fmt: skip
+    memberships.transition(
+        session, user_id=people["alice"], target=Target("platform", "bpa_data_portal"),
+        action="request", actor=people["alice"],
+    )  # fmt: skip
+    session.commit()
+    carol = directory.get_user_record(session, people["carol"])
+    assert carol is not None
+    [tsi] = carol.group_memberships
+    assert {k: tsi[k] for k in ("name", "short_name", "status", "reason", "updated_by")} == {
+        "name": "Threatened Species Initiative",
+        "short_name": "TSI",
+        "status": "rejected",
+        "reason": "not in TSI",
+        "updated_by": "admin@example.org",
+    }
+    assert tsi["id"].isdigit()
+    alice = directory.get_user_record(session, people["alice"])
+    assert alice is not None
+    assert [(m["platform_id"], m["name"], m["updated_by"]) for m in alice.platform_memberships] == [
+        # auto-approved on her own request; requested by "t" (an id without a row); pending
+        ("bpa_data_portal", "Bioplatforms Australia Data Portal", "(automatic)"),
+        ("galaxy", "Galaxy Australia", "t"),
+        ("sbp", "Structural Biology Platform", "(automatic)"),
+    ]
+
+
+def test_updated_by_names_people_and_hides_the_system():
+    assert directory.updated_by("auth0|u", "auth0|a", "a@example.org") == "a@example.org"
+    assert directory.updated_by("auth0|u", "cli:ops", None) == "cli:ops"
+    assert directory.updated_by("auth0|u", "system:sync", None) == "(automatic)"
+    assert directory.updated_by("auth0|u", "auth0|u", "u@example.org") == "(automatic)"
+    assert directory.updated_by("auth0|u", None, None) == "(automatic)"
 
 
 def test_paging_is_stable_and_sortable(session):

@@ -7,6 +7,7 @@ from __future__ import annotations
 import pytest
 from sqlalchemy import delete, insert, select, update
 
+from aai_cli.errors import NotFound
 from aai_cli.models import Platform, PlatformMembership, User, derived
 from aai_cli.services import directory
 from aai_cli.services.directory import AdminScope, UserQuery
@@ -111,11 +112,12 @@ def test_slots_run_out_and_filters_fall_back(session) -> None:
         (UserQuery(platform=slotless, platform_status="pending"), ["alice"]),
         (UserQuery(platform_status="pending"), ["alice", "carol"]),
         (UserQuery(status="approved"), ["bob"]),
-        (UserQuery(platform="no-such-platform"), []),
     ]
     for query, expected in cases:
         assert ids(directory.list_users(session, query)) == expected, query
         assert directory.count_users(session, query) == len(expected), query
+    with pytest.raises(NotFound, match="Platform 'no-such-platform' not found"):
+        directory.list_users(session, UserQuery(platform="no-such-platform"))
     scope = AdminScope(platforms=frozenset({slotless}))
     assert ids(directory.list_users(session, UserQuery(), scope=scope)) == ["alice", "bob"]
     scope = AdminScope(platforms=frozenset({slotless}))
