@@ -42,6 +42,7 @@ from aai_cli.services.directory_filters import (
     PM,
     SORT_KEYS,
     AdminScope,
+    Prepared,
     U,
     UserQuery,
     group_scope,
@@ -129,7 +130,27 @@ def _user_columns() -> list[Any]:
 
 
 def count_users(session: Session, query: UserQuery, *, scope: AdminScope | None = None) -> int:
-    return _count(session, where(session, query, scope or AdminScope.everything()))
+    return _count_prepared(session, prepare(session, query, scope or AdminScope.everything()))
+
+
+def _count_prepared(session: Session, prepared: Prepared) -> int:
+    if prepared.exclude is None:
+        return _count(session, prepared.conds)
+    # All the matches, less the excluded user when they match: the narrow index answers
+    # the first, the primary key the second.
+    matches = select(func.count()).select_from(U).where(*prepared.conds).scalar_subquery()
+    excluded = (
+        select(func.count())
+        .select_from(U)
+        .where(U.c.id == prepared.exclude, *prepared.conds)
+        .scalar_subquery()
+    )
+    return int(session.connection().execute(select(matches - excluded)).scalar_one())
+
+
+def _count(session: Session, conds: list[ColumnElement[bool]]) -> int:
+    stmt = select(func.count()).select_from(U).where(*conds)
+    return int(session.connection().execute(stmt).scalar_one())
 
 
 COUNTED_STATUSES = ("pending", "revoked")
@@ -141,22 +162,43 @@ def badge_counts(
     """`all` users matching `query`, and among them those with a pending (a revoked)
     membership in the scope and those whose email is unverified: each the total that
     adding `approval_status=pending` (`revoked`, `email_verified=false`) to `query`
-    gives. One pass over the users."""
+    gives. One statement after the slots."""
     scope = scope or AdminScope.everything()
     prepared = prepare(session, query, scope, force=True)
     built = prepared.built
     assert built is not None  # forced: the slots were read
-    flags = {status: built.visible_with_any_status(scope, status) for status in COUNTED_STATUSES}
-    flags["unverified"] = U.c.email_verified.is_(False)
+    tests = {status: built.status_test(scope, status) for status in COUNTED_STATUSES}
+    if None in tests.values():  # a target without a slot: count in SQL
+        flags = {s: built.visible_with_any_status(scope, s) for s in COUNTED_STATUSES}
+        return _badge_sums(session, prepared.all_conds, flags)
+    counts = dict.fromkeys(("all", *COUNTED_STATUSES, "unverified"), 0)
+    for platform_mask, group_mask, verified, users in _users_by_masks(session, prepared):
+        counts["all"] += users
+        for status, test in tests.items():
+            counts[status] += users if test(platform_mask, group_mask) else 0  # type: ignore[misc]
+        counts["unverified"] += 0 if verified else users
+    return counts
+
+
+def _users_by_masks(session: Session, prepared: Prepared) -> list[tuple[int, int, bool, int]]:
+    """Matching users grouped by their membership masks and email_verified (a few dozen
+    rows, read from the narrow facets index), the excluded user as a -1 row."""
+    columns = (U.c.platform_mask, U.c.group_mask, U.c.email_verified)
+    stmt: Any = select(*columns, func.count()).where(*prepared.conds).group_by(*columns)
+    if prepared.exclude is not None:
+        excluded = select(*columns, literal(-1)).where(U.c.id == prepared.exclude, *prepared.conds)
+        stmt = union_all(stmt, excluded)
+    return [(int(p), int(g), bool(v), int(n)) for p, g, v, n in session.connection().execute(stmt)]
+
+
+def _badge_sums(
+    session: Session, conds: list[ColumnElement[bool]], flags: dict[str, ColumnElement[bool]]
+) -> dict[str, int]:
+    flags = {**flags, "unverified": U.c.email_verified.is_(False)}
     sums = [func.coalesce(func.sum(case((flag, 1), else_=0)), 0) for flag in flags.values()]
-    stmt = select(func.count(), *sums).select_from(U).where(*prepared.conds)
+    stmt = select(func.count(), *sums).select_from(U).where(*conds)
     total, *counts = session.connection().execute(stmt).one()
     return {"all": int(total), **{k: int(v) for k, v in zip(flags, counts, strict=True)}}
-
-
-def _count(session: Session, conds: list[ColumnElement[bool]]) -> int:
-    stmt = select(func.count()).select_from(U).where(*conds)
-    return int(session.connection().execute(stmt).scalar_one())
 
 
 def list_users(
@@ -188,12 +230,11 @@ def list_page(
     The count is another pass over the users, so it is skipped when the page itself
     tells the total: a page that is not full is the last one.
     """
-    scope = scope or AdminScope.everything()
-    conds = where(session, query, scope)
-    records = _page(session, conds, limit=limit, offset=offset, sort=sort)
+    prepared = prepare(session, query, scope or AdminScope.everything())
+    records = _page(session, prepared.all_conds, limit=limit, offset=offset, sort=sort)
     if len(records) < limit and (records or offset == 0):
         return records, offset + len(records)
-    return records, _count(session, conds)
+    return records, _count_prepared(session, prepared)
 
 
 def _page(

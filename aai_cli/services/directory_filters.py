@@ -11,6 +11,7 @@ instead). A query that names no platform, group or status reads none.
 from __future__ import annotations
 
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -136,30 +137,37 @@ class _Where:
     def __init__(self, slots: _Slots) -> None:
         self.slots = slots
 
+    def _bits(self, kind: str, targets: list[str] | None, status: str | None) -> _Bits:
+        """The mask bits meaning a membership with `status` (None: any) in one of
+        `targets` (None: any target), and the targets without a slot."""
+        if targets is None:
+            return _Bits(derived.every_slot(status), list(self.slots.slotless[kind]))
+        bits, slotless = 0, []
+        for target in targets:
+            slot = self.slots.of.get((kind, target))
+            if slot is not None:
+                bits |= derived.status_nibble(status) << (4 * slot)
+            elif target in self.slots.slotless[kind]:
+                slotless.append(target)  # else no such platform or group: never matches
+        return _Bits(bits, slotless)
+
+    def _any(self, kind: str, targets: list[str] | None, status: str | None) -> ColumnElement[bool]:
+        """A membership with `status` in one of `targets`: one bit test on the user's
+        mask, and a probe of the membership table for the targets without a slot."""
+        _, target_column, _, mask = KINDS[kind]
+        found = self._bits(kind, targets, status)
+        conds = [mask.op("&")(found.bits) != 0] if found.bits else []
+        if found.slotless:
+            conds.append(_probe(kind, target_column.in_(found.slotless), status))
+        return or_(false(), *conds)
+
     def member(self, kind: str, target: str, status: str | None = None) -> ColumnElement[bool]:
         """A membership in `target` (with `status`, or any)."""
-        _, target_column, _, mask = KINDS[kind]
-        slot = self.slots.of.get((kind, target))
-        if slot is not None:
-            return mask.op("&")(derived.status_nibble(status) << (4 * slot)) != 0
-        if target not in self.slots.slotless[kind]:
-            return false()  # no such platform or group
-        return _probe(kind, target_column == target, status)
-
-    def with_status(self, kind: str, status: str) -> ColumnElement[bool]:
-        """A membership of `kind` with `status`, in any target."""
-        _, target_column, _, mask = KINDS[kind]
-        in_slots = mask.op("&")(derived.every_slot(status)) != 0
-        slotless = self.slots.slotless[kind]
-        if not slotless:
-            return in_slots
-        return or_(in_slots, _probe(kind, target_column.in_(slotless), status))
+        return self._any(kind, [target], status)
 
     def visible_with_status(self, scope: AdminScope, kind: str, status: str) -> ColumnElement:
         """A membership of `kind` with `status`, in a target the scope sees."""
-        if scope.unrestricted:
-            return self.with_status(kind, status)
-        return or_(false(), *(self.member(kind, t, status) for t in scope.targets(kind)))
+        return self._any(kind, None if scope.unrestricted else scope.targets(kind), status)
 
     def member_visible(
         self, scope: AdminScope, kind: str, target: str, status: str | None
@@ -177,12 +185,31 @@ class _Where:
             self.visible_with_status(scope, "group", status),
         )
 
+    def status_test(self, scope: AdminScope, status: str) -> Callable[[int, int], bool] | None:
+        """`visible_with_any_status` as a test of a (platform_mask, group_mask) pair;
+        None when a target it needs has no slot (only its membership table can tell)."""
+        found = [
+            self._bits(kind, None if scope.unrestricted else scope.targets(kind), status)
+            for kind in KINDS
+        ]
+        if any(f.slotless for f in found):
+            return None
+        platform_bits, group_bits = (f.bits for f in found)
+        return lambda platform_mask, group_mask: bool(
+            platform_mask & platform_bits or group_mask & group_bits
+        )
+
     def in_scope(self, scope: AdminScope) -> ColumnElement[bool]:
         """Any membership in a platform or group of the scope."""
         if scope.unrestricted:
             return true()
-        members = (self.member(kind, t) for kind in KINDS for t in scope.targets(kind))
-        return or_(false(), *members)
+        return or_(*(self._any(kind, scope.targets(kind), None) for kind in KINDS))
+
+
+@dataclass(frozen=True)
+class _Bits:
+    bits: int
+    slotless: list[str]
 
 
 def _named_targets(query: UserQuery, scope: AdminScope, force: bool) -> dict[str, set[str]] | None:
@@ -221,16 +248,23 @@ def _check(query: UserQuery) -> None:
 
 @dataclass
 class Prepared:
-    """A query's conditions on users, and the builder (with its slots) for more."""
+    """A query's conditions on users but the one that leaves `exclude` out (it would
+    make a count read every table row: the narrow indexes do not hold the id), and the
+    builder (with its slots) for more."""
 
     conds: list[ColumnElement[bool]]
     built: _Where | None
+    exclude: str | None
+
+    @property
+    def all_conds(self) -> list[ColumnElement[bool]]:
+        return [*self.conds, *([U.c.id != self.exclude] if self.exclude is not None else [])]
 
 
 def where(session: Session, query: UserQuery, scope: AdminScope) -> list[ColumnElement[bool]]:
     """The conditions on users that `query` asks within `scope` (reads the slots it
     needs: at most one statement)."""
-    return prepare(session, query, scope).conds
+    return prepare(session, query, scope).all_conds
 
 
 def prepare(
@@ -242,8 +276,6 @@ def prepare(
     conds: list[ColumnElement[bool]] = [
         U.c.deleted_at.is_not(None) if query.deleted else U.c.deleted_at.is_(None)
     ]
-    if query.exclude is not None:
-        conds.append(U.c.id != query.exclude)
     if query.email_verified is not None:
         conds.append(U.c.email_verified == query.email_verified)
     if query.blocked is not None:
@@ -255,11 +287,11 @@ def prepare(
         conds.append(U.c.search_text.like(func.lower(pattern), escape="\\"))
     names = _named_targets(query, scope, force)
     if names is None and scope.unrestricted:
-        return Prepared(conds, None)
+        return Prepared(conds, None, query.exclude)
     # A restricted scope that names nothing sees no one: no slots to read for that.
     built = _Where(_Slots() if names is None else _Slots.read(session, names))
     conds.extend(_membership_conditions(built, query, scope))
-    return Prepared(conds, built)
+    return Prepared(conds, built, query.exclude)
 
 
 def _filter_by_target(slots: _Slots, value: str) -> tuple[str, str]:

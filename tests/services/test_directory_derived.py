@@ -123,6 +123,16 @@ def test_slots_run_out_and_filters_fall_back(session) -> None:
     scope = AdminScope(platforms=frozenset({slotless}))
     query = UserQuery(platform_status="approved")
     assert ids(directory.list_users(session, query, scope=scope)) == ["bob"]
+    # the badges count in SQL when a target has no slot
+    assert directory.badge_counts(session, UserQuery(), scope=scope) == {
+        "all": 2, "pending": 1, "revoked": 0, "unverified": 2,
+    }  # fmt: skip
+    assert directory.badge_counts(session, UserQuery(exclude=alice), scope=scope) == {
+        "all": 1, "pending": 0, "revoked": 0, "unverified": 1,
+    }  # fmt: skip
+    assert directory.badge_counts(session, UserQuery(exclude=bob)) == {
+        "all": 2, "pending": 2, "revoked": 0, "unverified": 2,
+    }  # fmt: skip
 
 
 @pytest.mark.parametrize(

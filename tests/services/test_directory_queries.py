@@ -28,6 +28,9 @@ CASES = [
     (None, UserQuery(filter_by="tsi"), ["bob", "carol"]),
     (None, UserQuery(filter_by="galaxy", status="pending"), ["alice"]),  # each on its own
     (None, UserQuery(exclude="auth0|alice"), ["bob", "carol", "dave"]),
+    (None, UserQuery(exclude="auth0|nobody"), ["alice", "bob", "carol", "dave"]),
+    (TSI_ADMIN, UserQuery(exclude="auth0|alice"), ["bob", "carol"]),  # not one of the matches
+    (TSI_ADMIN, UserQuery(exclude="auth0|erin"), ["bob", "carol"]),  # soft-deleted
     (None, UserQuery(search="  ALI "), ["alice"]),  # trimmed
     # platform filters stay on the caller's platforms
     (TSI_ADMIN, UserQuery(filter_by="sbp"), []),
