@@ -119,6 +119,7 @@ def list_users(
 def user_pages(
     who: AdminDep, session: SessionDep, query: QueryDep, page: Page = 1, per_page: PerPage = 50
 ) -> Item:
+    """`page` is accepted (the portal sends the list's query as it is) and not used."""
     total = directory.count_users(session, query, scope=who.scope)
     return {"total": total, "pages": math.ceil(total / per_page), "per_page": per_page}
 
