@@ -1,7 +1,7 @@
 """The caller's own view: profile, memberships and requests (the `/me` routes).
 
 Everything is answered from the database; Auth0 is asked only once, the first time a
-caller is seen before the sync has brought their row.
+caller is seen before the sync has brought their row (`fetch_identity`, then `adopt`).
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from sqlmodel import Session
 
 from aai_cli.errors import Conflict, NotFound
 from aai_cli.models import Group, GroupMembership, Platform, PlatformMembership, User, utcnow
+from aai_cli.services.access import Forbidden
 from aai_cli.services.memberships import Target, TransitionResult, transition
 
 USER_FIELDS = ("email", "email_verified", "username", "name", "given_name", "family_name")
@@ -27,47 +28,59 @@ class UserSource(Protocol):
     def get_user(self, user_id: str) -> Any: ...
 
 
-def get_live_user(session: Session, user_id: str) -> User | None:
-    user = session.get(User, user_id)
-    return user if user is not None and user.deleted_at is None else None
+def get_own_row(session: Session, user_id: str) -> User | None:
+    """The caller's row, soft-deleted or not: a soft-deleted caller may still read their
+    profile, but not act (`require_active`). Only the sync brings a deleted row back."""
+    return session.get(User, user_id)
 
 
-def require_me(session: Session, user_id: str, *, source: UserSource | None) -> User:
-    """The caller's row; created from Auth0 on first sight (before the sync brings it)."""
-    user = get_live_user(session, user_id)
-    if user is not None:
-        return user
+def fetch_identity(user_id: str, *, source: UserSource | None) -> Any:
+    """A caller seen for the first time, from Auth0. Reads no database: call it with no
+    transaction open, then `adopt` the answer in a short transaction."""
     if source is None:
         raise NotFound("your account is not in the database yet; try again after the sync")
     remote = source.get_user(user_id)
     if remote is None:
         raise NotFound("your account does not exist in Auth0")
-    return _adopt(session, user_id, remote)
+    return remote
 
 
-def _adopt(session: Session, user_id: str, remote: Any) -> User:
-    existing = session.get(User, user_id)  # a soft-deleted row comes back to life
-    user = existing or User(id=user_id)
+def adopt(session: Session, user_id: str, remote: Any) -> User:
+    """Create the row of a caller seen for the first time. A row written meanwhile (by the
+    sync or a concurrent first sight) wins and is returned as it is."""
+    existing = session.get(User, user_id)
+    if existing is not None:
+        return existing
+    user = User(id=user_id, synced_at=utcnow())
     for name in USER_FIELDS + _OPTIONAL_FIELDS:
         value = getattr(remote, name, None)
         if value is not None:
             setattr(user, name, value)
-    user.deleted_at = None
-    user.synced_at = utcnow()
     try:
         with session.begin_nested():
             session.add(user)
             session.flush()
     except IntegrityError:
         # Another request (or the sync) created the row at the same moment.
-        session.expire_all()
-        found = get_live_user(session, user_id)
+        found = session.get(User, user_id, populate_existing=True)
         if found is None:  # e.g. a stale row still holds this username
             raise Conflict(
                 "your account clashes with another record in the database; "
                 "the next sync resolves it"
             ) from None
         return found
+    return user
+
+
+def require_active(user: User) -> User:
+    """The caller may act (request access, change anything of theirs): not blocked in
+    Auth0, not deleted."""
+    if user.deleted_at is not None:
+        raise Forbidden(
+            "your account has been deleted: it cannot request access or change anything"
+        )
+    if user.blocked:
+        raise Forbidden("your account is blocked: it cannot request access or change anything")
     return user
 
 

@@ -14,12 +14,12 @@ from pydantic import BaseModel, ConfigDict, Field
 from aai_cli.services import access, profile
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target
 from api.deps import (
+    ActiveMeDep,
     AdministeredDep,
     CallerDep,
-    MeDep,
     SessionDep,
     UserSourceDep,
-    WriteSessionDep,
+    load_me,
 )
 from api.followup import after_decision, decision_response
 
@@ -39,9 +39,9 @@ class GroupRequestBody(RequestBody):
 
 
 @router.get("/profile", summary="The caller's profile and memberships")
-def get_profile(caller: CallerDep, session: WriteSessionDep, source: UserSourceDep) -> Item:
-    # require_me is called here rather than as a dependency: one thread-pool hop less
-    me = profile.require_me(session, caller.sub, source=source)
+def get_profile(caller: CallerDep, session: SessionDep, source: UserSourceDep) -> Item:
+    # load_me is called here rather than as a dependency: one thread-pool hop less
+    me = load_me(session, caller.sub, source)
     return profile.profile(session, me)
 
 
@@ -101,7 +101,7 @@ def my_admin_groups(who: AdministeredDep, session: SessionDep) -> list[Item]:
 
 @router.post("/platforms/{platform_id}/request", summary="Ask for access to a platform")
 def request_platform(
-    me: MeDep,
+    me: ActiveMeDep,
     session: SessionDep,
     background: BackgroundTasks,
     platform_id: str = Path(max_length=64),
@@ -115,7 +115,7 @@ def request_platform(
 
 @router.post("/groups/request", summary="Ask for membership of a group")
 def request_group(
-    me: MeDep, session: SessionDep, background: BackgroundTasks, body: GroupRequestBody
+    me: ActiveMeDep, session: SessionDep, background: BackgroundTasks, body: GroupRequestBody
 ) -> Item:
     target = Target("group", body.group_id)
     result = profile.request_access(session, me, target, reason=body.reason)
