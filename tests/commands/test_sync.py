@@ -115,6 +115,22 @@ def test_refused_credentials_exit_6_and_leave_pending_pushes_alone(
         assert (change.status, change.attempts, change.last_error) == ("pending", 0, None)
 
 
+def test_an_unseeded_catalog_exit_3_until_seeded(empty_db_url, auth0_env) -> None:
+    build_tenant(auth0_env, 10, {GALAXY: slice(0, 4)})
+    assert aai("db", "upgrade").exit_code == 0  # migrated; not the embedded default: no seed
+    result = aai("sync", "--now")
+    assert result.exit_code == 3
+    assert "no platforms in the catalog: run aai db seed" in result.stderr
+    assert result.stdout == "" and live_ids(empty_db_url) == set()
+    users = aai("sync", "users", "--json")  # users need no catalog
+    assert users.exit_code == 0, users.stderr
+    assert json.loads(users.stdout)["users"]["created"] == 10
+    assert aai("db", "seed").exit_code == 0
+    seeded = aai("sync", "--now", "--json")
+    assert seeded.exit_code == 0, seeded.stderr
+    assert json.loads(seeded.stdout)["memberships"]["granted"] == 4
+
+
 def test_busy_exit_7(db_url, auth0_env) -> None:
     with db.advisory_lock("sync", wait=False, url=db_url):
         result = aai("sync", "--now")
