@@ -33,6 +33,7 @@ SUBJECTS = {
     "access_approved": "Your access to {target_name} has been approved",
     "access_rejected": "Your request for {target_name} has been declined",
     "access_revoked": "Your access to {target_name} has been revoked",
+    "request_received": "Your {target_name} Service Bundle request has been received",
 }
 ROLE_PREFIX = "role:"
 LEASE = timedelta(minutes=10)

@@ -4,7 +4,9 @@
   recipients, fanned out to the role's Auth0 members at delivery: we do not mirror admin
   role members, and this way a change in Auth0 is seen by the next email);
 - approval (including unrevoke and an auto-approved request), rejection, revocation -> the user;
-- registration -> the user (sent by the registration service, see `notify_registration`).
+- registration -> the user (sent by the registration service, see `notify_registration`);
+- a bundle (group) request -> also the requester, a confirmation (`queue_request_received`,
+  called by whoever takes the request).
 
 Changes imported by the sync (`system:sync`) send nothing: they already happened in Auth0,
 and a first full sync must not mail every user. The registration's own requests send no
@@ -83,6 +85,16 @@ def notify_registration(
             "memberships": memberships,
         },
     )
+
+
+def queue_request_received(
+    session: Session, *, user: User, group: Group, reason: str | None = None
+) -> EmailMessage | None:
+    """The requester's confirmation that their bundle request was received (one per bundle)."""
+    if not user.email:
+        return None
+    context = {"name": display_name(user), "target_name": group.name, "reason": reason}
+    return emails.enqueue_email(session, kind="request_received", to=user.email, context=context)
 
 
 def _notify_admins(session: Session, result: TransitionResult, user: User) -> list[EmailMessage]:

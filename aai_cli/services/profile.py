@@ -6,17 +6,27 @@ caller is seen before the sync has brought their row (`fetch_identity`, then `ad
 
 from __future__ import annotations
 
+import hashlib
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from sqlalchemy import literal, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
-from aai_cli.errors import Conflict, NotFound
+from aai_cli.errors import Conflict, InvalidInput, NotFound
 from aai_cli.models import Group, GroupMembership, Platform, PlatformMembership, User, utcnow
+from aai_cli.services import notifications
 from aai_cli.services.access import Forbidden
-from aai_cli.services.memberships import Target, TransitionResult, transition
+from aai_cli.services.institutions import (
+    INSTITUTIONAL_EMAIL_REQUIRED,
+    INSTITUTIONAL_GROUPS,
+    institutional_email,
+)
+from aai_cli.services.memberships import Target, TransitionResult, get_membership, transition
 
 USER_FIELDS = ("email", "email_verified", "username", "name", "given_name", "family_name")
 _OPTIONAL_FIELDS = ("picture", "blocked", "created_at", "updated_at", "last_login")
@@ -84,18 +94,64 @@ def require_active(user: User) -> User:
     return user
 
 
-def profile(session: Session, user: User) -> dict[str, Any]:
-    platforms, groups = list_mine(session, user.id)
+# The only platforms the portal can draw (any other id breaks its profile page).
+PORTAL_PLATFORMS = ("galaxy", "bpa_data_portal", "sbp")
+# Set by the Auth0 login Action for a user who has just moved from the legacy password store.
+WELCOME_CLAIM = "https://biocommons.org.au/show_migration_welcome"
+
+
+def profile(
+    session: Session, user: User, *, claims: Mapping[str, Any] | None = None
+) -> dict[str, Any]:
+    """The caller's profile as the portal shows it: revoked memberships left out.
+
+    `claims` are the caller's token claims (for the migration welcome flag).
+    """
+    platforms, groups = list_mine(session, user.id, live_only=True)
+    welcome = (claims or {}).get(WELCOME_CLAIM)
     return {
-        "id": user.id,
-        "email": user.email,
+        "user_id": user.id,
+        "name": full_name(user),
+        "given_name": user.given_name,
+        "family_name": user.family_name,
+        "email": user.email or "",
         "email_verified": user.email_verified,
-        "username": user.username,
-        "name": user.name,
-        "picture": user.picture,
-        "platforms": platforms,
-        "groups": groups,
+        "username": user.username or "",
+        "picture": picture_url(user),
+        "show_welcome_message": welcome if isinstance(welcome, bool) else None,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+        "last_login": user.last_login,
+        "platform_memberships": platforms,
+        "group_memberships": groups,
     }
+
+
+def full_name(user: User) -> str:
+    both = " ".join(n for n in (user.given_name, user.family_name) if n)
+    return user.name or both or user.username or user.email or user.id
+
+
+def picture_url(user: User) -> str:
+    """The Auth0 picture when the mirror has one, else the default Auth0 itself gives: a
+    Gravatar for the email falling back to an initials avatar (no network call here)."""
+    if user.picture:
+        return user.picture
+    initials = f"https://cdn.auth0.com/avatars/{_initials(user)}.png"
+    if not user.email:
+        return initials
+    digest = hashlib.md5(user.email.strip().lower().encode(), usedforsecurity=False).hexdigest()
+    return f"https://s.gravatar.com/avatar/{digest}?s=480&r=pg&d={quote(initials, safe='')}"
+
+
+def _initials(user: User) -> str:
+    if user.given_name and user.family_name:
+        letters = user.given_name[:1] + user.family_name[:1]
+    else:
+        words = (user.name or user.username or user.email or "").split()
+        letters = "".join(w[:1] for w in words[:2]) if len(words) > 1 else "".join(words)[:2]
+    letters = "".join(c for c in letters.lower() if c.isascii() and c.isalnum())
+    return letters or "u"
 
 
 PM = PlatformMembership.__table__
@@ -110,8 +166,9 @@ MEMBERSHIP_COLUMNS = (
 )
 
 
-def _memberships_select(kind: str, user_id: str, status: str | None) -> Any:
-    """The user's memberships of one kind, in the columns `_items` reads."""
+def _memberships_select(kind: str, user_id: str, status: str | None, live_only: bool) -> Any:
+    """The user's memberships of one kind, in the columns `_items` reads; never those of a
+    retired group. `live_only`: what the profile shows (no revoked, portal platforms)."""
     if kind == "platform":
         table, catalog, target, short_name = PM, Platform.__table__, PM.c.platform_id, None
     else:
@@ -128,21 +185,49 @@ def _memberships_select(kind: str, user_id: str, status: str | None) -> Any:
         .join(catalog, catalog.c.id == target)
         .where(table.c.user_id == user_id)
     )
+    if kind == "group":
+        query = query.where(catalog.c.retired_at.is_(None))
+    if live_only:
+        query = query.where(table.c.status != "revoked")
+        if kind == "platform":
+            query = query.where(target.in_(PORTAL_PLATFORMS))
     return query if status is None else query.where(table.c.status == status)
 
 
-def _items(session: Session, *kinds: str, user_id: str, status: str | None) -> dict[str, list]:
+def _items(
+    session: Session, *kinds: str, user_id: str, status: str | None, live_only: bool = False
+) -> dict[str, list]:
     """The memberships of `kinds` in one statement, as the /me routes show them."""
-    selects = [_memberships_select(kind, user_id, status) for kind in kinds]
+    selects = [_memberships_select(kind, user_id, status, live_only) for kind in kinds]
     stmt = (selects[0] if len(selects) == 1 else union_all(*selects)).order_by("kind", "target_id")
     mine: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
     for kind, target_id, name, short_name, *values in session.connection().execute(stmt):
-        item = {f"{kind}_id": target_id, f"{kind}_name": name}
-        if kind == "group":
-            item["group_short_name"] = short_name
-        item.update(zip(MEMBERSHIP_COLUMNS, values, strict=True))
-        mine[kind].append(item)
+        mine[kind].append(
+            _item(
+                kind,
+                target_id,
+                name,
+                short_name,
+                dict(zip(MEMBERSHIP_COLUMNS, values, strict=True)),
+            )
+        )
     return mine
+
+
+def _item(kind: str, target_id: str, name: str, short_name: str | None, row: dict) -> dict:
+    item = {f"{kind}_id": target_id, f"{kind}_name": name}
+    if kind == "group":
+        item["group_short_name"] = short_name
+    status = row["status"]
+    return item | {
+        "approval_status": status,
+        "request_reason": row["request_reason"],
+        "rejection_reason": row["reason"] if status == "rejected" else None,
+        "revocation_reason": row["reason"] if status == "revoked" else None,
+        "requested_at": row["requested_at"],
+        "decided_at": row["decided_at"],
+        "updated_at": row["updated_at"],
+    }
 
 
 def list_my_platforms(
@@ -158,10 +243,10 @@ def list_my_groups(
 
 
 def list_mine(
-    session: Session, user_id: str, *, status: str | None = None
+    session: Session, user_id: str, *, status: str | None = None, live_only: bool = False
 ) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """Platform and group memberships in one statement (the profile, /me/all/pending)."""
-    mine = _items(session, "platform", "group", user_id=user_id, status=status)
+    mine = _items(session, "platform", "group", user_id=user_id, status=status, live_only=live_only)
     return mine["platform"], mine["group"]
 
 
@@ -170,9 +255,57 @@ def request_access(
 ) -> TransitionResult:
     """The caller asks for a platform or group: pending (or approved when automatic).
 
-    Re-requesting after a rejection or revocation is a transition; a live request or an
-    approved membership is a `Conflict`.
+    Re-requesting after a rejection is a transition; a live request or an approved
+    membership is a `Conflict`, and so is a revoked one (only support restores it).
     """
+    _check_requestable(session, user, target)
     return transition(
         session, user_id=user.id, target=target, action="request", actor=user.id, reason=reason
     )
+
+
+def request_groups(
+    session: Session, user: User, requests: Sequence[tuple[str, str | None]]
+) -> list[TransitionResult]:
+    """The caller asks for bundles, `requests` = [(group id, reason)]: all or nothing.
+
+    Every group is checked before anything is written, so one that cannot be asked for
+    fails the call with nothing changed. Each request queues the email to the group's
+    admins (the transition) and the confirmation to the requester.
+    """
+    groups = [_requestable_group(session, user, group_id) for group_id, _ in requests]
+    results = []
+    for group, (_, reason) in zip(groups, requests, strict=True):
+        result = request_access(session, user, Target("group", group.id), reason=reason)
+        confirmation = notifications.queue_request_received(
+            session, user=user, group=group, reason=result.membership.request_reason
+        )
+        results.append(replace(result, emails_queued=result.emails_queued + bool(confirmation)))
+    return results
+
+
+def _requestable_group(session: Session, user: User, group_id: str) -> Group:
+    group = session.get(Group, group_id)
+    if group is None:
+        raise NotFound(f"There is no bundle {group_id}.")
+    if group.retired_at is not None:
+        raise NotFound(f"{group.name} is no longer offered.")
+    _check_requestable(session, user, Target("group", group.id))
+    if group.id in INSTITUTIONAL_GROUPS and not institutional_email(user.email):
+        raise InvalidInput(INSTITUTIONAL_EMAIL_REQUIRED)
+    return group
+
+
+def _check_requestable(session: Session, user: User, target: Target) -> None:
+    membership = get_membership(session, user_id=user.id, target=target)
+    status = membership.status if membership else None
+    if status in (None, "rejected"):
+        return
+    name = notifications.target_name(session, target)
+    if status == "revoked":
+        raise Conflict(
+            f"Your account has been revoked access to {name}, please contact support to access."
+        )
+    if status == "pending":
+        raise Conflict(f"Your request for {name} is already pending.")
+    raise Conflict(f"You already have access to {name}.")

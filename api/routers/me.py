@@ -6,12 +6,13 @@ from Auth0 the first time they are seen, before the sync has brought it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 from aai_cli.services import access, profile
+from aai_cli.services.catalog import GROUP_ID_PATTERN
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target
 from api.deps import (
     ActiveMeDep,
@@ -21,7 +22,7 @@ from api.deps import (
     UserSourceDep,
     load_me,
 )
-from api.followup import after_decision, decision_response
+from api.followup import after_decision, after_decisions, decision_response
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -34,15 +35,57 @@ class RequestBody(BaseModel):
     reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
 
-class GroupRequestBody(RequestBody):
-    group_id: str = Field(min_length=1, max_length=255)
+BUNDLE_REASON_MAX = 255
+MAX_BUNDLES_PER_REQUEST = 20
+GroupId = Annotated[str, Field(pattern=GROUP_ID_PATTERN, max_length=255)]
+BundleReason = Annotated[str | None, Field(default=None, max_length=BUNDLE_REASON_MAX)]
+
+
+class BundleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    group_id: GroupId
+    request_reason: BundleReason = None
+
+
+class GroupRequestBody(BaseModel):
+    """The portal's `{"groups": [{group_id, request_reason}]}`, or one group as
+    `{group_id, request_reason}` (`reason` is accepted for `request_reason`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    groups: list[BundleRequest] | None = Field(
+        default=None, min_length=1, max_length=MAX_BUNDLES_PER_REQUEST
+    )
+    group_id: GroupId | None = None
+    request_reason: BundleReason = None
+    reason: BundleReason = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> GroupRequestBody:
+        if (self.groups is None) == (self.group_id is None):
+            raise ValueError("send either groups (a list) or one group_id")
+        if self.groups is not None and (self.request_reason or self.reason) is not None:
+            raise ValueError("with groups, give each group its own request_reason")
+        if self.request_reason is not None and self.reason is not None:
+            raise ValueError("give request_reason or reason, not both")
+        ids = [group_id for group_id, _ in self.requests()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each group may be requested once per call")
+        return self
+
+    def requests(self) -> list[tuple[str, str | None]]:
+        if self.groups is not None:
+            return [(g.group_id, g.request_reason) for g in self.groups]
+        assert self.group_id is not None
+        return [(self.group_id, self.request_reason or self.reason)]
 
 
 @router.get("/profile", summary="The caller's profile and memberships")
 def get_profile(caller: CallerDep, session: SessionDep, source: UserSourceDep) -> Item:
     # load_me is called here rather than as a dependency: one thread-pool hop less
     me = load_me(session, caller.sub, source)
-    return profile.profile(session, me)
+    return profile.profile(session, me, claims=caller.claims)
 
 
 @router.get("/platforms", summary="The caller's platform memberships")
@@ -113,11 +156,20 @@ def request_platform(
     return decision_response(result)
 
 
-@router.post("/groups/request", summary="Ask for membership of a group")
-def request_group(
+@router.post("/groups/request", summary="Ask for one or more groups (bundles)")
+def request_groups(
     me: ActiveMeDep, session: SessionDep, background: BackgroundTasks, body: GroupRequestBody
 ) -> Item:
-    target = Target("group", body.group_id)
-    result = profile.request_access(session, me, target, reason=body.reason)
-    after_decision(session, background, result)
-    return decision_response(result)
+    """All or nothing: a group that cannot be asked for fails the call, nothing written."""
+    results = profile.request_groups(session, me, body.requests())
+    after_decisions(session, background, results)
+    items = [
+        {
+            "group_id": r.target.id,
+            "status": r.to_status,
+            "from_status": r.from_status,
+            "message": f"Group membership for {r.target.id} requested successfully.",
+        }
+        for r in results
+    ]
+    return {"results": items, "message": " ".join(item["message"] for item in items)}
