@@ -51,7 +51,7 @@ def test_profile_of_a_known_caller_reads_beside_a_writer(api) -> None:
     finally:
         writer.close()
     assert response.status_code == 200, response.text
-    assert response.json()["id"] == "auth0|alice"
+    assert response.json()["user_id"] == "auth0|alice"
 
 
 FIRST_SIGHTS = {
