@@ -18,7 +18,7 @@ from aai_cli import __version__
 from aai_cli.errors import ConfigError
 from aai_cli.services.tokens import TokenVerifier
 from aai_cli.settings import Settings, get_settings
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, install_error_schema
 from api.routers import admin, health, me, registration, utils
 
 log = logging.getLogger("aai.api")
@@ -37,6 +37,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.verifier = _verifier(settings)
     app.state.user_source = _user_source(settings)
     install_error_handlers(app)
+    install_error_schema(app)
     for module in (health, me, admin, registration, utils):
         app.include_router(module.router)
     if origins:

@@ -75,7 +75,8 @@ def test_cors_allows_only_listed_origins(db_url, monkeypatch):
 def test_unknown_route_and_method_are_json(db_url):
     client = _app()
     missing = client.get("/nope")
-    assert missing.status_code == 404 and missing.json() == {"message": "Not Found"}
+    assert missing.status_code == 404
+    assert missing.json() == {"message": "Not Found", "detail": "Not Found"}
     wrong_method = client.delete("/healthz")
     assert wrong_method.status_code == 405 and "message" in wrong_method.json()
 
@@ -90,7 +91,78 @@ def test_malformed_json_is_400_with_field_errors(api):
     assert response.status_code == 400
     body = response.json()
     assert body["message"] == "invalid request"
+    assert body["detail"] == "invalid request"  # a string the portal can show, never a list
     assert body["field_errors"][0]["field"] == "body"
+
+
+def test_every_error_body_carries_a_string_detail(api):
+    add_user(api.db_url, "auth0|alice")
+    missing_field = api.post("/me/groups/request", json={"reason": "x"})
+    assert missing_field.status_code == 400
+    assert missing_field.json() == {
+        "message": "invalid request",
+        "detail": "invalid request",
+        "field_errors": [{"field": "group_id", "message": "Field required"}],
+    }
+    no_token = api.client.get("/me/profile")
+    assert no_token.status_code == 401
+    assert no_token.json() == {
+        "message": "a bearer token is required",
+        "detail": "a bearer token is required",
+    }
+    not_admin = api.get("/admin/users")
+    assert not_admin.status_code == 403
+    assert not_admin.json()["detail"] == not_admin.json()["message"]
+    unknown_group = api.post("/me/groups/request", json={"group_id": "biocommons/group/nope"})
+    assert unknown_group.status_code == 404
+    assert isinstance(unknown_group.json()["detail"], str) and unknown_group.json()["detail"]
+
+
+def test_openapi_states_the_400_error_shape_not_fastapis_422(db_url):
+    document = _app().get("/openapi.json").json()
+    schemas = document["components"]["schemas"]
+    assert "HTTPValidationError" not in schemas and "ValidationError" not in schemas
+    body = schemas["ErrorBody"]
+    assert set(body["properties"]) == {"message", "detail", "field_errors"}
+    assert set(body["required"]) == {"message", "detail"}
+    assert body["properties"]["detail"]["type"] == "string"
+    item = body["properties"]["field_errors"]["items"]["$ref"].rsplit("/", 1)[-1]
+    assert set(schemas[item]["properties"]) == {"field", "message"}
+    with_input = 0
+    for path, item in document["paths"].items():
+        for method, operation in item.items():
+            responses = operation["responses"]
+            assert "422" not in responses, (method, path)
+            if operation.get("parameters") or operation.get("requestBody"):
+                with_input += 1
+                error = responses["400"]["content"]["application/json"]["schema"]
+                assert error == {"$ref": "#/components/schemas/ErrorBody"}, (method, path)
+    assert with_input >= 10
+
+
+def test_auth0_refusing_the_management_credentials_is_503_not_500(db_url, auth0_env, monkeypatch):
+    from api.app import create_app
+
+    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "not-the-secret")  # the token endpoint: 401
+    monkeypatch.setenv("ADMIN_ROLES", '["biocommons/role/biocommons/admin"]')
+    get_settings.cache_clear()
+    add_user(db_url, "auth0|bob")
+    auth0_env.add_user(user_id="auth0|carol", email="carol@example.org", username="carol")
+    client = TestClient(create_app())
+    admin = auth0_env.mint_token("auth0|alice", roles=["biocommons/role/biocommons/admin"])
+    details = client.get(
+        "/admin/users/auth0|bob/details", headers={"Authorization": f"Bearer {admin}"}
+    )
+    first_seen = client.get(
+        "/me/profile",
+        headers={"Authorization": f"Bearer {auth0_env.mint_token('auth0|carol')}"},
+    )
+    for response in (details, first_seen):
+        assert response.status_code == 503, response.text
+        body = response.json()
+        assert "Auth0 refused the management client credentials" in body["message"]
+        assert "AUTH0_MANAGEMENT_SECRET" in body["detail"]
+        assert "not-the-secret" not in response.text
 
 
 def test_database_down_is_503(api, monkeypatch):
@@ -99,7 +171,10 @@ def test_database_down_is_503(api, monkeypatch):
     get_settings.cache_clear()
     response = api.get("/me/platforms")
     assert response.status_code == 503
-    assert response.json() == {"message": "the database is unavailable"}
+    assert response.json() == {
+        "message": "the database is unavailable",
+        "detail": "the database is unavailable",
+    }
 
 
 def test_metrics_when_enabled(db_url, monkeypatch):
