@@ -11,13 +11,15 @@ from aai_cli.errors import AaiError
 router = APIRouter(tags=["health"])
 
 
+# `async def`: no I/O, so they answer on the event loop even when every worker thread is
+# busy (e.g. waiting on Auth0).
 @router.get("/", summary="Name and version")
-def root() -> dict[str, str]:
+async def root() -> dict[str, str]:
     return {"name": "aai-backend", "version": __version__}
 
 
 @router.get("/healthz", summary="The process is up")
-def healthz() -> dict[str, str]:
+async def healthz() -> dict[str, str]:
     return {"status": "ok"}
 
 

@@ -8,7 +8,9 @@ import re
 import socket
 import subprocess
 import sys
+import threading
 import time
+from concurrent.futures import ThreadPoolExecutor, as_completed
 from pathlib import Path
 
 import httpx
@@ -193,3 +195,95 @@ def test_a_streamed_oversized_body_is_413_before_it_ends(tmp_path):
     head, _, body = answer.partition(b"\r\n\r\n")
     assert head.startswith(b"HTTP/1.1 413 ")
     assert json.loads(body)["detail"] == "the request body is too large (at most 262144 bytes)"
+
+
+class SilentJwks:
+    """A JWKS endpoint that accepts and reads requests but answers none until `release()`,
+    when it closes them. `asked` is set once a request has arrived."""
+
+    def __init__(self) -> None:
+        self.listener = socket.create_server(("127.0.0.1", 0))
+        self.url = f"http://127.0.0.1:{self.listener.getsockname()[1]}/.well-known/jwks.json"
+        self.asked = threading.Event()
+        self.released = threading.Event()
+        self.connections: list[socket.socket] = []
+        threading.Thread(target=self._accept, daemon=True).start()
+
+    def _accept(self) -> None:
+        while not self.released.is_set():
+            try:
+                connection, _ = self.listener.accept()
+            except OSError:
+                return
+            request = b""
+            while b"\r\n\r\n" not in request and (data := connection.recv(4096)):
+                request += data
+            self.connections.append(connection)
+            self.asked.set()
+
+    def still_waiting(self) -> bool:
+        """Whether every request is still open on the client's side (not given up)."""
+        for connection in self.connections:
+            try:
+                if connection.recv(1, socket.MSG_PEEK | socket.MSG_DONTWAIT) == b"":
+                    return False
+            except BlockingIOError:
+                continue
+        return bool(self.connections)
+
+    def release(self) -> None:
+        self.released.set()
+        self.listener.close()
+        for connection in self.connections:
+            connection.close()
+
+
+@pytest.mark.timeout(240)
+def test_a_dead_jwks_endpoint_does_not_starve_the_server(tmp_path):
+    from tests.api.tokens_util import claims
+    from tests.fakes.auth0_keys import pooled_key
+
+    audience, issuer = "https://api.example.org", "https://tenant.example.org/"
+    jwks = SilentJwks()
+    settings = {
+        "AUTH0_AUDIENCE": audience,
+        "AUTH0_ISSUER": issuer,
+        "AUTH0_JWKS_URL": jwks.url,
+        "AUTH0_JWKS_TIMEOUT_S": "300",  # the fetch stays in flight until the test ends it
+    }
+    tokens = [
+        pooled_key(0).sign(
+            claims(sub="auth0|alice", audience=audience, issuer=issuer),
+            headers={"kid": f"unknown-{i}"},
+        )
+        for i in range(60)
+    ]
+    try:
+        with Served(tmp_path, env=settings) as served, ThreadPoolExecutor(60) as pool:
+            calls = [
+                pool.submit(
+                    httpx.get,
+                    f"{served.base}/me/platforms",
+                    headers={"Authorization": f"Bearer {token}"},
+                    timeout=300,
+                )
+                for token in tokens
+            ]
+            assert jwks.asked.wait(120)
+            done = []
+            for call in as_completed(calls, timeout=120):
+                done.append(call)
+                if len(done) == 59:
+                    break
+            # one request fetches the keys; the 59 others were answered without waiting
+            answered = [call.result() for call in done]
+            assert [r.status_code for r in answered] == [503] * 59
+            assert "being fetched" in answered[0].json()["detail"]
+            assert httpx.get(f"{served.base}/healthz", timeout=120).status_code == 200
+            assert jwks.still_waiting()  # /healthz answered while the fetch was outstanding
+            assert len(jwks.connections) == 1  # and only one fetch was made
+            jwks.release()
+            (fetching,) = [call for call in calls if call not in done]
+            assert fetching.result().status_code == 503  # the endpoint closed, unanswered
+    finally:
+        jwks.release()
