@@ -6,7 +6,7 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from aai_cli import __version__
-from aai_cli.errors import AaiError
+from aai_cli.errors import AaiError, DatabaseUnavailable
 
 router = APIRouter(tags=["health"])
 
@@ -27,8 +27,10 @@ async def healthz() -> dict[str, str]:
 def readyz(request: Request) -> JSONResponse:
     from aai_cli.services import schema
 
+    url = request.app.state.settings.database_url
     try:
-        status = schema.current(request.app.state.settings.database_url)
+        _sqlite_file_answers(url)
+        status = schema.current(url)  # on PostgreSQL the pool pings the server first
     except AaiError as exc:
         return _not_ready(str(exc))
     if not status.at_head:
@@ -36,6 +38,26 @@ def readyz(request: Request) -> JSONResponse:
             f"the schema is at {status.describe_current()}, head is {', '.join(status.heads)}"
         )
     return JSONResponse({"status": "ok", "revision": status.current})
+
+
+def _sqlite_file_answers(url: str) -> None:
+    """A fresh, read-only connection reads the SQLite file: a pooled one keeps reading a
+    file that was deleted, and a read-write one would create an empty file in its place."""
+    import sqlite3
+
+    from aai_cli.db import is_sqlite_url, sqlite_path
+
+    path = sqlite_path(url) if is_sqlite_url(url) else None
+    if path is None:
+        return
+    try:
+        connection = sqlite3.connect(f"{path.resolve().as_uri()}?mode=ro", uri=True, timeout=5)
+        try:
+            connection.execute("SELECT count(*) FROM sqlite_master").fetchone()
+        finally:
+            connection.close()
+    except sqlite3.Error as exc:
+        raise DatabaseUnavailable(f"the SQLite database cannot be read: {exc}") from None
 
 
 def _not_ready(detail: str) -> JSONResponse:

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 import json
 import logging
+from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy.engine import make_url
 
 from aai_cli.errors import ConfigError
 from aai_cli.settings import get_settings
@@ -30,8 +32,11 @@ def test_root_health_and_docs(db_url):
 
 
 def test_readyz_needs_the_schema_at_head(empty_db_url):
+    from aai_cli import db
     from aai_cli.services import schema
 
+    with db.get_engine(empty_db_url).connect():
+        pass  # an empty database (on SQLite: an empty file)
     client = _app()
     not_migrated = client.get("/readyz")
     assert not_migrated.status_code == 503
@@ -40,6 +45,26 @@ def test_readyz_needs_the_schema_at_head(empty_db_url):
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text
     assert ready.json()["revision"] == schema.heads()
+
+
+def test_readyz_notices_the_database_is_gone(empty_db_url, backend):
+    from aai_cli.services import schema
+    from tests.conftest import drop_postgres_database
+
+    schema.upgrade(empty_db_url)
+    client = _app()
+    assert client.get("/readyz").status_code == 200  # the pool now holds a connection
+    if backend == "sqlite":
+        for suffix in ("", "-wal", "-shm"):
+            Path(make_url(empty_db_url).database + suffix).unlink(missing_ok=True)
+    else:
+        drop_postgres_database(empty_db_url)
+    gone = client.get("/readyz")
+    assert gone.status_code == 503
+    assert gone.json()["status"] == "unavailable"
+    if backend == "sqlite":
+        assert "cannot be read" in gone.json()["detail"]
+        assert not Path(make_url(empty_db_url).database).exists()  # not created afresh
 
 
 def test_readyz_when_the_database_is_down(monkeypatch):
