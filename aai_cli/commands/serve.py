@@ -85,7 +85,7 @@ def log_config(log_format: str, level: str) -> dict:
     formatter: dict = (
         {"()": "aai_cli.logs.JsonFormatter"}
         if log_format == "json"
-        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+        else {"()": "aai_cli.logs.TextFormatter"}
     )
     return {
         "version": 1,

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 import json
 import logging
+import logging.config
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 from fastapi.testclient import TestClient
@@ -233,3 +235,45 @@ def test_access_log_as_json(db_url, monkeypatch, capsys):
     record = json.loads(line)
     assert (record["method"], record["path"], record["status"]) == ("GET", "/healthz", 200)
     assert record["duration_ms"] >= 0
+
+
+FORGED = "/x\r\n2030-01-01 00:00:00,000 INFO aai.access: GET /admin/users 200\x1b[2J\u2028"
+
+
+def _access_lines(formatter: logging.Formatter, capsys, path: str) -> list[str]:  # type: ignore[no-untyped-def]
+    logger = logging.getLogger("aai.access")
+    handler = logging.StreamHandler()
+    handler.setFormatter(formatter)
+    logger.addHandler(handler)
+    previous, propagate = logger.level, logger.propagate
+    logger.setLevel(logging.INFO)
+    logger.propagate = False
+    try:
+        assert _app().get(path).status_code == 404
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(previous)
+        logger.propagate = propagate
+    return capsys.readouterr().err.splitlines()
+
+
+def test_a_request_cannot_forge_a_text_log_line(db_url, capsys):
+    from aai_cli.commands.serve import log_config
+
+    config = log_config("text", "INFO")["formatters"]["default"]
+    formatter = logging.config.dictConfigClass({}).configure_custom(dict(config))
+    lines = _access_lines(formatter, capsys, quote(FORGED))
+    assert len(lines) == 1
+    assert lines[0].endswith(
+        " INFO aai.access: GET /x\\x0d\\x0a2030-01-01 00:00:00,000 INFO aai.access: "
+        "GET /admin/users 200\\x1b[2J\\u2028 404"
+    )
+
+
+def test_json_log_lines_escape_control_characters(db_url, capsys):
+    from aai_cli.logs import JsonFormatter
+
+    lines = _access_lines(JsonFormatter(), capsys, quote(FORGED))
+    assert len(lines) == 1
+    assert "\u2028" not in lines[0] and "\x1b" not in lines[0]
+    assert json.loads(lines[0])["path"] == FORGED
