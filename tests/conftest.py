@@ -63,6 +63,8 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> 
             "SBP_ALLOWED_EMAIL_DOMAINS",
             "LOG_FORMAT",
             "AAI_DEBUG",
+            "FORWARDED_ALLOW_IPS",
+            "MAX_BODY_BYTES",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))
