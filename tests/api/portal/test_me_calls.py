@@ -45,12 +45,10 @@ def portal_post(api, path: str, body: Any, *, sub: str = JANE):  # type: ignore[
 
 
 def shown_error(response) -> str:  # type: ignore[no-untyped-def]
-    """The text the portal shows for a failed call: the error body's string `detail` (the
-    body's `message` until every error carries a `detail`)."""
+    """The text the portal shows for a failed call: the error body's string `detail`."""
     body = response.json()
-    text = body.get("detail", body.get("message"))
-    assert isinstance(text, str), body
-    return text
+    assert isinstance(body.get("detail"), str), body
+    return body["detail"]
 
 
 def add_jane(api, **fields: Any) -> None:  # type: ignore[no-untyped-def]
