@@ -1,4 +1,5 @@
-"""AaiError (and request validation) to HTTP: one JSON shape, `{message, ...}`, never a traceback.
+"""AaiError (and request validation) to HTTP: one JSON shape, `{message, ..., detail}`, never a
+traceback.
 
 | error | status |
 |---|---|
@@ -51,8 +52,12 @@ def status_for(exc: errors.AaiError) -> int:
 
 
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
+    """`{message, ...extra, detail}`: `detail` repeats the message as a string (what the
+    portal shows on most routes)."""
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"message": message, **extra}, status_code=status, headers=headers)
+    body = {"message": message, **extra}
+    body.setdefault("detail", message)
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _aai_error(_request: Request, exc: Exception) -> JSONResponse:
@@ -67,7 +72,7 @@ async def _aai_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(400, str(exc), field_errors=fields or [])
     if status >= 500:
         log.warning("%s: %s", type(exc).__name__, exc)
-    return error_response(status, str(exc), **({"field_errors": fields} if fields else {}))
+    return error_response(status, str(exc), **({} if fields is None else {"field_errors": fields}))
 
 
 def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:

@@ -75,7 +75,10 @@ def test_cors_allows_only_listed_origins(db_url, monkeypatch):
 def test_unknown_route_and_method_are_json(db_url):
     client = _app()
     missing = client.get("/nope")
-    assert missing.status_code == 404 and missing.json() == {"message": "Not Found"}
+    assert missing.status_code == 404 and missing.json() == {
+        "message": "Not Found",
+        "detail": "Not Found",
+    }
     wrong_method = client.delete("/healthz")
     assert wrong_method.status_code == 405 and "message" in wrong_method.json()
 
@@ -99,7 +102,8 @@ def test_database_down_is_503(api, monkeypatch):
     get_settings.cache_clear()
     response = api.get("/me/platforms")
     assert response.status_code == 503
-    assert response.json() == {"message": "the database is unavailable"}
+    message = "the database is unavailable"
+    assert response.json() == {"message": message, "detail": message}
 
 
 def test_metrics_when_enabled(db_url, monkeypatch):
