@@ -36,6 +36,13 @@ from aai_cli.errors import AaiError, Auth0Error, Auth0Unavailable, Conflict, Inv
 from aai_cli.models import Group, GroupPlatform, Platform, RegistrationRecord, User
 from aai_cli.services import institutions, memberships, registration_records
 from aai_cli.services.registration_records import Outcome, Requested
+from aai_cli.services.registration_rules import (
+    email_error,
+    name_error,
+    password_error,
+    reason_error,
+    username_error,
+)
 from aai_cli.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -46,15 +53,8 @@ SBP_PLATFORM = "sbp"
 GROUP_PREFIX = "biocommons/group/"
 # Bundles only for people whose email belongs to an Australian research institution.
 INSTITUTIONAL_BUNDLES = frozenset({GROUP_PREFIX + "sbp_workflow_execution"})
-USERNAME_RE = re.compile(r"^[a-z0-9][-_a-z0-9]*$")
-USERNAME_LENGTH = (3, 128)
-PASSWORD_LENGTH = (8, 72)
-NAME_MAX = 255
 BUNDLE_REASON_MAX = 255
 BUNDLE_RE = re.compile(r"^[a-z0-9][a-z0-9_/-]{0,254}$")
-CONTROL_RE = re.compile(r"[\x00-\x1f\x7f]")
-CONTROL_IN_TEXT_RE = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f]")  # keeps \t \n \r
-NO_CONTROL = "must not contain control characters"
 NOT_INSTITUTIONAL = "SBP workflow execution requires an Australian institutional email address."
 USE_INSTITUTIONAL = (
     "Please use an Australian institutional email address if applying for "
@@ -171,63 +171,18 @@ def check(session: Session, form: Registration) -> list[Requested]:
 
 def field_errors(form: Registration) -> list[dict[str, str]]:
     checks = [
-        ("first_name", _name_error(form.first_name)),
-        ("last_name", _name_error(form.last_name)),
+        ("first_name", name_error(form.first_name)),
+        ("last_name", name_error(form.last_name)),
         ("email", email_error(form.email) or _sbp_email_error(form)),
         ("username", username_error(form.username)),
         ("password", password_error(form.password)),
-        ("reason", _reason_error(form.reason, memberships.MAX_REASON_LENGTH)),
+        ("reason", reason_error(form.reason, memberships.MAX_REASON_LENGTH)),
     ]
     checks += [
-        ("reason" if b.field == "bundle" else b.field, _reason_error(b.reason, BUNDLE_REASON_MAX))
+        ("reason" if b.field == "bundle" else b.field, reason_error(b.reason, BUNDLE_REASON_MAX))
         for b in form.bundles
     ]
     return [{"field": name, "message": message} for name, message in checks if message]
-
-
-def username_error(username: str) -> str | None:
-    low, high = USERNAME_LENGTH
-    if not low <= len(username) <= high:
-        return f"the username must be {low} to {high} characters long"
-    if not USERNAME_RE.match(username):
-        return (
-            "the username may contain only lowercase letters, digits, '-' and '_', "
-            "and must start with a letter or a digit"
-        )
-    return None
-
-
-def password_error(password: str) -> str | None:
-    low, high = PASSWORD_LENGTH
-    if not low <= len(password) <= high:
-        return f"the password must be {low} to {high} characters long"
-    missing = [
-        what
-        for what, test in (
-            ("an uppercase letter", str.isupper),
-            ("a lowercase letter", str.islower),
-            ("a digit", str.isdigit),
-            ("a symbol", _is_symbol),
-        )
-        if not any(test(c) for c in password)
-    ]
-    if missing:
-        return "the password needs " + ", ".join(missing)
-    return f"the password {NO_CONTROL}" if CONTROL_RE.search(password) else None
-
-
-def _is_symbol(char: str) -> bool:
-    return not char.isalnum() and not char.isspace()
-
-
-def email_error(email: str) -> str | None:
-    from email_validator import EmailNotValidError, validate_email
-
-    try:
-        validate_email(email, check_deliverability=False)
-    except EmailNotValidError as exc:
-        return f"not a valid email address: {exc}"
-    return None
 
 
 def _sbp_email_error(form: Registration) -> str | None:
@@ -240,20 +195,6 @@ def _sbp_email_error(form: Registration) -> str | None:
         "registration for the Structural Biology Platform needs an email address "
         "of a member institution"
     )
-
-
-def _name_error(value: str) -> str | None:
-    if not value:
-        return "required"
-    if len(value) > NAME_MAX:
-        return f"at most {NAME_MAX} characters"
-    return NO_CONTROL if CONTROL_RE.search(value) else None
-
-
-def _reason_error(reason: str | None, limit: int) -> str | None:
-    if reason and len(reason) > limit:
-        return f"the reason must be at most {limit} characters"
-    return NO_CONTROL if reason and CONTROL_IN_TEXT_RE.search(reason) else None
 
 
 def requested_targets(session: Session, form: Registration) -> list[Requested]:
@@ -398,8 +339,11 @@ def _create_auth0_user(
     except Conflict:
         registration_records.mark_failed(record_id, "taken in Auth0", url=url)
         raise AlreadyTaken(_taken_in_auth0(form, gateway)) from None
-    except Auth0Unavailable:
-        raise
+    except Auth0Unavailable as exc:
+        log.warning("registration %s: Auth0 create failed, the job settles it: %s", record_id, exc)
+        raise Auth0Unavailable(
+            "the account service is unavailable at the moment: please try again in a few minutes"
+        ) from None
     except Auth0Error as exc:
         registration_records.mark_failed(record_id, str(exc), url=url)
         if exc.status_code == 400:  # e.g. the tenant's password policy

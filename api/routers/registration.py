@@ -12,7 +12,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from pydantic import BaseModel, Field
 
-from aai_cli.errors import ServiceUnavailable
+from aai_cli.errors import AaiError, ServiceUnavailable
 from aai_cli.services import emails, registration
 from api import followup
 from api.deps import UserSourceDep
@@ -94,7 +94,13 @@ def _register(
 ) -> Registered:
     if source is None:
         raise ServiceUnavailable("registration is unavailable: Auth0 is not configured")
-    outcome = registration.register(form, gateway=source)
+    try:
+        outcome = registration.register(form, gateway=source)
+    except AaiError as exc:
+        # The portal reads `message` only from bodies that also carry `field_errors`.
+        if getattr(exc, "field_errors", None) is None:
+            exc.field_errors = []  # type: ignore[attr-defined]
+        raise
     response.status_code = 201 if outcome.completed else 202
     if outcome.role_change_ids:
         background.add_task(followup.push_role_changes, outcome.role_change_ids)
