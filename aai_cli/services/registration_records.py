@@ -130,12 +130,14 @@ def _mark_created(session: Session, record_id: str, user_id: str) -> None:
 def finish_now(record_id: str, remote: Any, *, url: str | None = None) -> Outcome:
     """After Auth0 created `remote`: record that, then write the database side. A failure
     of the latter is left to the job (the answer says so; nothing is lost)."""
-    with session_scope(url) as session:
-        _mark_created(session, record_id, remote.user_id)
     try:
+        with session_scope(url) as session:
+            _mark_created(session, record_id, remote.user_id)
         with session_scope(url) as session:
             outcome = complete(session, record_id, remote)
     except (SQLAlchemyError, AaiError) as exc:
+        # Still `started` if even the mark failed: the job adopts the user by its
+        # registration_id then.
         log.warning("registration %s: database side deferred to the job: %s", record_id, exc)
         _note_failure(record_id, exc, url=url)
         outcome = None
