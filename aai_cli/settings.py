@@ -69,6 +69,10 @@ class Settings(BaseSettings):
     smtp_starttls: bool = True
     sbp_allowed_email_domains: list[str] = Field(default_factory=list)
 
+    # registration
+    institution_check_url: str = "https://usegalaxy.org.au/institution/validate"
+    institution_check_timeout_s: float = Field(5.0, gt=0, le=60)
+
     # sync and scheduler
     sync_interval_minutes: int = Field(15, ge=1, le=24 * 60)
     sync_full_at: str = "02:00"
@@ -93,7 +97,7 @@ class Settings(BaseSettings):
         check_db_url(normalise_db_url(value))
         return value
 
-    @field_validator("auth0_base_url", "auth0_jwks_url", "aai_portal_url")
+    @field_validator("auth0_base_url", "auth0_jwks_url", "aai_portal_url", "institution_check_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s]+", value):

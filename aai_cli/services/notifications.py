@@ -5,8 +5,8 @@
   role members, and this way a change in Auth0 is seen by the next email);
 - approval (including unrevoke and an auto-approved request), rejection, revocation -> the user;
 - registration -> the user (sent by the registration service, see `notify_registration`);
-- a bundle (group) request -> also the requester, a confirmation (`queue_request_received`,
-  called by whoever takes the request).
+- a group (bundle) request -> the requester's confirmation, queued by whoever takes the
+  request (registration, `/me`), see `queue_request_received`.
 
 Changes imported by the sync (`system:sync`) send nothing: they already happened in Auth0,
 and a first full sync must not mail every user. The registration's own requests send no
@@ -88,13 +88,22 @@ def notify_registration(
 
 
 def queue_request_received(
-    session: Session, *, user: User, group: Group, reason: str | None = None
+    session: Session, *, user: User, target: Target, reason: str | None
 ) -> EmailMessage | None:
-    """The requester's confirmation that their bundle request was received (one per bundle)."""
+    """The requester's confirmation that their bundle request arrived ("Your <group>
+    Service Bundle request has been received"); None for a user without an email."""
     if not user.email:
         return None
-    context = {"name": display_name(user), "target_name": group.name, "reason": reason}
-    return emails.enqueue_email(session, kind="request_received", to=user.email, context=context)
+    return emails.enqueue_email(
+        session,
+        kind="request_received",
+        to=user.email,
+        context={
+            "name": display_name(user),
+            "target_name": target_name(session, target),
+            "reason": reason,
+        },
+    )
 
 
 def _notify_admins(session: Session, result: TransitionResult, user: User) -> list[EmailMessage]:

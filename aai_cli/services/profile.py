@@ -7,7 +7,7 @@ caller is seen before the sync has brought their row (`fetch_identity`, then `ad
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from typing import Any, Protocol
 from urllib.parse import quote
@@ -21,11 +21,7 @@ from aai_cli.errors import Conflict, InvalidInput, NotFound
 from aai_cli.models import Group, GroupMembership, Platform, PlatformMembership, User, utcnow
 from aai_cli.services import notifications
 from aai_cli.services.access import Forbidden
-from aai_cli.services.institutions import (
-    INSTITUTIONAL_EMAIL_REQUIRED,
-    INSTITUTIONAL_GROUPS,
-    institutional_email,
-)
+from aai_cli.services.institutions import INSTITUTIONAL_EMAIL_REQUIRED, INSTITUTIONAL_GROUPS
 from aai_cli.services.memberships import Target, TransitionResult, get_membership, transition
 
 USER_FIELDS = ("email", "email_verified", "username", "name", "given_name", "family_name")
@@ -264,34 +260,50 @@ def request_access(
     )
 
 
+def needs_institutional_email(group_ids: Iterable[str]) -> bool:
+    return any(group_id in INSTITUTIONAL_GROUPS for group_id in group_ids)
+
+
 def request_groups(
-    session: Session, user: User, requests: Sequence[tuple[str, str | None]]
+    session: Session,
+    user: User,
+    requests: Sequence[tuple[str, str | None]],
+    *,
+    institutional: bool = False,
 ) -> list[TransitionResult]:
     """The caller asks for bundles, `requests` = [(group id, reason)]: all or nothing.
 
     Every group is checked before anything is written, so one that cannot be asked for
-    fails the call with nothing changed. Each request queues the email to the group's
+    fails the call with nothing changed. `institutional` is the institution check's
+    verdict on the caller's email, made by the caller of this function with no
+    transaction open (it is an HTTP call). Each request queues the email to the group's
     admins (the transition) and the confirmation to the requester.
     """
-    groups = [_requestable_group(session, user, group_id) for group_id, _ in requests]
+    groups = [
+        _requestable_group(session, user, group_id, institutional=institutional)
+        for group_id, _ in requests
+    ]
     results = []
     for group, (_, reason) in zip(groups, requests, strict=True):
-        result = request_access(session, user, Target("group", group.id), reason=reason)
+        target = Target("group", group.id)
+        result = request_access(session, user, target, reason=reason)
         confirmation = notifications.queue_request_received(
-            session, user=user, group=group, reason=result.membership.request_reason
+            session, user=user, target=target, reason=result.membership.request_reason
         )
         results.append(replace(result, emails_queued=result.emails_queued + bool(confirmation)))
     return results
 
 
-def _requestable_group(session: Session, user: User, group_id: str) -> Group:
+def _requestable_group(
+    session: Session, user: User, group_id: str, *, institutional: bool
+) -> Group:
     group = session.get(Group, group_id)
     if group is None:
         raise NotFound(f"There is no bundle {group_id}.")
     if group.retired_at is not None:
         raise NotFound(f"{group.name} is no longer offered.")
     _check_requestable(session, user, Target("group", group.id))
-    if group.id in INSTITUTIONAL_GROUPS and not institutional_email(user.email):
+    if group.id in INSTITUTIONAL_GROUPS and not institutional:
         raise InvalidInput(INSTITUTIONAL_EMAIL_REQUIRED)
     return group
 

@@ -10,8 +10,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import Session
 
-from aai_cli.services import access, profile
+from aai_cli.models import User
+from aai_cli.services import access, institutions, profile
 from aai_cli.services.catalog import GROUP_ID_PATTERN
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target
 from api.deps import (
@@ -161,7 +163,9 @@ def request_groups(
     me: ActiveMeDep, session: SessionDep, background: BackgroundTasks, body: GroupRequestBody
 ) -> Item:
     """All or nothing: a group that cannot be asked for fails the call, nothing written."""
-    results = profile.request_groups(session, me, body.requests())
+    requests = body.requests()
+    institutional = _institution_verdict(session, me, [group_id for group_id, _ in requests])
+    results = profile.request_groups(session, me, requests, institutional=institutional)
     after_decisions(session, background, results)
     items = [
         {
@@ -173,3 +177,13 @@ def request_groups(
         for r in results
     ]
     return {"results": items, "message": " ".join(item["message"] for item in items)}
+
+
+def _institution_verdict(session: Session, me: User, group_ids: list[str]) -> bool:
+    """Whether the caller's email passes the institution check, asked only when a bundle
+    needs it. It is an HTTP call: the request's transaction (so far only reads) ends first."""
+    if not profile.needs_institutional_email(group_ids):
+        return False
+    email = me.email
+    session.rollback()
+    return bool(email) and institutions.is_australian_research_institution(email)
