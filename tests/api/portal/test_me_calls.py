@@ -74,9 +74,9 @@ def is_aware_iso(value: str) -> bool:
 
 
 @pytest.fixture
-def institutions(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SBP_ALLOWED_EMAIL_DOMAINS", '["uni.edu.au"]')
-    get_settings.cache_clear()
+def institutions(institution_env):  # type: ignore[no-untyped-def]
+    """The local institution-validation service: uni.edu.au addresses are institutional."""
+    return institution_env
 
 
 # --- C1-C3: role discovery --------------------------------------------------------------
