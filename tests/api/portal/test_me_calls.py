@@ -23,7 +23,6 @@ from aai_cli.models import (
     PlatformAdminRole,
     utcnow,
 )
-from aai_cli.settings import get_settings
 from tests.api.conftest import GALAXY_ADMIN, SBP_ADMIN, SUPER_ROLE, TSI, TSI_ADMIN, add_user, decide
 
 SBP_BUNDLE = "biocommons/group/sbp_workflow_execution"
