@@ -80,7 +80,9 @@ def aai_error_response(exc: errors.AaiError) -> JSONResponse:
         return error_response(400, str(exc), field_errors=fields or [])
     if status >= 500:
         log.warning("%s: %s", type(exc).__name__, exc)
-    return error_response(status, str(exc), **({"field_errors": fields} if fields else {}))
+    # an error that carries field_errors keeps them even when empty: the portal's
+    # registration page reads `message` as an alert only when both keys are present
+    return error_response(status, str(exc), **({} if fields is None else {"field_errors": fields}))
 
 
 def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:

@@ -124,12 +124,12 @@ def test_malformed_json_is_400_with_field_errors(api):
 
 def test_every_error_body_carries_a_string_detail(api):
     add_user(api.db_url, "auth0|alice")
-    missing_field = api.post("/me/groups/request", json={"reason": "x"})
+    missing_field = api.post("/me/groups/request", json={"groups": [{"request_reason": "x"}]})
     assert missing_field.status_code == 400
     assert missing_field.json() == {
         "message": "invalid request",
         "detail": "invalid request",
-        "field_errors": [{"field": "group_id", "message": "Field required"}],
+        "field_errors": [{"field": "groups.0.group_id", "message": "Field required"}],
     }
     no_token = api.client.get("/me/profile")
     assert no_token.status_code == 401
