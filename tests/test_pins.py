@@ -8,14 +8,18 @@ pyproject.toml and forgets to run it. No network.
 
 from __future__ import annotations
 
+import shlex
 import tomllib
 from collections import Counter
 from importlib import metadata
+from itertools import pairwise
 from pathlib import Path
 
 from packaging.requirements import Requirement
 from packaging.utils import canonicalize_name
 from packaging.version import Version
+
+from tests.deploy.parsing import dockerfile
 
 ROOT = Path(__file__).resolve().parent.parent
 CONSTRAINTS_TEXT = (ROOT / "constraints.txt").read_text()
@@ -178,6 +182,21 @@ def test_the_environment_running_the_tests_is_the_pinned_one():
         name: (str(tree[name]), str(pinned[name])) for name in tree if tree[name] != pinned[name]
     }
     assert wrong == {}, "(installed, pinned): sync with `uv sync --extra dev`"
+
+
+def test_every_pip_install_of_the_image_is_held_to_the_pins():
+    build = dockerfile(ROOT / "deploy" / "Dockerfile")[0]
+    runs = [i.argument for i in build if i.keyword == "RUN"]
+    commands = [c for run in runs for c in run.split("&&") if "pip install" in c]
+    assert len(commands) == 2, "the dependency layer, then the wheel"
+    for command in commands:
+        words = shlex.split(command)
+        assert ("-c", "constraints.txt") in pairwise(words), command
+    first_install = next(n for n, i in enumerate(build) if "pip install" in i.argument)
+    copied = [i.argument.split() for i in build[:first_install] if i.keyword == "COPY"]
+    assert any("constraints.txt" in words[:-1] for words in copied), "copied before installing"
+    ignore = (ROOT / ".dockerignore").read_text().splitlines()
+    assert "!constraints.txt" in ignore, "in the build context"
 
 
 def test_uv_lock_stays_out_of_the_repository():
