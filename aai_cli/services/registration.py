@@ -33,8 +33,8 @@ from sqlmodel import Session, col, select
 
 from aai_cli.db import session_scope
 from aai_cli.errors import AaiError, Auth0Error, Auth0Unavailable, Conflict, InvalidInput
-from aai_cli.models import Group, GroupPlatform, Platform, RegistrationRecord, User
-from aai_cli.services import institutions, memberships, registration_records
+from aai_cli.models import GroupPlatform, Platform, RegistrationRecord, User
+from aai_cli.services import catalog, institutions, memberships, registration_records
 from aai_cli.services.registration_records import Outcome, Requested
 from aai_cli.services.registration_rules import (
     email_error,
@@ -216,9 +216,10 @@ def requested_targets(session: Session, form: Registration) -> list[Requested]:
 def _group_of(session: Session, choice: BundleChoice) -> str:
     bundle = choice.bundle_id
     group_id = bundle if bundle.startswith(GROUP_PREFIX) else GROUP_PREFIX + bundle
-    if BUNDLE_RE.match(bundle) and session.get(Group, group_id) is not None:
+    offered = [group.id for group in catalog.offered_groups(session)]
+    if BUNDLE_RE.match(bundle) and group_id in offered:
         return group_id
-    known = ", ".join(g.removeprefix(GROUP_PREFIX) for g in session.exec(select(Group.id)))
+    known = ", ".join(g.removeprefix(GROUP_PREFIX) for g in offered)
     raise RegistrationInvalid(
         [{"field": choice.field, "message": f"unknown bundle (one of: {known})"}]
     )

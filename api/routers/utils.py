@@ -11,9 +11,10 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
+from sqlmodel import Session
 
-from aai_cli.services import institutions, registration
+from aai_cli.services import catalog, institutions, registration
 from aai_cli.services.registration import RegistrationInvalid
 from api.deps import SessionDep
 from api.ratelimit import RateLimit
@@ -36,8 +37,16 @@ class Availability(BaseModel):
     field_errors: list[FieldError] = []
 
 
+class Bundle(BaseModel):
+    bundle_id: str
+    group_id: str
+    name: str
+    short_name: str
+
+
 class RegistrationInfo(BaseModel):
     app: Literal["biocommons", "sbp"]
+    bundles: list[Bundle] = Field(description="the bundles registration offers, from the catalog")
 
 
 class InstitutionCheck(BaseModel):
@@ -83,7 +92,7 @@ def email_available(session: SessionDep, email: Email) -> Availability:
 )
 def registration_info(session: SessionDep, email: Email) -> RegistrationInfo:
     """Where the person registered (`biocommons` when unknown, so existence is not revealed)."""
-    return RegistrationInfo(app=registration.registration_app(session, email))
+    return _registration_info(session, email)
 
 
 @router.get(
@@ -93,7 +102,7 @@ def registration_info(session: SessionDep, email: Email) -> RegistrationInfo:
 )
 def registration_info_alias(session: SessionDep, user_email: Email) -> RegistrationInfo:
     """The older path of `/utils/register/registration-info`."""
-    return RegistrationInfo(app=registration.registration_app(session, user_email))
+    return _registration_info(session, user_email)
 
 
 @router.get(
@@ -113,3 +122,16 @@ async def check_australian_research_institution(email: Email) -> InstitutionChec
         raise RegistrationInvalid([{"field": "email", "message": error}])
     valid = await run_in_threadpool(institutions.is_australian_research_institution, email)
     return InstitutionCheck(is_australian_research_institution=valid)
+
+
+def _registration_info(session: Session, email: str) -> RegistrationInfo:
+    bundles = [
+        Bundle(
+            bundle_id=group.id.removeprefix(registration.GROUP_PREFIX),
+            group_id=group.id,
+            name=group.name,
+            short_name=group.short_name,
+        )
+        for group in catalog.offered_groups(session)
+    ]
+    return RegistrationInfo(app=registration.registration_app(session, email), bundles=bundles)

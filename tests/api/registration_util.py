@@ -49,24 +49,6 @@ def records(url: str) -> list[tuple[str, str, int]]:
         return [(r.email, r.status, r.attempts) for r in session.exec(query)]
 
 
-def add_sbp_bundle(url: str) -> None:
-    """The SBP workflow execution bundle, as the catalog describes it."""
-    from aai_cli.services.catalog import parse_catalog, seed_catalog
-
-    spec = {
-        "groups": [
-            {
-                "id": SBP_BUNDLE,
-                "name": "SBP Workflow Execution",
-                "short_name": "SBP",
-                "admin_roles": ["biocommons/role/sbp_workflow_execution/admin"],
-            }
-        ]
-    }
-    with db.session_scope(url) as session:
-        seed_catalog(session, parse_catalog(spec))
-
-
 @contextlib.contextmanager
 def memberships_fail(url: str, backend: str):  # type: ignore[no-untyped-def]
     """A real database failure: inserts into platform_memberships raise until the block ends."""

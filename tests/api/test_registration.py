@@ -230,7 +230,7 @@ def test_sbp_only_for_allowed_domains(api, monkeypatch):
         ("/utils/registration_info", {"user_email": "jane@uni.edu.au"}),
         ("/utils/register/registration-info", {"email": "JANE@uni.edu.au"}),
     ):
-        assert api.client.get(path, params=query).json() == {"app": "sbp"}
+        assert api.client.get(path, params=query).json()["app"] == "sbp"
 
 
 def test_auth0_failing_is_503_and_a_retry_registers(api):
@@ -296,3 +296,23 @@ def test_registration_without_auth0_configured_is_503(db_url, monkeypatch):
         response = client.post("/biocommons/register", json=body())
     assert response.status_code == 503
     assert "Auth0" in response.json()["message"]
+
+
+def test_a_retired_bundle_is_not_offered(api):
+    with db.session_scope(api.db_url) as session:
+        from aai_cli.models import Group
+
+        session.add(Group(id="biocommons/group/bpa_galaxy", name="Old", short_name="BG"))
+        session.flush()
+        session.get(Group, "biocommons/group/bpa_galaxy").retired_at = utcnow()
+    response = api.client.post(
+        "/biocommons/register", json=body(bundles=[{"bundle_id": "bpa_galaxy"}])
+    )
+    assert response.status_code == 400
+    assert response.json()["field_errors"] == [
+        {
+            "field": "bundles",
+            "message": "unknown bundle (one of: sbp_workflow_execution, tsi)",
+        }
+    ]
+    assert creates(api.fake) == 0

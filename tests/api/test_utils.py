@@ -38,10 +38,10 @@ def test_email_available(api):
 def test_registration_info_never_reveals_existence(api):
     response = api.client.get("/utils/registration_info", params={"user_email": "who@x.org"})
     assert response.status_code == 200
-    assert response.json() == {"app": "biocommons"}
+    assert response.json()["app"] == "biocommons"
     for odd in ("a\x00b@x.org", "not an email", ""):
         response = api.client.get("/utils/registration_info", params={"user_email": odd})
-        assert response.json() == {"app": "biocommons"}
+        assert response.json()["app"] == "biocommons"
     nul = api.client.get("/utils/email-available", params={"email": "a\x00@x.org"}).json()
     assert nul["available"] is False
 
@@ -133,3 +133,21 @@ def test_institution_check_bad_email_is_400(api, institution_env):
         assert response.json()["field_errors"][0]["field"] == "email"
     assert api.client.get(CHECK).status_code == 400
     assert institution_env.requests == []
+
+
+def test_registration_info_offers_the_catalogs_bundles(api):
+    response = api.client.get("/utils/register/registration-info", params={"email": "a@x.org"})
+    assert response.json()["bundles"] == [
+        {
+            "bundle_id": "sbp_workflow_execution",
+            "group_id": "biocommons/group/sbp_workflow_execution",
+            "name": "Structural Biology Platform Bundle",
+            "short_name": "SBP",
+        },
+        {
+            "bundle_id": "tsi",
+            "group_id": "biocommons/group/tsi",
+            "name": "Threatened Species Initiative",
+            "short_name": "TSI",
+        },
+    ]

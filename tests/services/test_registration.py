@@ -30,7 +30,6 @@ from aai_cli.services.registration import (
 from tests.api.registration_util import (
     SBP_BUNDLE,
     WatchingGateway,
-    add_sbp_bundle,
     database_state,
     memberships_fail,
     records,
@@ -146,7 +145,6 @@ def test_without_bundle_only_the_auto_approved_platforms(session, gateway):
 
 
 def test_bundles_are_collapsed_each_with_its_own_reason(session, gateway, db_url, institution_env):
-    add_sbp_bundle(db_url)
     bundles = (
         BundleChoice("tsi", None),
         BundleChoice("tsi", "koala genomes"),
@@ -166,7 +164,7 @@ def test_bundles_are_collapsed_each_with_its_own_reason(session, gateway, db_url
         select(EmailMessage.subject).where(EmailMessage.kind == "request_received")
     ).all()
     assert sorted(received) == [
-        "Your SBP Workflow Execution Service Bundle request has been received",
+        "Your Structural Biology Platform Bundle Service Bundle request has been received",
         "Your Threatened Species Initiative Service Bundle request has been received",
     ]
 
@@ -191,7 +189,6 @@ def test_sbp_needs_an_allowed_domain(session, gateway, auth0_env, monkeypatch):
 def test_the_sbp_workflow_bundle_needs_an_institutional_email(
     session, gateway, auth0_env, db_url, institution_env
 ):
-    add_sbp_bundle(db_url)
     bundles = (BundleChoice("sbp_workflow_execution"),)
     with pytest.raises(RegistrationInvalid) as refused:
         registration.register(form(email="jane@gmail.com", bundles=bundles), gateway=gateway)
