@@ -7,6 +7,7 @@ variable, never a pydantic dump and never the secret.
 
 from __future__ import annotations
 
+import ipaddress
 import re
 from functools import lru_cache
 from typing import Literal
@@ -18,6 +19,7 @@ from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 from aai_cli.errors import ConfigError
 
 DEFAULT_DB_URL = "sqlite:///database.db"
+SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
 
@@ -46,12 +48,15 @@ class Settings(BaseSettings):
     auth0_db_connection: str = "Username-Password-Authentication"
     auth0_max_rps: float = Field(20.0, gt=0, le=10_000)
     auth0_timeout_s: float = Field(30.0, gt=0, le=600)
+    auth0_jwks_timeout_s: float = Field(3.0, gt=0, le=600)
     admin_roles: list[str] = Field(default_factory=list)
 
     # API
     cors_allowed_origins: str = ""
     jwt_secret_key: SecretStr | None = None
     enable_prometheus_metrics: bool = False
+    forwarded_allow_ips: str = "127.0.0.1,::1"
+    max_body_bytes: int = Field(256 * 1024, ge=1024, le=64 * 1024 * 1024)
 
     # email
     aai_portal_url: str = "http://localhost:3000"
@@ -63,6 +68,10 @@ class Settings(BaseSettings):
     smtp_password: SecretStr | None = None
     smtp_starttls: bool = True
     sbp_allowed_email_domains: list[str] = Field(default_factory=list)
+
+    # registration
+    institution_check_url: str = "https://usegalaxy.org.au/institution/validate"
+    institution_check_timeout_s: float = Field(5.0, gt=0, le=60)
 
     # sync and scheduler
     sync_interval_minutes: int = Field(15, ge=1, le=24 * 60)
@@ -82,7 +91,13 @@ class Settings(BaseSettings):
             raise ValueError("expected HH:MM (24-hour, UTC)")
         return value
 
-    @field_validator("auth0_base_url", "auth0_jwks_url", "aai_portal_url")
+    @field_validator("db_url")
+    @classmethod
+    def _database_url(cls, value: str) -> str:
+        check_db_url(normalise_db_url(value))
+        return value
+
+    @field_validator("auth0_base_url", "auth0_jwks_url", "aai_portal_url", "institution_check_url")
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
@@ -159,6 +174,23 @@ class Settings(BaseSettings):
             )
         return origins
 
+    def trusted_proxies(self) -> list[str]:
+        """FORWARDED_ALLOW_IPS as IP addresses and networks: the proxy hops whose
+        X-Forwarded-For entries are believed. `*` is refused: trusting every hop makes the
+        left end of the chain, which the client writes, its address."""
+        entries = [e.strip() for e in self.forwarded_allow_ips.split(",") if e.strip()]
+        if "*" in entries:
+            raise ConfigError(
+                "FORWARDED_ALLOW_IPS must list the proxies' addresses or ranges (e.g. the "
+                "VPC range); '*' is refused (any client could choose its own address)"
+            )
+        try:
+            return [str(ipaddress.ip_network(e, strict=False)) for e in entries]
+        except ValueError:
+            raise ConfigError(
+                "FORWARDED_ALLOW_IPS: expected comma-separated IP addresses or CIDR ranges"
+            ) from None
+
     def require(self, *names: str) -> None:
         """Raise ConfigError naming every variable in `names` that is unset."""
         missing = [n.upper() for n in names if getattr(self, n.lower()) in (None, "")]
@@ -190,12 +222,31 @@ def normalise_db_url(url: str) -> str:
     return url
 
 
+def check_db_url(url: str) -> None:
+    """ValueError unless `url` is a database URL this project can use (the message never
+    repeats the URL: it may hold a password)."""
+    from sqlalchemy.engine import make_url
+    from sqlalchemy.exc import ArgumentError
+
+    try:
+        parsed = make_url(url)
+        port = parsed.port
+    except (ArgumentError, ValueError):
+        raise ValueError(
+            "not a database URL (expected sqlite:///path or postgresql://user@host/db)"
+        ) from None
+    if parsed.drivername not in SUPPORTED_DRIVERS:
+        raise ValueError("unsupported database: use sqlite:/// or postgresql://")
+    if port is not None and not 1 <= port <= 65535:
+        raise ValueError("the port must be between 1 and 65535")
+
+
 def _config_error(exc: Exception) -> ConfigError:
     if isinstance(exc, ValidationError):
         parts = []
         for error in exc.errors():
             name = ".".join(str(p) for p in error["loc"]).upper() or "settings"
-            parts.append(f"{name}: {error['msg']}")
+            parts.append(f"{name}: {error['msg'].removeprefix('Value error, ')}")
         return ConfigError("invalid configuration: " + "; ".join(parts))
     match = re.search(r'field "(\w+)"', str(exc))
     name = match.group(1).upper() if match else "a setting"

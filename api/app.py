@@ -18,7 +18,8 @@ from aai_cli import __version__
 from aai_cli.errors import ConfigError
 from aai_cli.services.tokens import TokenVerifier
 from aai_cli.settings import Settings, get_settings
-from api.errors import install_error_handlers
+from api.errors import install_error_handlers, install_error_schema
+from api.guards import BodyLimit, TokenBeforeBody
 from api.routers import admin, health, me, registration, utils
 
 log = logging.getLogger("aai.api")
@@ -37,8 +38,13 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.verifier = _verifier(settings)
     app.state.user_source = _user_source(settings)
     install_error_handlers(app)
+    install_error_schema(app)
     for module in (health, me, admin, registration, utils):
         app.include_router(module.router)
+    # the last added runs first: access log, metrics, CORS (so that refusals carry its
+    # headers), then the body limit and the token check, before the app reads a body
+    app.add_middleware(TokenBeforeBody)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     if origins:
         from fastapi.middleware.cors import CORSMiddleware
 

@@ -15,7 +15,7 @@ from fastapi.concurrency import run_in_threadpool
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlmodel import Session
 
-from aai_cli.db import finish, new_session
+from aai_cli.db import finish, new_session, session_scope
 from aai_cli.errors import ServiceUnavailable
 from aai_cli.models import User
 from aai_cli.services import access, profile
@@ -51,10 +51,9 @@ def _session_dependency(readonly: Callable[[Request], bool]) -> Any:
     return session_dependency
 
 
-# Reads do not take SQLite's write lock (db.py). GET routes do not write; a route that
-# does (creating the caller's row on first sight) takes WriteSessionDep.
+# Reads do not take SQLite's write lock (db.py). GET routes do not write; a row created on
+# a caller's first sight is written in a short transaction of its own (load_me).
 get_session = _session_dependency(lambda request: request.method in READ_METHODS)
-get_write_session = _session_dependency(lambda request: False)
 
 
 def get_verifier(request: Request) -> TokenVerifier:
@@ -80,7 +79,6 @@ async def get_caller(
 
 
 SessionDep = Annotated[Session, Depends(get_session, scope="function")]
-WriteSessionDep = Annotated[Session, Depends(get_write_session, scope="function")]
 CallerDep = Annotated[Caller, Depends(get_caller)]
 SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
@@ -110,8 +108,31 @@ async def get_user_source(request: Request) -> profile.UserSource | None:
 UserSourceDep = Annotated[profile.UserSource | None, Depends(get_user_source)]
 
 
+def load_me(session: Session, user_id: str, source: profile.UserSource | None) -> User:
+    """The caller's row (soft-deleted too: reads may stay). On first sight it is created
+    from Auth0: the request's transaction ends first and the row is written in a short one
+    of its own, so no transaction stays open while Auth0 answers and a GET, which reads
+    with the read-only session, never takes the write lock for a known caller."""
+    user = profile.get_own_row(session, user_id)
+    if user is not None:
+        return user
+    session.rollback()
+    remote = profile.fetch_identity(user_id, source=source)
+    with session_scope() as writer:
+        return profile.adopt(writer, user_id, remote)
+
+
 def get_me(caller: CallerDep, session: SessionDep, source: UserSourceDep) -> User:
-    return profile.require_me(session, caller.sub, source=source)
+    return load_me(session, caller.sub, source)
 
 
 MeDep = Annotated[User, Depends(get_me)]
+
+
+async def get_active_me(me: MeDep) -> User:
+    """The caller, who may act: 403 for a blocked or deleted account. Every `/me` route
+    that writes (and every access request) takes this rather than MeDep."""
+    return profile.require_active(me)
+
+
+ActiveMeDep = Annotated[User, Depends(get_active_me)]

@@ -1,8 +1,11 @@
-"""AaiError (and request validation) to HTTP: one JSON shape, `{message, ...}`, never a traceback.
+"""AaiError (and request validation) to HTTP: one JSON shape, never a traceback.
+
+Every error body is `{message, detail, ...}`: `detail` is the same text as `message` (the
+string the portal shows), and validation errors add `field_errors: [{field, message}]`.
 
 | error | status |
 |---|---|
-| request validation, malformed JSON, InvalidInput/UsageError | 400 `{message, field_errors}` |
+| request validation, malformed JSON, InvalidInput/UsageError | 400, with `field_errors` |
 | a value the database cannot store (DataError, e.g. NUL on Postgres) | 400 |
 | InvalidToken | 401 with `WWW-Authenticate: Bearer` |
 | Forbidden | 403 |
@@ -10,6 +13,7 @@
 | Conflict, CheckFailed | 409 |
 | Auth0Error (a refusal that is not transient) | 502 |
 | ServiceUnavailable (database, Auth0, SMTP), Busy | 503 |
+| ConfigError (e.g. Auth0 refuses the management credentials) | 503 with its message |
 | anything else | 500 `{message: "internal error"}` (logged with its traceback) |
 """
 
@@ -21,6 +25,7 @@ from typing import Any
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from pydantic import BaseModel, Field
 from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -40,6 +45,9 @@ STATUS_BY_ERROR: list[tuple[type[errors.AaiError], int]] = [
     (errors.Auth0Error, 502),
     (errors.ServiceUnavailable, 503),
     (errors.Busy, 503),
+    # raised while serving, a configuration error is the server's fault, not the caller's:
+    # its message names the variables to fix and never a secret's value
+    (errors.ConfigError, 503),
 ]
 
 
@@ -52,11 +60,16 @@ def status_for(exc: errors.AaiError) -> int:
 
 def error_response(status: int, message: str, **extra: Any) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if status == 401 else None
-    return JSONResponse({"message": message, **extra}, status_code=status, headers=headers)
+    body = {"message": message, "detail": message, **extra}
+    return JSONResponse(body, status_code=status, headers=headers)
 
 
 async def _aai_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, errors.AaiError)
+    return aai_error_response(exc)
+
+
+def aai_error_response(exc: errors.AaiError) -> JSONResponse:
     status = status_for(exc)
     if status == 500:
         log.error("unhandled %s: %s", type(exc).__name__, exc)
@@ -67,7 +80,9 @@ async def _aai_error(_request: Request, exc: Exception) -> JSONResponse:
         return error_response(400, str(exc), field_errors=fields or [])
     if status >= 500:
         log.warning("%s: %s", type(exc).__name__, exc)
-    return error_response(status, str(exc), **({"field_errors": fields} if fields else {}))
+    # an error that carries field_errors keeps them even when empty: the portal's
+    # registration page reads `message` as an alert only when both keys are present
+    return error_response(status, str(exc), **({} if fields is None else {"field_errors": fields}))
 
 
 def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
@@ -107,6 +122,55 @@ async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
 async def _unexpected(_request: Request, exc: Exception) -> JSONResponse:
     log.exception("unexpected error", exc_info=exc)
     return error_response(500, "internal error")
+
+
+class ErrorField(BaseModel):
+    field: str = Field(description="the input at fault: a body field, a query parameter, `body`")
+    message: str
+
+
+class ErrorBody(BaseModel):
+    """The body of every error answer."""
+
+    message: str
+    detail: str = Field(description="the same text as `message`: what the portal shows")
+    field_errors: list[ErrorField] = Field(
+        default_factory=list, description="on 400 (validation): one entry per input at fault"
+    )
+
+
+_ERROR_REF = {"$ref": "#/components/schemas/ErrorBody"}
+
+
+def install_error_schema(app: FastAPI) -> None:
+    """The OpenAPI document states the errors the API really answers: 400 with ErrorBody
+    where FastAPI would declare its 422 HTTPValidationError, and ErrorBody on every error."""
+    generate = app.openapi
+
+    def openapi() -> dict[str, Any]:
+        if app.openapi_schema is None:
+            _declare_error_bodies(generate())
+        assert app.openapi_schema is not None
+        return app.openapi_schema
+
+    app.openapi = openapi  # type: ignore[method-assign]
+
+
+def _declare_error_bodies(document: dict[str, Any]) -> None:
+    schemas = document.setdefault("components", {}).setdefault("schemas", {})
+    for name in ("HTTPValidationError", "ValidationError"):
+        schemas.pop(name, None)
+    error_schema = ErrorBody.model_json_schema(ref_template="#/components/schemas/{model}")
+    schemas.update(error_schema.pop("$defs"))
+    schemas["ErrorBody"] = error_schema
+    for path_item in document.get("paths", {}).values():
+        for operation in path_item.values():
+            responses = operation.get("responses", {})
+            if responses.pop("422", None) is not None:
+                responses.setdefault("400", {"description": "Invalid request"})
+            for status, response in responses.items():
+                if status[:1] in ("4", "5"):
+                    response["content"] = {"application/json": {"schema": _ERROR_REF}}
 
 
 def install_error_handlers(app: FastAPI) -> None:

@@ -33,12 +33,18 @@ def decision_response(result: TransitionResult) -> dict[str, Any]:
 
 def after_decision(session: Session, background: BackgroundTasks, result: TransitionResult) -> None:
     """Schedule the after-commit pushes of `result`'s role change and emails."""
-    if not result.changed:
-        return
-    change_ids = pending_change_ids(session, [result])
+    after_decisions(session, background, [result])
+
+
+def after_decisions(
+    session: Session, background: BackgroundTasks, results: list[TransitionResult]
+) -> None:
+    """The same for several decisions of one request: one push, one delivery."""
+    changed = [result for result in results if result.changed]
+    change_ids = pending_change_ids(session, changed)
     if change_ids:
         background.add_task(push_role_changes, change_ids)
-    if result.emails_queued:  # queued by the transition, in this transaction
+    if any(result.emails_queued for result in changed):  # queued in this transaction
         background.add_task(deliver_emails)
 
 

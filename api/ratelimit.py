@@ -1,9 +1,15 @@
 """Per-client-IP rate limits for the public routes: an in-memory token bucket per IP.
 
 Each process keeps its own buckets (with N workers a client gets up to N times the rate,
-which is fine for abuse control). The client IP is the connection's peer address; run
-`aai serve --proxy-headers` behind a proxy so it is the real client's. Over the limit the
-route answers 429 with `Retry-After` (whole seconds).
+which is fine for abuse control). The client IP is the connection's peer address; behind
+a proxy, `aai serve --proxy-headers` makes it the right-most X-Forwarded-For entry that is
+not one of the trusted proxies (FORWARDED_ALLOW_IPS), so a client cannot choose its key.
+Over the limit the route answers 429 with `Retry-After` (whole seconds).
+
+The table of buckets is bounded. When it is full, only clients whose bucket is full again
+(idle for a whole refill) are forgotten, which loses nothing; a client that has spent
+tokens is never forgotten, so it cannot start afresh. Clients the full table cannot take
+share one overflow bucket.
 """
 
 from __future__ import annotations
@@ -11,6 +17,7 @@ from __future__ import annotations
 import math
 import threading
 import time
+from collections import OrderedDict
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -29,40 +36,60 @@ class TokenBuckets:
     """`burst` requests at once, refilled at `per_minute`; one bucket per key."""
 
     def __init__(
-        self, *, per_minute: float, burst: int, clock: Callable[[], float] = time.monotonic
+        self,
+        *,
+        per_minute: float,
+        burst: int,
+        clock: Callable[[], float] = time.monotonic,
+        max_keys: int = MAX_TRACKED_CLIENTS,
     ) -> None:
         self.rate = per_minute / 60.0
         self.burst = burst
         self.clock = clock
-        self._buckets: dict[str, _Bucket] = {}
+        self.max_keys = max_keys
+        # least recently used first: the idle entries are at the front
+        self._buckets: OrderedDict[str, _Bucket] = OrderedDict()
+        self._overflow = _Bucket(float(burst), clock())
         self._lock = threading.Lock()
 
     def take(self, key: str) -> float:
         """Spend one token: 0 when allowed, else the seconds until one is available."""
         now = self.clock()
         with self._lock:
-            bucket = self._buckets.get(key)
-            if bucket is None:
-                self._make_room(now)
-                bucket = self._buckets[key] = _Bucket(float(self.burst), now)
-            bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
-            bucket.updated = now
+            bucket = self._bucket_for(key, now)
+            self._refill(bucket, now)
             if bucket.tokens >= 1:
                 bucket.tokens -= 1
                 return 0.0
             return (1 - bucket.tokens) / self.rate
 
-    def _make_room(self, now: float) -> None:
-        """Forget clients whose bucket is full again; if none, the oldest ones."""
-        if len(self._buckets) < MAX_TRACKED_CLIENTS:
-            return
-        refill = self.burst / self.rate
-        idle = [k for k, b in self._buckets.items() if now - b.updated >= refill]
-        if not idle:
-            by_age = sorted(self._buckets, key=lambda k: self._buckets[k].updated)
-            idle = by_age[: len(by_age) // 10 + 1]
-        for key in idle:
-            del self._buckets[key]
+    def _bucket_for(self, key: str, now: float) -> _Bucket:
+        bucket = self._buckets.get(key)
+        if bucket is not None:
+            self._buckets.move_to_end(key)
+            return bucket
+        if len(self._buckets) >= self.max_keys:
+            self._forget_idle(now)
+        if len(self._buckets) >= self.max_keys:
+            return self._overflow
+        # A newcomer gets no more than the overflow bucket holds: a client that spent the
+        # shared tokens does not start afresh when room appears.
+        self._refill(self._overflow, now)
+        bucket = self._buckets[key] = _Bucket(self._overflow.tokens, now)
+        return bucket
+
+    def _forget_idle(self, now: float) -> None:
+        """Forget the clients whose bucket is full again (untouched for a whole refill)."""
+        refill_s = self.burst / self.rate
+        while self._buckets:
+            oldest = next(iter(self._buckets.values()))
+            if now - oldest.updated < refill_s:
+                return  # the oldest is still refilling, so is every later one
+            self._buckets.popitem(last=False)
+
+    def _refill(self, bucket: _Bucket, now: float) -> None:
+        bucket.tokens = min(self.burst, bucket.tokens + (now - bucket.updated) * self.rate)
+        bucket.updated = now
 
 
 class RateLimit:

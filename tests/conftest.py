@@ -14,7 +14,11 @@ from sqlalchemy.engine import make_url
 from aai_cli import db
 from aai_cli.settings import get_settings
 
-pytest_plugins = ["tests.fakes.fixtures", "tests.smtp_fixtures"]
+pytest_plugins = [
+    "tests.fakes.fixtures",
+    "tests.fakes.institution_server",
+    "tests.smtp_fixtures",
+]
 
 POSTGRES_URL_ENV = "AAI_TEST_POSTGRES_URL"
 BACKENDS = ["sqlite", "postgres"]
@@ -56,13 +60,16 @@ def drop_postgres_database(url: str) -> None:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> Iterator[None]:
     """No test reads the developer's .env or environment by accident."""
     for name in list(os.environ):
-        if name.startswith(("DB_", "AUTH0_", "SMTP_", "SYNC_", "EMAIL_", "CORS_")) or name in {
+        prefixes = ("DB_", "AUTH0_", "SMTP_", "SYNC_", "EMAIL_", "CORS_", "INSTITUTION_")
+        if name.startswith(prefixes) or name in {
             "ADMIN_ROLES",
             "JWT_SECRET_KEY",
             "AAI_PORTAL_URL",
             "SBP_ALLOWED_EMAIL_DOMAINS",
             "LOG_FORMAT",
             "AAI_DEBUG",
+            "FORWARDED_ALLOW_IPS",
+            "MAX_BODY_BYTES",
         }:
             monkeypatch.delenv(name, raising=False)
     monkeypatch.chdir(tmp_path_factory.mktemp("cwd"))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import email
 import email.policy
 import socket
@@ -12,6 +13,7 @@ from dataclasses import dataclass, field
 import pytest
 
 from aai_cli.settings import get_settings
+from tests.fakes.auth0_holds import HeldAnswer
 
 
 @dataclass
@@ -34,6 +36,7 @@ class SmtpServer:
     refused: set[str] = field(default_factory=set)
     credentials: tuple[str, str] | None = None  # when set, AUTH must match (else 535)
     logins: list[str] = field(default_factory=list)
+    held: HeldAnswer | None = None  # when set, DATA is answered only once it is released
     _changed: threading.Condition = field(default_factory=threading.Condition)
 
     # aiosmtpd handler hooks
@@ -44,6 +47,8 @@ class SmtpServer:
         return "250 OK"
 
     async def handle_DATA(self, server, session, envelope):
+        if self.held is not None:
+            await asyncio.to_thread(self.held.wait_here)
         parsed = email.message_from_bytes(envelope.content, policy=email.policy.default)
         with self._changed:
             self.messages.append(Received(envelope.mail_from, list(envelope.rcpt_tos), parsed))
@@ -58,6 +63,11 @@ class SmtpServer:
         if ok:
             self.logins.append(login)
         return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
+
+    def hold(self) -> HeldAnswer:
+        """Answer DATA only once the returned hold is released (tests/fakes/auth0_holds.py)."""
+        self.held = HeldAnswer("DATA", ".*")
+        return self.held
 
     def to(self, address: str) -> list[Received]:
         return [m for m in self.messages if address in m.rcpt_tos]

@@ -132,3 +132,41 @@ def test_cors_wildcard_refused() -> None:
         load_settings(cors_allowed_origins="https://a.example, *").cors_origins()
     settings = load_settings(cors_allowed_origins="https://a.example, https://b.example")
     assert settings.cors_origins() == ["https://a.example", "https://b.example"]
+
+
+NOT_A_URL = "not a database URL (expected sqlite:///path or postgresql://user@host/db)"
+
+
+@pytest.mark.parametrize(
+    ("value", "expected"),
+    [
+        ("not a url", NOT_A_URL),
+        ("postgresql://:bad", NOT_A_URL),
+        ("postgresql://db.internal:70000/aai", "the port must be between 1 and 65535"),
+        ("mysql://db.internal/aai", "unsupported database: use sqlite:/// or postgresql://"),
+    ],
+)
+def test_malformed_db_url_is_exit_6_naming_it(
+    monkeypatch: pytest.MonkeyPatch, value: str, expected: str
+) -> None:
+    monkeypatch.setenv("DB_URL", value.replace("db.internal", f"aai:{SECRET}@db.internal"))
+    result = CliRunner().invoke(app, ["db", "current"])
+    assert result.exit_code == 6, result.output
+    assert result.stderr.strip().splitlines() == [
+        f"error: invalid configuration: DB_URL: {expected}"
+    ]
+    assert SECRET not in result.stderr + result.stdout
+
+
+def test_trusted_proxies_are_addresses_and_ranges() -> None:
+    assert load_settings().trusted_proxies() == ["127.0.0.1/32", "::1/128"]
+    settings = load_settings(forwarded_allow_ips=" 10.0.0.0/16, 172.30.0.5 ,fd00::/8")
+    assert settings.trusted_proxies() == ["10.0.0.0/16", "172.30.0.5/32", "fd00::/8"]
+    assert load_settings(forwarded_allow_ips="10.1.2.3/16").trusted_proxies() == ["10.1.0.0/16"]
+    assert load_settings(forwarded_allow_ips="").trusted_proxies() == []
+
+
+@pytest.mark.parametrize("value", ["*", "10.0.0.0/16,*", "proxy.internal", "10.0.0.0/33"])
+def test_trusted_proxies_refuse_a_wildcard_and_names(value: str) -> None:
+    with pytest.raises(ConfigError, match="FORWARDED_ALLOW_IPS"):
+        load_settings(forwarded_allow_ips=value).trusted_proxies()

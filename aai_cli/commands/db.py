@@ -218,4 +218,5 @@ def _seed(url: str, file: Path | None, *, as_json: bool) -> None:
     console.success(
         f"catalog seeded: {len(report.created)} created, {len(report.updated)} updated, "
         f"{len(report.unchanged)} unchanged"
+        + (f", {len(report.retired)} retired (no longer offered)" if report.retired else "")
     )

@@ -20,7 +20,8 @@ def serve(
     proxy_headers: bool = typer.Option(
         False,
         "--proxy-headers",
-        help="Trust X-Forwarded-For/-Proto from the proxy in front (FORWARDED_ALLOW_IPS).",
+        help="Take the client address from X-Forwarded-For: its right-most entry that is "
+        "not a trusted proxy (FORWARDED_ALLOW_IPS: addresses or CIDR ranges).",
     ),
 ) -> None:
     """Serve the portal API (health at /healthz, readiness at /readyz, docs at /docs)."""
@@ -31,6 +32,7 @@ def serve(
         raise UsageError("--reload runs a single process: drop --workers")
     settings = get_settings()
     settings.cors_origins()  # refuses '*' before anything starts (exit 6)
+    trusted_proxies = settings.trusted_proxies() if proxy_headers else None  # '*': exit 6
     prepare_database(settings)
 
     import uvicorn
@@ -43,6 +45,7 @@ def serve(
         workers=workers,
         reload=reload,
         proxy_headers=proxy_headers,
+        forwarded_allow_ips=trusted_proxies,
         access_log=False,  # the app logs each request on `aai.access`
         log_config=log_config(settings.log_format, settings.log_level),
     )
@@ -82,7 +85,7 @@ def log_config(log_format: str, level: str) -> dict:
     formatter: dict = (
         {"()": "aai_cli.logs.JsonFormatter"}
         if log_format == "json"
-        else {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}
+        else {"()": "aai_cli.logs.TextFormatter"}
     )
     return {
         "version": 1,

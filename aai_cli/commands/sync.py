@@ -41,7 +41,8 @@ def sync(
 ) -> None:
     """Run `aai sync --now` for a whole sync, or one step (`users`, `roles`, `memberships`).
 
-    Exit codes: 5 Auth0 or the database unavailable, 6 Auth0 not configured, 7 another
+    Exit codes: 3 no platforms in the catalog (run `aai db seed`), 5 Auth0 or the
+    database unavailable, 6 Auth0 not configured or its credentials refused, 7 another
     sync is running, 8 more deletions than --max-deletes.
     """
     if ctx.invoked_subcommand is not None:

@@ -109,7 +109,7 @@ def push_role_changes(ids: list[int]) -> None:
     try:
         with session_scope() as session:
             report = push(session, get_gateway(), ids=ids)
-    except ServiceUnavailable as exc:
+    except (ServiceUnavailable, ConfigError) as exc:  # the decision itself is recorded
         console.warn(f"{exc}; {QUEUED}")
         return
     console.info(f"Auth0: {report}")

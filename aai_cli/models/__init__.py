@@ -6,6 +6,7 @@ from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel
 from aai_cli.models.catalog import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole
 from aai_cli.models.identity import Role, User
 from aai_cli.models.outbox import EmailMessage, RoleChange
+from aai_cli.models.registration import RegistrationRecord
 from aai_cli.models.runs import JobRun, SyncRun, SyncState
 from aai_cli.models.types import UTCDateTime, utcnow
 
@@ -25,6 +26,7 @@ __all__ = [
     "Platform",
     "PlatformAdminRole",
     "PlatformMembership",
+    "RegistrationRecord",
     "Role",
     "RoleChange",
     "SQLModel",

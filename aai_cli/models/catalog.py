@@ -33,6 +33,9 @@ class Group(SQLModel, table=True):
     id: str = Field(primary_key=True, max_length=255)
     name: str = Field(max_length=255)
     short_name: str = Field(max_length=64)
+    # Set when the catalog stops offering the group: it takes no new requests, while its
+    # memberships, history and admins stay (groups are never deleted).
+    retired_at: datetime | None = timestamp()
     # Its bits in users.group_mask; given out by the database (models/derived.py).
     facet_slot: int | None = Field(default=None, sa_type=SmallInteger)
     created_at: datetime = created_timestamp()

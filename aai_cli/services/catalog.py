@@ -1,5 +1,10 @@
 """The catalog of platforms and groups: data, seeded idempotently from a built-in default
-matching today's BioCommons services, or from a JSON/YAML file of the same shape."""
+matching today's BioCommons services, or from a JSON/YAML file of the same shape.
+
+A seed never deletes. A group in the database that the seeded catalog does not list is
+retired: no longer offered (registration, requests, admin filters), its memberships and
+history kept; listing it again offers it again.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +22,7 @@ from aai_cli.models import Group, GroupAdminRole, GroupPlatform, Platform, Platf
 
 _PLATFORM_ID = r"^[a-z0-9][a-z0-9_]{0,63}$"
 _ROLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,254}$"
+GROUP_ID_PATTERN = r"^biocommons/group/[a-z0-9][a-z0-9_-]{0,100}$"
 
 
 class PlatformSpec(BaseModel):
@@ -36,7 +42,7 @@ class PlatformSpec(BaseModel):
 class GroupSpec(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    id: str = Field(pattern=r"^biocommons/group/[a-z0-9][a-z0-9_-]{0,100}$")
+    id: str = Field(pattern=GROUP_ID_PATTERN)
     name: str = Field(min_length=1, max_length=255)
     short_name: str = Field(min_length=1, max_length=64)
     platforms: list[str] = Field(default_factory=list)
@@ -95,11 +101,16 @@ DEFAULT_CATALOG: dict[str, Any] = {
             "admin_roles": ["biocommons/role/tsi/admin"],
         },
         {
-            "id": "biocommons/group/bpa_galaxy",
-            "name": "Bioplatforms Australia Data Portal & Galaxy Australia",
-            "short_name": "BPA-GA",
-            "platforms": ["bpa_data_portal", "galaxy"],
-            "admin_roles": ["biocommons/role/bpa_galaxy/admin"],
+            # Its admins: the bundle's own role and, as the portal pairs the SBP platform
+            # with this bundle, the SBP platform admins too.
+            "id": "biocommons/group/sbp_workflow_execution",
+            "name": "Structural Biology Platform Bundle",
+            "short_name": "SBP",
+            "platforms": [],
+            "admin_roles": [
+                "biocommons/role/sbp/admin",
+                "biocommons/role/sbp_workflow_execution/admin",
+            ],
         },
     ],
 }
@@ -110,9 +121,15 @@ class SeedReport:
     created: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
+    retired: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, list[str]]:
-        return {"created": self.created, "updated": self.updated, "unchanged": self.unchanged}
+        return {
+            "created": self.created,
+            "updated": self.updated,
+            "unchanged": self.unchanged,
+            "retired": self.retired,
+        }
 
 
 def parse_catalog(data: Any, *, source: str = "catalog") -> CatalogSpec:
@@ -162,8 +179,25 @@ def seed_catalog(session: Session, catalog: CatalogSpec | None = None) -> SeedRe
                 f"group {group_spec.id} bundles unknown platforms: {', '.join(missing)}"
             )
         _record(report, f"group {group_spec.id}", _upsert_group(session, group_spec))
+    report.retired = _retire_unlisted_groups(session, {g.id for g in catalog.groups})
     session.flush()
     return report
+
+
+def offered_groups(session: Session) -> list[Group]:
+    """The groups (bundles) people may ask for: the catalog's groups not retired."""
+    return list(session.exec(select(Group).where(Group.retired_at.is_(None)).order_by(Group.id)))  # type: ignore[union-attr]
+
+
+def _retire_unlisted_groups(session: Session, listed: set[str]) -> list[str]:
+    """Mark the live groups the catalog no longer lists; returns their report labels."""
+    retired = []
+    for group in offered_groups(session):
+        if group.id not in listed:
+            group.retired_at = group.updated_at = utcnow()
+            session.add(group)
+            retired.append(f"group {group.id}")
+    return retired
 
 
 def _record(report: SeedReport, label: str, outcome: str) -> None:
@@ -205,7 +239,7 @@ def _upsert_group(session: Session, spec: GroupSpec) -> str:
     outcome = "created" if group is None else "unchanged"
     if group is None:
         group = Group(id=spec.id, name=spec.name, short_name=spec.short_name)
-    values = {"name": spec.name, "short_name": spec.short_name}
+    values = {"name": spec.name, "short_name": spec.short_name, "retired_at": None}
     if outcome == "unchanged" and any(getattr(group, k) != v for k, v in values.items()):
         outcome = "updated"
     for key, value in values.items():

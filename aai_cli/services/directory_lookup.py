@@ -127,13 +127,16 @@ def _unknown(kind: str, value: str, known: list[str]) -> NotFound:
 
 
 def filter_options(session: Session) -> list[tuple[str, str]]:
-    """(id, name) of every platform, then every group by its last part, each kind in
-    the order the catalog introduced them: the values `UserQuery.filter_by` takes."""
-    selects = [
-        select(literal(rank).label("rank"), t.c.id, t.c.name, t.c.created_at)
-        for rank, t in enumerate((Platform.__table__, Group.__table__))
-    ]
-    stmt = union_all(*selects).order_by("rank", "created_at", "id")
+    """(id, name) of every platform, then every group still offered by its last part,
+    each kind in the order the catalog introduced them: values `UserQuery.filter_by`
+    takes (a retired group's last part too, for the memberships it keeps)."""
+    platforms, groups = Platform.__table__, Group.__table__
+    stmt = union_all(
+        select(literal(0).label("rank"), platforms.c.id, platforms.c.name, platforms.c.created_at),
+        select(literal(1), groups.c.id, groups.c.name, groups.c.created_at).where(
+            groups.c.retired_at.is_(None)
+        ),
+    ).order_by("rank", "created_at", "id")
     return [
         (target_id.removeprefix(GROUP_PREFIX), name)
         for _, target_id, name, _ in session.connection().execute(stmt)

@@ -17,12 +17,12 @@ from datetime import datetime, timedelta
 from functools import lru_cache
 from typing import Any
 
-from sqlalchemy import or_, update
+from sqlalchemy import or_
 from sqlmodel import Session, select
 
 from aai_cli.errors import AaiError, InvalidInput
 from aai_cli.models import EmailMessage, utcnow
-from aai_cli.services import email_backends
+from aai_cli.services import email_backends, leases
 from aai_cli.settings import get_settings
 
 log = logging.getLogger(__name__)
@@ -30,6 +30,7 @@ log = logging.getLogger(__name__)
 SUBJECTS = {
     "registration": "Your Australian BioCommons account has been created",
     "access_requested": "New access request for {target_name}",
+    "request_received": "Your {target_name} Service Bundle request has been received",
     "access_approved": "Your access to {target_name} has been approved",
     "access_rejected": "Your request for {target_name} has been declined",
     "access_revoked": "Your access to {target_name} has been revoked",
@@ -122,16 +123,18 @@ def _due_ids(session: Session, now: datetime, limit: int, seen: set[int]) -> lis
 
 def _claim(session: Session, message_id: int, now: datetime) -> EmailMessage | None:
     """Take the row with a lease (compare-and-set: only one worker wins); commits."""
-    claimed = session.execute(
-        update(EmailMessage)
-        .where(EmailMessage.id == message_id, _due(now))
-        .values(status="sending", lease_until=now + LEASE, attempts=EmailMessage.attempts + 1)
+    won = leases.claim(
+        session,
+        EmailMessage,
+        [message_id],
+        due=_due(now),
+        values={
+            "status": "sending",
+            "lease_until": now + LEASE,
+            "attempts": EmailMessage.attempts + 1,
+        },
     )
-    session.commit()
-    if claimed.rowcount != 1:
-        return None
-    message = session.get(EmailMessage, message_id, populate_existing=True)
-    return message
+    return won[0] if won else None
 
 
 def deliver_pending(session: Session, *, now: datetime | None = None, limit: int = 50) -> dict:

@@ -4,7 +4,9 @@
   recipients, fanned out to the role's Auth0 members at delivery: we do not mirror admin
   role members, and this way a change in Auth0 is seen by the next email);
 - approval (including unrevoke and an auto-approved request), rejection, revocation -> the user;
-- registration -> the user (sent by the registration service, see `notify_registration`).
+- registration -> the user (sent by the registration service, see `notify_registration`);
+- a group (bundle) request -> the requester's confirmation, queued by whoever takes the
+  request (registration, `/me`), see `queue_request_received`.
 
 Changes imported by the sync (`system:sync`) send nothing: they already happened in Auth0,
 and a first full sync must not mail every user. The registration's own requests send no
@@ -81,6 +83,25 @@ def notify_registration(
             "username": user.username or user.email,
             "email": user.email,
             "memberships": memberships,
+        },
+    )
+
+
+def queue_request_received(
+    session: Session, *, user: User, target: Target, reason: str | None
+) -> EmailMessage | None:
+    """The requester's confirmation that their bundle request arrived ("Your <group>
+    Service Bundle request has been received"); None for a user without an email."""
+    if not user.email:
+        return None
+    return emails.enqueue_email(
+        session,
+        kind="request_received",
+        to=user.email,
+        context={
+            "name": display_name(user),
+            "target_name": target_name(session, target),
+            "reason": reason,
         },
     )
 

@@ -13,7 +13,7 @@ from typing import Any
 
 from aai_cli.db import session_scope
 from aai_cli.errors import ConfigError, UsageError
-from aai_cli.models import EmailMessage, RoleChange
+from aai_cli.models import EmailMessage, RegistrationRecord, RoleChange
 from aai_cli.services.scheduler import DailyAt, Every, JobContext, JobSpec
 from aai_cli.settings import Settings
 
@@ -43,6 +43,18 @@ def _deliver_email(ctx: JobContext) -> Any:
 
     with session_scope(ctx.url) as session:
         return deliver_pending(session, now=ctx.now)
+
+
+def _registrations_job(retention_days: int) -> Callable[[JobContext], Any]:
+    def run(ctx: JobContext) -> Any:
+        from aai_cli.services.auth0 import get_gateway
+        from aai_cli.services.registration_records import finish_registrations
+
+        return finish_registrations(
+            get_gateway, url=ctx.url, now=ctx.now, retention_days=retention_days
+        )
+
+    return run
 
 
 def _cleanup_job(retention_days: int) -> Callable[[JobContext], Any]:
@@ -83,6 +95,13 @@ def default_jobs(settings: Settings) -> list[JobSpec]:
             _deliver_email,
             "deliver queued email",
             dead_letters=EmailMessage,
+        ),
+        JobSpec(
+            "registrations",
+            Every(1),
+            _registrations_job(settings.job_retention_days),
+            "finish registrations interrupted after Auth0 created the user",
+            dead_letters=RegistrationRecord,
         ),
         JobSpec(
             "cleanup",

@@ -21,8 +21,8 @@ from sqlalchemy import select, update
 from sqlmodel import Session
 
 from aai_cli import db
-from aai_cli.errors import AaiError, UsageError
-from aai_cli.models import Role, SyncRun, SyncState, utcnow
+from aai_cli.errors import AaiError, CheckFailed, UsageError
+from aai_cli.models import Platform, Role, SyncRun, SyncState, utcnow
 from aai_cli.services import outbox
 from aai_cli.services.auth0 import Auth0Gateway, MalformedRecord, get_gateway
 from aai_cli.services.sync_memberships import MembershipCounts, MemberWalk, sync_memberships
@@ -261,7 +261,8 @@ def run_sync(
     gateway: Auth0Gateway | None = None,
 ) -> SyncReport:
     """Run the sync steps once, now. Raises `Busy` (7) if a run holds the lock,
-    `SafetyGuard` (8) when deletions exceed `max_deletes`, `Auth0Unavailable` (5)."""
+    `SafetyGuard` (8) when deletions exceed `max_deletes`, `Auth0Unavailable` (5),
+    `CheckFailed` (3) when memberships are asked for and the catalog has no platforms."""
     settings = get_settings()
     gateway = gateway or get_gateway()
     limit = settings.sync_max_deletes if max_deletes is None else max_deletes
@@ -270,6 +271,8 @@ def run_sync(
         raise UsageError(f"unknown sync steps: {', '.join(sorted(unknown))}")
     with db.advisory_lock(LOCK_NAME, wait=False):
         with Session(db.write_engine(), expire_on_commit=False) as session:
+            if "memberships" in steps:
+                _require_catalog(session)
             resolved = _resolve_mode(session, mode) if "users" in steps else mode
             # only the combined incremental run defers the walk; `sync memberships` walks
             walk = (
@@ -304,6 +307,13 @@ def run_sync(
             report.finished_at = utcnow()
             _finish_run(report)
         return report
+
+
+def _require_catalog(session: Session) -> None:
+    """Memberships are reconciled against the catalog: without platforms a run would
+    report success and import nothing."""
+    if session.execute(select(Platform.id).limit(1)).first() is None:
+        raise CheckFailed("no platforms in the catalog: run aai db seed")
 
 
 def _start_run(report: SyncReport, job: str) -> int:

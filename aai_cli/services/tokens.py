@@ -6,11 +6,14 @@ audience or issuer, `alg: none`, HS256, unknown or missing `kid`, bad signature)
 `InvalidToken`; only an unreachable JWKS endpoint is something else (`Auth0Unavailable`).
 
 The JWKS is cached: an unknown `kid` triggers at most one refetch per `refetch_interval_s`
-(so garbage tokens cannot hammer Auth0), and a failed fetch is never cached as keys.
+(so garbage tokens cannot hammer Auth0), and a failed fetch is never cached as keys. One
+request fetches, with a short timeout, and no other request waits for it: tokens of known
+keys are checked against the keys in hand, and an unknown `kid` is refused at once.
 """
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
@@ -25,7 +28,7 @@ ALGORITHM = "RS256"
 DEFAULT_LEEWAY_S = 30
 JWKS_REFETCH_INTERVAL_S = 30.0
 JWKS_FAILURE_BACKOFF_S = 2.0
-JWKS_TIMEOUT_S = 5.0
+JWKS_TIMEOUT_S = 3.0
 MAX_TOKEN_LENGTH = 16_384
 
 
@@ -58,11 +61,11 @@ def _http() -> Any:
     return _http_client
 
 
-def _fetch_jwks_http(url: str) -> dict[str, Any]:
+def _fetch_jwks_http(url: str, *, timeout_s: float = JWKS_TIMEOUT_S) -> dict[str, Any]:
     import httpx
 
     try:
-        response = _http().get(url)
+        response = _http().get(url, timeout=timeout_s)
     except httpx.HTTPError as exc:
         raise Auth0Unavailable(f"cannot fetch the JWKS: {type(exc).__name__}") from None
     if response.status_code != 200:
@@ -93,6 +96,7 @@ class JwksCache:
         self._keys: dict[str, Any] = {}
         self._fetched_at: float | None = None
         self._failed_at: float | None = None
+        self._refreshing = False
         self._lock = threading.Lock()
         self.fetches = 0
 
@@ -101,17 +105,29 @@ class JwksCache:
 
     def get_key(self, kid: str) -> Any:
         """The public key for `kid`; raises InvalidToken when the JWKS does not have it."""
-        key = self._keys.get(kid)
-        if key is not None:
-            return key
-        with self._lock:
-            key = self._keys.get(kid)
-            if key is None and self._may_fetch():
+        if kid not in self._keys and self._claim_refresh():
+            try:
                 self._refresh()
-                key = self._keys.get(kid)
+            finally:
+                with self._lock:
+                    self._refreshing = False
+        key = self._keys.get(kid)  # this caller's refresh, or another's, may have brought it
         if key is None:
             raise InvalidToken("the token's signing key is unknown")
         return key
+
+    def _claim_refresh(self) -> bool:
+        """Whether this caller fetches the JWKS now. The lock guards this bookkeeping only,
+        never the fetch: while one caller fetches, the others do not wait for it."""
+        with self._lock:
+            if self._refreshing:
+                if self._fetched_at is None:
+                    raise Auth0Unavailable("the signing keys are being fetched; try again shortly")
+                return False
+            if not self._may_fetch():
+                return False
+            self._refreshing = True
+            return True
 
     def _may_fetch(self) -> bool:
         now = self._clock()
@@ -175,8 +191,9 @@ class TokenVerifier:
         issuers = settings.accepted_issuers
         if not issuers:
             raise ConfigError("set AUTH0_DOMAIN or AUTH0_ISSUER (the accepted token issuers)")
+        fetch = functools.partial(_fetch_jwks_http, timeout_s=settings.auth0_jwks_timeout_s)
         return cls(
-            jwks=JwksCache(settings.jwks_url),
+            jwks=JwksCache(settings.jwks_url, fetch=fetch),
             audience=settings.auth0_audience,
             issuers=issuers,
             roles_claim=settings.auth0_roles_claim,

@@ -6,22 +6,25 @@ from Auth0 the first time they are seen, before the sync has brought it.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
+from sqlmodel import Session
 
-from aai_cli.services import access, profile
+from aai_cli.models import User
+from aai_cli.services import access, institutions, profile
+from aai_cli.services.catalog import GROUP_ID_PATTERN
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target
 from api.deps import (
+    ActiveMeDep,
     AdministeredDep,
     CallerDep,
-    MeDep,
     SessionDep,
     UserSourceDep,
-    WriteSessionDep,
+    load_me,
 )
-from api.followup import after_decision, decision_response
+from api.followup import after_decision, after_decisions, decision_response
 
 router = APIRouter(prefix="/me", tags=["me"])
 
@@ -34,15 +37,57 @@ class RequestBody(BaseModel):
     reason: str | None = Field(default=None, max_length=MAX_REASON_LENGTH)
 
 
-class GroupRequestBody(RequestBody):
-    group_id: str = Field(min_length=1, max_length=255)
+BUNDLE_REASON_MAX = 255
+MAX_BUNDLES_PER_REQUEST = 20
+GroupId = Annotated[str, Field(pattern=GROUP_ID_PATTERN, max_length=255)]
+BundleReason = Annotated[str | None, Field(default=None, max_length=BUNDLE_REASON_MAX)]
+
+
+class BundleRequest(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    group_id: GroupId
+    request_reason: BundleReason = None
+
+
+class GroupRequestBody(BaseModel):
+    """The portal's `{"groups": [{group_id, request_reason}]}`, or one group as
+    `{group_id, request_reason}` (`reason` is accepted for `request_reason`)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    groups: list[BundleRequest] | None = Field(
+        default=None, min_length=1, max_length=MAX_BUNDLES_PER_REQUEST
+    )
+    group_id: GroupId | None = None
+    request_reason: BundleReason = None
+    reason: BundleReason = None
+
+    @model_validator(mode="after")
+    def _one_form(self) -> GroupRequestBody:
+        if (self.groups is None) == (self.group_id is None):
+            raise ValueError("send either groups (a list) or one group_id")
+        if self.groups is not None and (self.request_reason or self.reason) is not None:
+            raise ValueError("with groups, give each group its own request_reason")
+        if self.request_reason is not None and self.reason is not None:
+            raise ValueError("give request_reason or reason, not both")
+        ids = [group_id for group_id, _ in self.requests()]
+        if len(ids) != len(set(ids)):
+            raise ValueError("each group may be requested once per call")
+        return self
+
+    def requests(self) -> list[tuple[str, str | None]]:
+        if self.groups is not None:
+            return [(g.group_id, g.request_reason) for g in self.groups]
+        assert self.group_id is not None
+        return [(self.group_id, self.request_reason or self.reason)]
 
 
 @router.get("/profile", summary="The caller's profile and memberships")
-def get_profile(caller: CallerDep, session: WriteSessionDep, source: UserSourceDep) -> Item:
-    # require_me is called here rather than as a dependency: one thread-pool hop less
-    me = profile.require_me(session, caller.sub, source=source)
-    return profile.profile(session, me)
+def get_profile(caller: CallerDep, session: SessionDep, source: UserSourceDep) -> Item:
+    # load_me is called here rather than as a dependency: one thread-pool hop less
+    me = load_me(session, caller.sub, source)
+    return profile.profile(session, me, claims=caller.claims)
 
 
 @router.get("/platforms", summary="The caller's platform memberships")
@@ -101,7 +146,7 @@ def my_admin_groups(who: AdministeredDep, session: SessionDep) -> list[Item]:
 
 @router.post("/platforms/{platform_id}/request", summary="Ask for access to a platform")
 def request_platform(
-    me: MeDep,
+    me: ActiveMeDep,
     session: SessionDep,
     background: BackgroundTasks,
     platform_id: str = Path(max_length=64),
@@ -113,11 +158,32 @@ def request_platform(
     return decision_response(result)
 
 
-@router.post("/groups/request", summary="Ask for membership of a group")
-def request_group(
-    me: MeDep, session: SessionDep, background: BackgroundTasks, body: GroupRequestBody
+@router.post("/groups/request", summary="Ask for one or more groups (bundles)")
+def request_groups(
+    me: ActiveMeDep, session: SessionDep, background: BackgroundTasks, body: GroupRequestBody
 ) -> Item:
-    target = Target("group", body.group_id)
-    result = profile.request_access(session, me, target, reason=body.reason)
-    after_decision(session, background, result)
-    return decision_response(result)
+    """All or nothing: a group that cannot be asked for fails the call, nothing written."""
+    requests = body.requests()
+    institutional = _institution_verdict(session, me, [group_id for group_id, _ in requests])
+    results = profile.request_groups(session, me, requests, institutional=institutional)
+    after_decisions(session, background, results)
+    items = [
+        {
+            "group_id": r.target.id,
+            "status": r.to_status,
+            "from_status": r.from_status,
+            "message": f"Group membership for {r.target.id} requested successfully.",
+        }
+        for r in results
+    ]
+    return {"results": items, "message": " ".join(item["message"] for item in items)}
+
+
+def _institution_verdict(session: Session, me: User, group_ids: list[str]) -> bool:
+    """Whether the caller's email passes the institution check, asked only when a bundle
+    needs it. It is an HTTP call: the request's transaction (so far only reads) ends first."""
+    if not profile.needs_institutional_email(group_ids):
+        return False
+    email = me.email
+    session.rollback()
+    return bool(email) and institutions.is_australian_research_institution(email)

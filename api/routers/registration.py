@@ -1,5 +1,9 @@
 """Public self-service registration (rate-limited per client IP); the rules live in
-`aai_cli.services.registration`."""
+`aai_cli.services.registration`.
+
+The routes take no request session: the service opens its own short transactions, none
+held while Auth0 answers.
+"""
 
 from __future__ import annotations
 
@@ -8,16 +12,17 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from pydantic import BaseModel, Field
 
-from aai_cli.errors import ServiceUnavailable
+from aai_cli.errors import AaiError, ServiceUnavailable
 from aai_cli.services import emails, registration
 from api import followup
-from api.deps import SessionDep, UserSourceDep
+from api.deps import UserSourceDep
 from api.ratelimit import RateLimit
 
 router = APIRouter(tags=["registration"])
 limit = RateLimit("registration", per_minute=2, burst=10)
 
 Short = Annotated[str, Field(max_length=1024)]
+MAX_BUNDLES = 10
 
 
 class _Person(BaseModel):
@@ -26,15 +31,34 @@ class _Person(BaseModel):
     email: Annotated[str, Field(max_length=320)]
     username: Short
     password: Short
+    # Accepted and not checked yet: reCAPTCHA verification comes with a later release.
+    recaptcha_token: Annotated[str | None, Field(max_length=8192)] = None
+
+
+class BundleRequest(BaseModel):
+    bundle_id: Annotated[str, Field(max_length=255, examples=["tsi"])]
     reason: Annotated[str | None, Field(max_length=4096)] = None
 
 
 class BiocommonsRegistration(_Person):
-    bundle: Annotated[str | None, Field(max_length=255, examples=["tsi"])] = None
+    bundles: Annotated[
+        list[BundleRequest] | None,
+        Field(max_length=MAX_BUNDLES, description="the bundles asked for, each with a reason"),
+    ] = None
+    bundle: Annotated[
+        str | None, Field(max_length=255, description="older form of one bundle (`bundles`)")
+    ] = None
+    reason: Annotated[str | None, Field(max_length=4096, description="`bundle`'s reason")] = None
+
+    def choices(self) -> tuple[registration.BundleChoice, ...]:
+        listed = [registration.BundleChoice(b.bundle_id, b.reason) for b in self.bundles or []]
+        if self.bundle is not None:
+            listed.append(registration.BundleChoice(self.bundle, self.reason, field="bundle"))
+        return tuple(listed)
 
 
 class SbpRegistration(_Person):
-    pass
+    reason: Annotated[str | None, Field(max_length=4096)] = None
 
 
 class Membership(BaseModel):
@@ -48,35 +72,40 @@ class Registered(BaseModel):
     message: str
     email: str
     username: str
-    user_id: str | None = None
+    user_id: str
     memberships: list[Membership] = []
 
 
+_ERROR = "`{message, field_errors: [{field, message}], detail}`"
 _RESPONSES: dict[int | str, dict[str, Any]] = {
-    200: {"model": Registered, "description": "already registered (a retry)"},
-    400: {"description": "invalid fields: `{message, field_errors: [{field, message}]}`"},
-    409: {"description": "the email or username belongs to another account"},
+    202: {
+        "model": Registered,
+        "description": "the account exists; its access requests are recorded shortly",
+    },
+    400: {"description": f"invalid fields, or the bundle's email rule: {_ERROR}"},
+    409: {"description": f"the email and/or username are already taken: {_ERROR}"},
     429: {"description": "too many requests from this client (see Retry-After)"},
-    503: {"description": "Auth0 or the database is unavailable; sending again is safe"},
+    503: {"description": "Auth0, the database or the institution check is unavailable"},
 }
 
 
 def _register(
-    form: registration.Registration,
-    session: Any,
-    source: Any,
-    response: Response,
-    background: BackgroundTasks,
+    form: registration.Registration, source: Any, response: Response, background: BackgroundTasks
 ) -> Registered:
     if source is None:
         raise ServiceUnavailable("registration is unavailable: Auth0 is not configured")
-    outcome = registration.register(session, form, gateway=source)
-    response.status_code = 201 if outcome.created else 200
+    try:
+        outcome = registration.register(form, gateway=source)
+    except AaiError as exc:
+        # The portal reads `message` only from bodies that also carry `field_errors`.
+        if getattr(exc, "field_errors", None) is None:
+            exc.field_errors = []  # type: ignore[attr-defined]
+        raise
+    response.status_code = 201 if outcome.completed else 202
     if outcome.role_change_ids:
         background.add_task(followup.push_role_changes, outcome.role_change_ids)
-    background.add_task(emails.deliver_in_background)
-    if not outcome.created:
-        return Registered(message=outcome.message, email=outcome.email, username=outcome.username)
+    if outcome.completed:
+        background.add_task(emails.deliver_in_background)
     return Registered(
         message=outcome.message,
         email=outcome.email,
@@ -95,14 +124,21 @@ def _register(
 )
 def register_biocommons(
     body: BiocommonsRegistration,
-    session: SessionDep,
     response: Response,
     background: BackgroundTasks,
     source: UserSourceDep,
 ) -> Registered:
-    """Register for BioCommons, optionally asking for a bundle (a group)."""
-    form = registration.Registration(kind="biocommons", **body.model_dump())
-    return _register(form, session, source, response, background)
+    """Register for BioCommons, optionally asking for bundles (groups)."""
+    form = registration.Registration(
+        kind="biocommons",
+        email=body.email,
+        username=body.username,
+        password=body.password,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        bundles=body.choices(),
+    )
+    return _register(form, source, response, background)
 
 
 @router.post(
@@ -114,11 +150,18 @@ def register_biocommons(
 )
 def register_sbp(
     body: SbpRegistration,
-    session: SessionDep,
     response: Response,
     background: BackgroundTasks,
     source: UserSourceDep,
 ) -> Registered:
     """Register for the Structural Biology Platform (member institutions' emails only)."""
-    form = registration.Registration(kind="sbp", **body.model_dump())
-    return _register(form, session, source, response, background)
+    form = registration.Registration(
+        kind="sbp",
+        email=body.email,
+        username=body.username,
+        password=body.password,
+        first_name=body.first_name,
+        last_name=body.last_name,
+        reason=body.reason,
+    )
+    return _register(form, source, response, background)

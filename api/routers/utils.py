@@ -1,18 +1,30 @@
-"""Public helpers for the registration forms, answered from the database (rate-limited)."""
+"""Public helpers for the registration forms (no token, rate-limited per client).
+
+The availability routes reveal whether an account has an email or username: that is what
+they are for. They are rate-limited tightly per client so that enumerating accounts is
+slow. `/utils/register/...` are the paths the portal calls; the older paths stay as aliases.
+"""
 
 from __future__ import annotations
 
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Depends, Query
-from pydantic import BaseModel
+from fastapi.concurrency import run_in_threadpool
+from pydantic import BaseModel, Field
+from sqlmodel import Session
 
-from aai_cli.services import registration
+from aai_cli.services import catalog, institutions, registration
+from aai_cli.services.registration import RegistrationInvalid
 from api.deps import SessionDep
 from api.ratelimit import RateLimit
 
-limit = RateLimit("utils", per_minute=60, burst=60)
-router = APIRouter(prefix="/utils", tags=["utils"], dependencies=[Depends(limit)])
+availability_limit = RateLimit("availability", per_minute=6, burst=20)
+limit = RateLimit("utils", per_minute=30, burst=30)
+router = APIRouter(prefix="/utils", tags=["utils"])
+
+Email = Annotated[str, Query(max_length=320)]
+Username = Annotated[str, Query(max_length=1024)]
 
 
 class FieldError(BaseModel):
@@ -25,33 +37,101 @@ class Availability(BaseModel):
     field_errors: list[FieldError] = []
 
 
+class Bundle(BaseModel):
+    bundle_id: str
+    group_id: str
+    name: str
+    short_name: str
+
+
 class RegistrationInfo(BaseModel):
     app: Literal["biocommons", "sbp"]
+    bundles: list[Bundle] = Field(description="the bundles registration offers, from the catalog")
+
+
+class InstitutionCheck(BaseModel):
+    is_australian_research_institution: bool
 
 
 def _availability(errors: list[dict[str, str]]) -> Availability:
     return Availability(available=not errors, field_errors=[FieldError(**e) for e in errors])
 
 
-@router.get("/username-available", response_model=Availability)
-def username_available(
-    session: SessionDep, username: Annotated[str, Query(max_length=1024)]
-) -> Availability:
-    """Whether `username` is well-formed and not taken by a live account."""
+@router.get(
+    "/register/username-availability",
+    response_model=Availability,
+    dependencies=[Depends(availability_limit)],
+)
+@router.get(
+    "/username-available",
+    response_model=Availability,
+    dependencies=[Depends(availability_limit)],
+)
+def username_available(session: SessionDep, username: Username) -> Availability:
+    """Whether `username` is well-formed and no account (live or deleted) has it."""
     return _availability(registration.username_available(session, username))
 
 
-@router.get("/email-available", response_model=Availability)
-def email_available(
-    session: SessionDep, email: Annotated[str, Query(max_length=320)]
-) -> Availability:
-    """Whether `email` is valid and not registered to a live database account."""
+@router.get(
+    "/register/email-availability",
+    response_model=Availability,
+    dependencies=[Depends(availability_limit)],
+)
+@router.get(
+    "/email-available", response_model=Availability, dependencies=[Depends(availability_limit)]
+)
+def email_available(session: SessionDep, email: Email) -> Availability:
+    """Whether `email` is valid and no database account (live or deleted) has it."""
     return _availability(registration.email_available(session, email))
 
 
-@router.get("/registration_info", response_model=RegistrationInfo)
-def registration_info(
-    session: SessionDep, user_email: Annotated[str, Query(max_length=320)]
-) -> RegistrationInfo:
+@router.get(
+    "/register/registration-info",
+    response_model=RegistrationInfo,
+    dependencies=[Depends(limit)],
+)
+def registration_info(session: SessionDep, email: Email) -> RegistrationInfo:
     """Where the person registered (`biocommons` when unknown, so existence is not revealed)."""
-    return RegistrationInfo(app=registration.registration_app(session, user_email))
+    return _registration_info(session, email)
+
+
+@router.get(
+    "/registration_info",
+    response_model=RegistrationInfo,
+    dependencies=[Depends(limit)],
+)
+def registration_info_alias(session: SessionDep, user_email: Email) -> RegistrationInfo:
+    """The older path of `/utils/register/registration-info`."""
+    return _registration_info(session, user_email)
+
+
+@router.get(
+    "/register/check-australian-research-institution",
+    response_model=InstitutionCheck,
+    dependencies=[Depends(limit)],
+    responses={
+        400: {"description": "not a valid email address"},
+        503: {"description": "the institution check gave no clear answer (never a false no)"},
+    },
+)
+async def check_australian_research_institution(email: Email) -> InstitutionCheck:
+    """Whether `email` belongs to an Australian research institution (public: no token)."""
+    email = email.strip()
+    error = registration.email_error(email)
+    if error:
+        raise RegistrationInvalid([{"field": "email", "message": error}])
+    valid = await run_in_threadpool(institutions.is_australian_research_institution, email)
+    return InstitutionCheck(is_australian_research_institution=valid)
+
+
+def _registration_info(session: Session, email: str) -> RegistrationInfo:
+    bundles = [
+        Bundle(
+            bundle_id=group.id.removeprefix(registration.GROUP_PREFIX),
+            group_id=group.id,
+            name=group.name,
+            short_name=group.short_name,
+        )
+        for group in catalog.offered_groups(session)
+    ]
+    return RegistrationInfo(app=registration.registration_app(session, email), bundles=bundles)

@@ -74,9 +74,13 @@ def decide(db_url: str, user_id: str, kind: str, target: str, *actions: str) -> 
 
 @pytest.fixture
 def api(db_url: str, auth0_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:  # type: ignore[no-untyped-def]
+    from aai_cli.services import auth0
     from api.app import create_app
 
     monkeypatch.setenv("ADMIN_ROLES", f'["{SUPER_ROLE}"]')
     get_settings.cache_clear()
+    # The process's gateway caches role ids, which the local Auth0 changes at each reset.
+    auth0.close_gateway()
     with TestClient(create_app()) as client:
         yield Api(client, auth0_env, db_url)
+    auth0.close_gateway()

@@ -5,7 +5,15 @@ from __future__ import annotations
 from sqlmodel import Session, select
 
 from aai_cli import db
-from aai_cli.models import EmailMessage, MembershipEvent, RoleChange, User
+from aai_cli.models import (
+    EmailMessage,
+    Group,
+    GroupMembership,
+    MembershipEvent,
+    RoleChange,
+    User,
+    utcnow,
+)
 from tests.api.conftest import GALAXY_ADMIN, SBP_ADMIN, SUPER_ROLE, TSI, TSI_ADMIN, add_user, decide
 
 
@@ -20,16 +28,18 @@ def test_profile_from_the_database(api):
     decide(api.db_url, "auth0|alice", "group", TSI, "request")
     before = api.fake.request_count
     body = api.get("/me/profile").json()
-    assert body["id"] == "auth0|alice"
+    assert body["user_id"] == "auth0|alice"
     assert body["email"] == "alice@example.org"
     assert body["username"] == "alice"
     assert body["picture"] == "https://pics/alice.png"
-    assert [(p["platform_id"], p["platform_name"], p["status"]) for p in body["platforms"]] == [
-        ("galaxy", "Galaxy Australia", "approved")
-    ]
-    assert [(g["group_id"], g["group_short_name"], g["status"]) for g in body["groups"]] == [
-        (TSI, "TSI", "pending")
-    ]
+    assert [
+        (p["platform_id"], p["platform_name"], p["approval_status"])
+        for p in body["platform_memberships"]
+    ] == [("galaxy", "Galaxy Australia", "approved")]
+    assert [
+        (g["group_id"], g["group_short_name"], g["approval_status"])
+        for g in body["group_memberships"]
+    ] == [(TSI, "TSI", "pending")]
     assert api.fake.request_count - before <= 1  # at most the JWKS; never the user
 
 
@@ -43,7 +53,7 @@ def test_first_sight_creates_the_row_from_auth0(api):
         connection="Username-Password-Authentication",
     )
     body = api.get("/me/profile", sub="auth0|newcomer").json()
-    assert (body["email"], body["username"], body["platforms"]) == (
+    assert (body["email"], body["username"], body["platform_memberships"]) == (
         "new@example.org",
         "newcomer",
         [],
@@ -173,10 +183,13 @@ def test_request_a_group(api):
     add_user(api.db_url, "auth0|alice")
     response = api.post("/me/groups/request", json={"group_id": TSI, "reason": "<b>TSI</b>"})
     assert response.status_code == 200
-    assert (response.json()["group_id"], response.json()["status"]) == (TSI, "pending")
-    [email] = _rows(api.db_url, EmailMessage)
-    assert email.to_address == f"role:{TSI_ADMIN}"
-    assert "&lt;b&gt;TSI&lt;/b&gt;" in email.body_html and "<b>TSI</b>" not in email.body_html
+    [result] = response.json()["results"]
+    assert (result["group_id"], result["status"]) == (TSI, "pending")
+    admins, requester = sorted(_rows(api.db_url, EmailMessage), key=lambda m: m.id)
+    assert admins.to_address == f"role:{TSI_ADMIN}"
+    assert "&lt;b&gt;TSI&lt;/b&gt;" in admins.body_html and "<b>TSI</b>" not in admins.body_html
+    assert (requester.to_address, requester.kind) == ("alice@example.org", "request_received")
+    assert "&lt;b&gt;TSI&lt;/b&gt;" in requester.body_html
 
 
 def test_request_validation(api):
@@ -185,9 +198,39 @@ def test_request_validation(api):
     assert unknown.status_code == 404
     missing = api.post("/me/groups/request", json={})
     assert missing.status_code == 400
-    assert missing.json()["field_errors"][0]["field"] == "group_id"
-    too_long = api.post("/me/groups/request", json={"group_id": TSI, "reason": "x" * 1025})
+    [error] = missing.json()["field_errors"]
+    assert error["field"] == "body"
+    assert "send either groups (a list) or one group_id" in error["message"]
+    too_long = api.post("/me/groups/request", json={"group_id": TSI, "reason": "x" * 256})
     assert too_long.status_code == 400
     assert too_long.json()["field_errors"][0]["field"] == "reason"
     unknown_group = api.post("/me/groups/request", json={"group_id": "biocommons/group/nope"})
     assert unknown_group.status_code == 404
+
+
+def test_a_revoked_platform_cannot_be_requested_again(api):
+    add_user(api.db_url, "auth0|alice")
+    decide(api.db_url, "auth0|alice", "platform", "sbp", "request", "approve", "revoke")
+    response = api.post("/me/platforms/sbp/request", json={"reason": "let me back"})
+    assert response.status_code == 409
+    assert response.json()["message"] == (
+        "Your account has been revoked access to Structural Biology Platform, "
+        "please contact support to access."
+    )
+
+
+def test_me_views_leave_out_groups_no_longer_offered(api):
+    add_user(api.db_url, "auth0|alice")
+    decide(api.db_url, "auth0|alice", "group", TSI, "request")
+    with db.session_scope(api.db_url) as session:
+        session.add(Group(id="biocommons/group/old", name="Old", short_name="OLD"))
+    decide(api.db_url, "auth0|alice", "group", "biocommons/group/old", "approve")
+    with db.session_scope(api.db_url) as session:
+        session.get(Group, "biocommons/group/old").retired_at = utcnow()
+    profile = api.get("/me/profile").json()
+    assert [g["group_id"] for g in profile["group_memberships"]] == [TSI]
+    assert [g["group_id"] for g in api.get("/me/groups").json()] == [TSI]
+    assert [g["group_id"] for g in api.get("/me/groups/approved").json()] == []
+    # the membership itself is kept
+    [kept] = _rows(api.db_url, GroupMembership, GroupMembership.group_id == "biocommons/group/old")
+    assert kept.status == "approved"

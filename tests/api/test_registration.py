@@ -1,18 +1,30 @@
 """POST /biocommons/register and /sbp/register through the app: real local Auth0, real
-SMTP, SQLite and Postgres; partial failures and retries."""
+SMTP, SQLite and Postgres; existing accounts left alone, partial failures finished by the
+`registrations` job."""
 
 from __future__ import annotations
 
-import contextlib
+from datetime import timedelta
 
-from sqlalchemy import text
+from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from aai_cli import db
-from aai_cli.models import GroupMembership, PlatformMembership, User
+from aai_cli.models import GroupMembership, PlatformMembership, User, utcnow
+from aai_cli.services.scheduled_jobs import default_jobs
+from aai_cli.services.scheduler import run_job
+from aai_cli.settings import get_settings
+from tests.api.conftest import add_user
+from tests.api.registration_util import (
+    WatchingGateway,
+    memberships_fail,
+    records,
+    row_counts,
+)
 
 PASSWORD = "Str0ng!pass"
 TSI_ADMIN = "biocommons/role/tsi/admin"
+TSI = "biocommons/group/tsi"
 
 
 def body(**overrides):
@@ -22,8 +34,8 @@ def body(**overrides):
         "email": "jane@uni.edu.au",
         "username": "jane",
         "password": PASSWORD,
-        "bundle": "tsi",
-        "reason": "genomics",
+        "recaptcha_token": "token-from-the-widget",
+        "bundles": [{"bundle_id": "tsi", "reason": "genomics"}],
     }
     return {**values, **overrides}
 
@@ -31,6 +43,10 @@ def body(**overrides):
 def creates(fake) -> int:
     """User creations (POST /api/v2/users itself, not /users/{id}/roles)."""
     return len([r for r in fake.requests_to("/api/v2/users", "POST") if r.path == "/api/v2/users"])
+
+
+def role_pushes(fake) -> int:
+    return len(fake.requests_to("/api/v2/users/", "POST"))  # /api/v2/users/{id}/roles
 
 
 def users(db_url):
@@ -53,56 +69,19 @@ def statuses(db_url, user_id):
         return dict(rows)
 
 
-def outbox_state(db_url):
-    """The outbox rows, to explain a delivery that did not happen."""
-    from aai_cli.models import EmailMessage
-
-    with db.session_scope(db_url) as session:
-        return [
-            (m.to_address, m.status, m.attempts, m.last_error)
-            for m in session.exec(select(EmailMessage).order_by(EmailMessage.id))
-        ]
+def access_roles(api):
+    for platform in ("galaxy", "bpa_data_portal"):
+        api.fake.add_role(f"biocommons/platform/{platform}")
+    api.fake.add_role(TSI)
 
 
-@contextlib.contextmanager
-def memberships_fail(db_url, backend):
-    """A real database failure: inserts into platform_memberships raise until the block ends."""
-    engine = db.get_engine(db_url)
-    with engine.begin() as c:
-        if backend == "sqlite":
-            c.execute(
-                text(
-                    "CREATE TRIGGER aai_test_fail BEFORE INSERT ON platform_memberships "
-                    "BEGIN SELECT RAISE(ABORT, 'simulated failure'); END"
-                )
-            )
-        else:
-            c.execute(
-                text(
-                    "CREATE FUNCTION aai_test_fail() RETURNS trigger AS $$ BEGIN "
-                    "RAISE EXCEPTION 'simulated failure'; END $$ LANGUAGE plpgsql"
-                )
-            )
-            c.execute(
-                text(
-                    "CREATE TRIGGER aai_test_fail BEFORE INSERT ON platform_memberships "
-                    "FOR EACH ROW EXECUTE FUNCTION aai_test_fail()"
-                )
-            )
-    try:
-        yield
-    finally:
-        with engine.begin() as c:
-            if backend == "sqlite":
-                c.execute(text("DROP TRIGGER aai_test_fail"))
-            else:
-                c.execute(text("DROP TRIGGER aai_test_fail ON platform_memberships"))
-                c.execute(text("DROP FUNCTION aai_test_fail()"))
+def job(name: str):
+    [spec] = [j for j in default_jobs(get_settings()) if j.name == name]
+    return spec
 
 
 def test_register_then_emails_reach_the_user_and_the_bundle_admins(api, smtp_env):
-    for platform in ("galaxy", "bpa_data_portal"):
-        api.fake.add_role(f"biocommons/platform/{platform}")
+    access_roles(api)
     role_id = api.fake.add_role(TSI_ADMIN)["id"]
     api.fake.assign_role(api.fake.add_user(email="tsi-admin@example.org")["user_id"], role_id)
     evil = '<script>alert("x")</script>'
@@ -114,19 +93,23 @@ def test_register_then_emails_reach_the_user_and_the_bundle_admins(api, smtp_env
     assert {(m["id"], m["status"]) for m in data["memberships"]} == {
         ("galaxy", "approved"),
         ("bpa_data_portal", "approved"),
-        ("biocommons/group/tsi", "pending"),
+        (TSI, "pending"),
     }
     assert "password" not in response.text and PASSWORD not in response.text
     # delivered by the background task after commit
-    welcome = smtp_env.to("jane@uni.edu.au")
+    to_jane = smtp_env.to("jane@uni.edu.au")
     admin = smtp_env.to("tsi-admin@example.org")
-    assert (len(welcome), len(admin)) == (1, 1), outbox_state(api.db_url)
-    request = admin[0]
-    for message in (welcome[0], request):
+    assert (len(to_jane), len(admin)) == (2, 1)
+    subjects = sorted(m.message["Subject"].strip() for m in to_jane)
+    assert subjects == [
+        "Your Australian BioCommons account has been created",
+        "Your Threatened Species Initiative Service Bundle request has been received",
+    ]
+    for message in [*to_jane, admin[0]]:
         html = message.part("html")
-        assert "<script>" not in html and "&lt;script&gt;" in html
-    assert "Threatened Species Initiative" in request.message["Subject"]
-    assert statuses(api.db_url, data["user_id"])["biocommons/group/tsi"] == "pending"
+        assert "<script>" not in html
+    assert "&lt;script&gt;" in admin[0].part("html")
+    assert "Threatened Species Initiative" in admin[0].message["Subject"]
     # the auto-approved platforms' roles were pushed to Auth0 after commit
     assert sorted(api.fake.user_roles(data["user_id"])) == [
         "biocommons/platform/bpa_data_portal",
@@ -134,14 +117,43 @@ def test_register_then_emails_reach_the_user_and_the_bundle_admins(api, smtp_env
     ]
 
 
-def test_a_retry_says_already_registered(api):
-    assert api.client.post("/biocommons/register", json=body()).status_code == 201
-    again = api.client.post("/biocommons/register", json=body(email="JANE@uni.edu.au"))
-    assert again.status_code == 200
-    assert again.json()["message"] == "already registered"
-    assert "user_id" not in again.json() or again.json()["user_id"] is None
-    assert creates(api.fake) == 1
-    assert users(api.db_url) == [("jane@uni.edu.au", "jane")]
+def test_registering_an_existing_account_again_is_409_and_changes_nothing(api, smtp_env):
+    access_roles(api)
+    first = api.client.post("/biocommons/register", json=body())
+    assert first.status_code == 201, first.text
+    before = row_counts(api.db_url)
+    mails, pushes = len(smtp_env.messages), role_pushes(api.fake)
+    again = api.client.post(
+        "/biocommons/register",
+        json=body(
+            email="JANE@uni.edu.au",
+            first_name="Mallory",
+            bundles=[{"bundle_id": "tsi", "reason": "approve me"}],
+        ),
+    )
+    assert again.status_code == 409, again.text
+    assert again.json() == {
+        "message": "Username and email are already taken",
+        "field_errors": [
+            {"field": "username", "message": "Username is already taken"},
+            {"field": "email", "message": "Email is already taken"},
+        ],
+        "detail": "Username and email are already taken",
+    }
+    assert row_counts(api.db_url) == before  # no membership, event, outbox row or record
+    assert (len(smtp_env.messages), role_pushes(api.fake), creates(api.fake)) == (mails, pushes, 1)
+    with db.session_scope(api.db_url) as session:
+        assert session.exec(select(User.given_name)).all() == ["Jane"]
+
+
+def test_a_soft_deleted_account_keeps_its_email_and_username(api):
+    add_user(api.db_url, "auth0|gone", email="jane@uni.edu.au", username="old", deleted_at=utcnow())
+    add_user(api.db_url, "auth0|old", email="old@uni.edu.au", username="jane", deleted_at=utcnow())
+    before = row_counts(api.db_url)
+    response = api.client.post("/biocommons/register", json=body())
+    assert response.status_code == 409
+    assert response.json()["message"] == "Username and email are already taken"
+    assert (row_counts(api.db_url), creates(api.fake)) == (before, 0)
 
 
 INVALID = [
@@ -150,27 +162,29 @@ INVALID = [
     (body(password="weakpassword"), "password"),
     (body(password="Aa1!" * 19), "password"),
     (body(email="not-an-email"), "email"),
-    (body(bundle="nope"), "bundle"),
+    (body(bundles=[{"bundle_id": "nope"}]), "bundles"),
+    (body(bundles=[{"bundle_id": "tsi", "reason": "r" * 256}]), "bundles"),
+    (body(bundles=[{"reason": "no id"}]), "bundles.0.bundle_id"),
+    (body(bundles=None, bundle="nope"), "bundle"),
     ({k: v for k, v in body().items() if k != "username"}, "username"),
     (body(first_name=123), "first_name"),
     (body(first_name="Ja\x00ne"), "first_name"),
-    (body(bundle="ts\x00i"), "bundle"),
-    (body(reason="a\x00b"), "reason"),
+    (body(bundles=[{"bundle_id": "ts\x00i"}]), "bundles"),
+    (body(bundles=None, bundle="tsi", reason="a\x00b"), "reason"),
     (body(password="Str0ng!pa\x00ss"), "password"),
 ]
 
 
 def test_invalid_fields_are_400_with_field_errors(api):
-    from fastapi.testclient import TestClient
-
     for i, (payload, field) in enumerate(INVALID):
         client = TestClient(api.client.app, client=(f"198.51.100.{i}", 5000))  # own rate limit
         response = client.post("/biocommons/register", json=payload)
         assert response.status_code == 400, (payload, response.text)
         data = response.json()
-        assert data["message"]
+        assert data["message"] and data["detail"] == data["message"]
         assert field in [e["field"] for e in data["field_errors"]], (payload, data)
     assert creates(api.fake) == 0
+    assert row_counts(api.db_url)["registrations"] == 0
 
 
 def test_malformed_json_is_400(api):
@@ -183,62 +197,98 @@ def test_malformed_json_is_400(api):
     assert response.json()["field_errors"] == [{"field": "body", "message": "malformed JSON"}]
 
 
-def test_taken_email_is_409(api):
+def test_the_older_single_bundle_fields_still_work(api):
+    payload = body(bundles=None, bundle="tsi", reason="the older form")
+    response = api.client.post("/biocommons/register", json=payload)
+    assert response.status_code == 201, response.text
+    with db.session_scope(api.db_url) as session:
+        assert session.exec(select(GroupMembership.request_reason)).one() == "the older form"
+
+
+def test_taken_in_auth0_only_is_409_naming_the_field(api):
     api.fake.add_user(email="jane@uni.edu.au", username="someone-else")
     response = api.client.post("/biocommons/register", json=body())
     assert response.status_code == 409
-    assert "email" in response.json()["message"]
+    assert response.json()["field_errors"] == [
+        {"field": "email", "message": "Email is already taken"}
+    ]
     assert users(api.db_url) == []
+    assert records(api.db_url) == [("jane@uni.edu.au", "failed", 0)]
 
 
 def test_sbp_only_for_allowed_domains(api, monkeypatch):
-    from aai_cli.settings import get_settings
-
     monkeypatch.setenv("SBP_ALLOWED_EMAIL_DOMAINS", '["uni.edu.au"]')
     get_settings.cache_clear()
-    payload = {k: v for k, v in body().items() if k != "bundle"}
+    payload = {k: v for k, v in body().items() if k != "bundles"}
     refused = api.client.post("/sbp/register", json={**payload, "email": "jane@evil.example"})
     assert refused.status_code == 400
     assert [e["field"] for e in refused.json()["field_errors"]] == ["email"]
     ok = api.client.post("/sbp/register", json=payload)
     assert ok.status_code == 201, ok.text
     assert [(m["id"], m["status"]) for m in ok.json()["memberships"]] == [("sbp", "pending")]
-    info = api.client.get("/utils/registration_info", params={"user_email": "jane@uni.edu.au"})
-    assert info.json() == {"app": "sbp"}
+    for path, query in (
+        ("/utils/registration_info", {"user_email": "jane@uni.edu.au"}),
+        ("/utils/register/registration-info", {"email": "JANE@uni.edu.au"}),
+    ):
+        assert api.client.get(path, params=query).json()["app"] == "sbp"
 
 
 def test_auth0_failing_is_503_and_a_retry_registers(api):
     api.fake.fail_next(1, 503, path_prefix="/api/v2/users")
     failed = api.client.post("/biocommons/register", json=body())
     assert failed.status_code == 503
+    message = "the account service is unavailable at the moment: please try again in a few minutes"
+    assert failed.json() == {"message": message, "field_errors": [], "detail": message}
     assert users(api.db_url) == []
     retried = api.client.post("/biocommons/register", json=body())
     assert retried.status_code == 201
     assert retried.json()["message"] == "registered"
 
 
-def test_database_failing_after_auth0_then_retry_completes(api, backend):
+def test_database_failing_after_auth0_is_finished_by_the_job(api, backend, smtp_env):
+    access_roles(api)
     with memberships_fail(api.db_url, backend):
-        failed = api.client.post("/biocommons/register", json=body())
-    assert failed.status_code == 503, failed.text
-    assert "sign in" in failed.json()["message"]
+        deferred = api.client.post("/biocommons/register", json=body())
+    assert deferred.status_code == 202, deferred.text
+    data = deferred.json()
+    assert data["user_id"].startswith("auth0|") and data["memberships"] == []
+    assert "recorded in a few minutes" in data["message"]
     assert users(api.db_url) == []  # rolled back as a whole
     [remote] = api.fake.users
-    assert remote["username"] == "jane"  # the person can log in meanwhile
-    retried = api.client.post("/biocommons/register", json=body())
-    assert retried.status_code == 200
-    assert retried.json()["message"] == "already registered"
+    assert remote["username"] == "jane"  # the person can sign in meanwhile
+    # the same email and username again: refused, never adopted
+    retry = api.client.post("/biocommons/register", json=body())
+    assert retry.status_code == 409
+    assert users(api.db_url) == []
+
+    later = lambda: utcnow() + timedelta(minutes=5)  # noqa: E731
+    outcome = run_job(job("registrations"), clock=later)
+    assert outcome.status == "succeeded", outcome.detail
     assert statuses(api.db_url, remote["user_id"]) == {
         "galaxy": "approved",
         "bpa_data_portal": "approved",
-        "biocommons/group/tsi": "pending",
+        TSI: "pending",
     }
+    assert run_job(job("auth0-outbox"), clock=later).status == "succeeded"
+    assert sorted(api.fake.user_roles(remote["user_id"])) == [
+        "biocommons/platform/bpa_data_portal",
+        "biocommons/platform/galaxy",
+    ]
+    assert run_job(job("email-outbox"), clock=later).status == "succeeded"
+    assert len(smtp_env.to("jane@uni.edu.au")) == 2
+
+
+def test_no_transaction_is_held_while_auth0_answers(api):
+    from aai_cli.services.auth0 import get_gateway
+
+    watching = WatchingGateway(get_gateway(), api.db_url)
+    api.client.app.state.user_source = lambda: watching
+    response = api.client.post("/biocommons/register", json=body())
+    assert response.status_code == 201, response.text
+    assert watching.seen == [("create_user", {"checked_out": 0, "writer_blocked": False})]
 
 
 def test_registration_without_auth0_configured_is_503(db_url, monkeypatch):
-    from fastapi.testclient import TestClient
-
-    from aai_cli.settings import get_settings
     from api.app import create_app
 
     get_settings.cache_clear()
@@ -246,3 +296,23 @@ def test_registration_without_auth0_configured_is_503(db_url, monkeypatch):
         response = client.post("/biocommons/register", json=body())
     assert response.status_code == 503
     assert "Auth0" in response.json()["message"]
+
+
+def test_a_retired_bundle_is_not_offered(api):
+    with db.session_scope(api.db_url) as session:
+        from aai_cli.models import Group
+
+        session.add(Group(id="biocommons/group/bpa_galaxy", name="Old", short_name="BG"))
+        session.flush()
+        session.get(Group, "biocommons/group/bpa_galaxy").retired_at = utcnow()
+    response = api.client.post(
+        "/biocommons/register", json=body(bundles=[{"bundle_id": "bpa_galaxy"}])
+    )
+    assert response.status_code == 400
+    assert response.json()["field_errors"] == [
+        {
+            "field": "bundles",
+            "message": "unknown bundle (one of: sbp_workflow_execution, tsi)",
+        }
+    ]
+    assert creates(api.fake) == 0

@@ -21,8 +21,7 @@ def test_request_to_admins_then_decision_to_the_user(api, smtp_env):
             "email": "jane@uni.edu.au",
             "username": "jane",
             "password": "Str0ng!pass",
-            "bundle": "tsi",
-            "reason": "I work on <b>koalas</b>",
+            "bundles": [{"bundle_id": "tsi", "reason": "I work on <b>koalas</b>"}],
         },
     )
     assert registered.status_code == 201, registered.text
@@ -43,5 +42,5 @@ def test_request_to_admins_then_decision_to_the_user(api, smtp_env):
     assert len(rejection) == 1
     assert "not a &lt;i&gt;member&lt;/i&gt;" in rejection[0].part("html")
     assert "not a <i>member</i>" in rejection[0].part("plain")
-    # exactly one email per event: welcome + admin request + rejection
-    assert len(smtp_env.messages) == 3
+    # exactly one email per event: welcome + request received + admin request + rejection
+    assert len(smtp_env.messages) == 4

@@ -3,6 +3,8 @@ cache refetches at most once per interval on an unknown kid and never caches a f
 
 from __future__ import annotations
 
+import socket
+import threading
 import time
 
 import jwt
@@ -28,15 +30,28 @@ class Clock:
 
 
 class Jwks:
-    """A JWKS endpoint in-process: serves the public keys it holds, or fails."""
+    """A JWKS endpoint in-process: serves the public keys it holds, or fails; `hold()`
+    makes the next answers wait until `release()`."""
 
     def __init__(self, *keys) -> None:  # type: ignore[no-untyped-def]
         self.keys = list(keys)
         self.calls = 0
         self.fail = False
+        self.asked = threading.Event()
+        self.released = threading.Event()
+        self.released.set()
+
+    def hold(self) -> None:
+        self.asked.clear()
+        self.released.clear()
+
+    def release(self) -> None:
+        self.released.set()
 
     def __call__(self, url: str) -> dict:
         self.calls += 1
+        self.asked.set()
+        assert self.released.wait(60), "the test never released the JWKS answer"
         if self.fail:
             raise Auth0Unavailable("JWKS down")
         return {"keys": [k.public_jwk() for k in self.keys]}
@@ -180,3 +195,67 @@ def test_jwks_document_without_keys_is_unavailable_not_empty(key, clock):
     verifier = TokenVerifier(jwks=cache, audience=AUD, issuers=[ISS], roles_claim=ROLES)
     with pytest.raises(Auth0Unavailable):
         verifier.verify(key.sign(good_claims()))
+
+
+def in_thread(fn, *args):  # type: ignore[no-untyped-def]
+    """Run fn(*args) in a thread; the returned dict gets 'result' or 'error'."""
+    outcome: dict = {}
+
+    def run() -> None:
+        try:
+            outcome["result"] = fn(*args)
+        except Exception as exc:
+            outcome["error"] = exc
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    outcome["thread"] = thread
+    return outcome
+
+
+def test_while_one_refresh_runs_known_keys_serve_and_unknown_kids_fail_fast(
+    verifier, jwks, key, other_key, clock
+):
+    verifier.verify(key.sign(good_claims()))  # keys in hand
+    clock.now += 31  # a refetch is due
+    jwks.keys = [key, other_key]
+    jwks.hold()
+    refreshing = in_thread(verifier.verify, other_key.sign(good_claims()))
+    assert jwks.asked.wait(30)
+    # the fetch is in flight: nobody waits for it
+    assert verifier.verify(key.sign(good_claims())).sub == "auth0|alice"
+    with pytest.raises(InvalidToken, match="signing key is unknown"):
+        verifier.verify(pooled_key(2).sign(good_claims()))
+    assert jwks.calls == 2  # no second fetch started
+    jwks.release()
+    refreshing["thread"].join(30)
+    assert refreshing["result"].sub == "auth0|alice"  # the new key arrived with the refresh
+
+
+def test_before_the_first_keys_arrive_other_callers_get_503_at_once(verifier, jwks, key):
+    jwks.hold()
+    first = in_thread(verifier.verify, key.sign(good_claims()))
+    assert jwks.asked.wait(30)
+    with pytest.raises(Auth0Unavailable, match="being fetched"):
+        verifier.verify(key.sign(good_claims()))
+    jwks.release()
+    first["thread"].join(30)
+    assert first["result"].sub == "auth0|alice"
+    assert jwks.calls == 1
+
+
+def test_a_jwks_endpoint_that_never_answers_times_out(key, monkeypatch):
+    from aai_cli.settings import get_settings
+
+    with socket.socket() as silent:  # accepts connections, never answers
+        silent.bind(("127.0.0.1", 0))
+        silent.listen()
+        url = f"http://127.0.0.1:{silent.getsockname()[1]}/.well-known/jwks.json"
+        monkeypatch.setenv("AUTH0_AUDIENCE", AUD)
+        monkeypatch.setenv("AUTH0_ISSUER", ISS)
+        monkeypatch.setenv("AUTH0_JWKS_URL", url)
+        monkeypatch.setenv("AUTH0_JWKS_TIMEOUT_S", "0.2")
+        get_settings.cache_clear()
+        verifier = TokenVerifier.from_settings(get_settings())
+        with pytest.raises(Auth0Unavailable, match="cannot fetch the JWKS: ReadTimeout"):
+            verifier.verify(key.sign(good_claims()))

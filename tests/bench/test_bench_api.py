@@ -142,6 +142,7 @@ def _in_process(fake) -> list[tuple[str, str]]:  # type: ignore[no-untyped-def]
         me = fake.mint_token(ME)
         ms = _median_ms(lambda: _get(client, "/me/profile", me), runs=200)
         rows.append(("GET /me/profile", f"{ms:.2f} ms median"))
+        assert _get(client, "/me/profile", me).json()["platform_memberships"]
     return rows
 
 

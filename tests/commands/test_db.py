@@ -205,6 +205,29 @@ def test_seed_from_a_yaml_file(migrated_url: str, tmp_path: Path) -> None:
     assert name == "Galaxy (test)"
 
 
+def test_seed_retires_a_group_the_catalog_no_longer_lists(
+    migrated_url: str, tmp_path: Path
+) -> None:
+    old = tmp_path / "old.json"
+    old.write_text(
+        json.dumps(
+            {
+                "platforms": [],
+                "groups": [
+                    {"id": "biocommons/group/bpa_galaxy", "name": "BPA-GA", "short_name": "BPA-GA"}
+                ],
+            }
+        )
+    )
+    assert aai("db", "seed", "--file", str(old)).exit_code == 0
+    result = aai("db", "seed")
+    assert result.exit_code == 0, result.stderr
+    assert "5 created, 0 updated, 0 unchanged, 1 retired (no longer offered)" in result.stderr
+    report = json.loads(aai("db", "seed", "--json").stdout)
+    assert report["retired"] == [] and len(report["unchanged"]) == 5
+    assert count(migrated_url, "groups") == 3  # kept, only marked
+
+
 @pytest.mark.parametrize(
     ("content", "message"),
     [

@@ -14,7 +14,14 @@ from aai_cli.main import app
 from aai_cli.models import JobRun, utcnow
 from aai_cli.services.scheduler import Every, JobSpec
 
-DEFAULT_JOBS = ["sync-incremental", "sync-full", "auth0-outbox", "email-outbox", "cleanup"]
+DEFAULT_JOBS = [
+    "sync-incremental",
+    "sync-full",
+    "auth0-outbox",
+    "email-outbox",
+    "registrations",
+    "cleanup",
+]
 runner = CliRunner()
 
 

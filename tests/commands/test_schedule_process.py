@@ -150,7 +150,14 @@ def test_two_schedulers_on_one_database_run_each_job_once(db_url: str, tmp_path:
         outcomes += json.loads(stdout.replace("job started\n", ""))  # `held` says so
     with session_scope() as session:
         jobs = session.exec(select(JobRun.job)).all()
-    names = ["sync-incremental", "sync-full", "auth0-outbox", "email-outbox", "cleanup"]
+    names = [
+        "sync-incremental",
+        "sync-full",
+        "auth0-outbox",
+        "email-outbox",
+        "registrations",
+        "cleanup",
+    ]
     assert sorted(jobs) == sorted([*names, "held", "counted"]), outcomes
     assert len(counter.read_text().splitlines()) == 1
     ran = [o["job"] for o in outcomes if o["status"] != "skipped"]

@@ -91,6 +91,46 @@ def test_auth0_down_exit_5_and_the_run_recorded(db_url, auth0_env) -> None:
     assert runs(db_url)[-1].status == "failed"
 
 
+def test_refused_credentials_exit_6_and_leave_pending_pushes_alone(
+    db_url, auth0_env, monkeypatch
+) -> None:
+    from aai_cli.models import RoleChange, User
+    from aai_cli.services.outbox import enqueue_role_change
+    from aai_cli.settings import get_settings
+
+    with db.session_scope(db_url) as session:
+        session.add(User(id="auth0|ada", email="ada@example.org", username="ada"))
+        session.flush()
+        enqueue_role_change(session, user_id="auth0|ada", role_name=GALAXY, action="assign")
+    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
+    get_settings.cache_clear()
+    result = aai("sync", "--now")
+    assert result.exit_code == 6
+    assert "Auth0 refused the management client credentials (HTTP 401)" in result.stderr
+    assert "AUTH0_MANAGEMENT_SECRET" in result.stderr
+    assert "s3cr3t" not in result.stderr and "Traceback" not in result.stderr
+    assert runs(db_url)[-1].status == "failed"
+    with db.session_scope(db_url) as session:
+        [change] = session.query(RoleChange).all()
+        assert (change.status, change.attempts, change.last_error) == ("pending", 0, None)
+
+
+def test_an_unseeded_catalog_exit_3_until_seeded(empty_db_url, auth0_env) -> None:
+    build_tenant(auth0_env, 10, {GALAXY: slice(0, 4)})
+    assert aai("db", "upgrade").exit_code == 0  # migrated; not the embedded default: no seed
+    result = aai("sync", "--now")
+    assert result.exit_code == 3
+    assert "no platforms in the catalog: run aai db seed" in result.stderr
+    assert result.stdout == "" and live_ids(empty_db_url) == set()
+    users = aai("sync", "users", "--json")  # users need no catalog
+    assert users.exit_code == 0, users.stderr
+    assert json.loads(users.stdout)["users"]["created"] == 10
+    assert aai("db", "seed").exit_code == 0
+    seeded = aai("sync", "--now", "--json")
+    assert seeded.exit_code == 0, seeded.stderr
+    assert json.loads(seeded.stdout)["memberships"]["granted"] == 4
+
+
 def test_busy_exit_7(db_url, auth0_env) -> None:
     with db.advisory_lock("sync", wait=False, url=db_url):
         result = aai("sync", "--now")

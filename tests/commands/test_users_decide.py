@@ -185,6 +185,25 @@ def test_approve_pushes_to_auth0_when_configured(session, alice, auth0_env):
     assert auth0_env.user_roles("auth0|alice") == []
 
 
+def test_refused_management_credentials_keep_the_decision_and_queue_the_push(
+    session, alice, auth0_env, monkeypatch
+):
+    from aai_cli.settings import get_settings
+
+    auth0_env.add_role("biocommons/platform/sbp")
+    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
+    get_settings.cache_clear()
+    result = aai("approve", "alice", "-p", "sbp")
+    assert result.exit_code == 0, result.stderr
+    assert "pending -> approved" in result.stderr
+    assert "Auth0 refused the management client credentials (HTTP 401)" in result.stderr
+    assert "queued; will be pushed by the scheduler or the next sync" in result.stderr
+    assert "s3cr3t" not in result.stderr
+    session.rollback()  # a fresh snapshot (SQLite WAL keeps the old one otherwise)
+    (change,) = session.exec(select(RoleChange)).all()
+    assert (change.status, change.attempts, change.last_error) == ("pending", 0, None)
+
+
 # --- import ------------------------------------------------------------------------
 
 

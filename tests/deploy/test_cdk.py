@@ -112,6 +112,13 @@ def test_the_api_sits_behind_the_load_balancer_with_readyz(template):
     assert record["Properties"]["Name"] == "aai-api.biocommons.org.au."
 
 
+def test_the_api_trusts_forwarded_addresses_from_the_vpc_only(template):
+    environment = {e["Name"]: e["Value"] for e in containers(template)["api"]["Environment"]}
+    (vpc_id,) = resources(template, "AWS::EC2::VPC")
+    # the load balancer's hops: never '*', which makes the client-written left end the key
+    assert environment["FORWARDED_ALLOW_IPS"] == {"Fn::GetAtt": [vpc_id, "CidrBlock"]}
+
+
 def test_the_api_autoscales_on_cpu_and_request_count(template):
     (target,) = resources(template, "AWS::ApplicationAutoScaling::ScalableTarget").values()
     assert (target["Properties"]["MinCapacity"], target["Properties"]["MaxCapacity"]) == (2, 8)

@@ -15,7 +15,7 @@ SERVICES = SPEC["services"]
 ENV_EXAMPLE = (DEPLOY / ".env.example").read_text()
 # read by compose itself (interpolation), not by Settings
 COMPOSE_ONLY = {"POSTGRES_DB", "POSTGRES_USER", "POSTGRES_PASSWORD", "AAI_IMAGE", "AAI_API_PORT"}
-NOT_SETTINGS = COMPOSE_ONLY | {"AAI_DEBUG", "FORWARDED_ALLOW_IPS"}
+NOT_SETTINGS = COMPOSE_ONLY | {"AAI_DEBUG"}
 
 
 def documented() -> set[str]:
@@ -58,6 +58,13 @@ def test_api_and_scheduler_start_after_a_successful_migration():
     assert SERVICES["scheduler"]["command"] == commands.SCHEDULER_COMMAND
     for name in ("scheduler", "migrate"):
         assert SERVICES[name]["healthcheck"] == {"disable": True}, "they serve no HTTP"
+
+
+def test_the_api_trusts_forwarded_addresses_from_the_compose_network_only():
+    assert "--proxy-headers" in SERVICES["api"]["command"]
+    (network,) = SPEC["networks"]["default"]["ipam"]["config"]
+    assert network["subnet"] == "172.31.242.0/24"
+    assert SERVICES["api"]["environment"]["FORWARDED_ALLOW_IPS"] == "172.31.242.0/24"
 
 
 def test_settings_come_from_the_env_file_and_point_at_postgres():

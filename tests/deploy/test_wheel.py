@@ -2,7 +2,7 @@
 run `aai` from an empty directory. Slow (a minute or so): one test, marked `slow`.
 
 The Dockerfile installs with pip; here uv installs the same wheel (same metadata, same
-resolution from PyPI) because it is much faster and always present where the tests run.
+pins from constraints.txt) because it is much faster and always present where the tests run.
 """
 
 from __future__ import annotations
@@ -54,7 +54,9 @@ def fresh_venv(wheel: Path, where: Path) -> Path:
     uv = shutil.which("uv")
     assert uv
     env = {k: v for k, v in os.environ.items() if k != "VIRTUAL_ENV"}
-    run([uv, "pip", "install", "--quiet", "--python", str(python), str(wheel)], where, env)
+    constraints = str(ROOT / "constraints.txt")
+    install = [uv, "pip", "install", "--quiet", "--python", str(python), "-c", constraints]
+    run([*install, str(wheel)], where, env)
     return where / "bin"
 
 

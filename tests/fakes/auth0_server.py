@@ -30,9 +30,10 @@ role_members/user_roles, generate_users(n, seed=, social_fraction=), generate_ro
 mint_token(...) for the portal API (roles in https://biocommons.org.au/roles),
 management_token(), rotate_key(), active_kid, invalidate_tokens(); rate_limit(per_second,
 burst), latency_s, fail_fraction (seeded 503s), fail_next(n, status, path_prefix=) (status 0
-drops the connection), token_expires_in, export_pending_polls, export_delay_s,
-export_link_ttl_s, export_final_status, require_username; requests / request_count /
-requests_to(prefix) / rate_limited / verification_emails; reset().
+drops the connection), hold(method, path_regex) (answers wait until released),
+token_expires_in, export_pending_polls, export_delay_s, export_link_ttl_s,
+export_final_status, require_username; requests / request_count / requests_to(prefix) /
+rate_limited / verification_emails; reset().
 
 Behaviour chosen where Auth0 documents nothing (AUTH0.md marks these unverified):
 - users list: `total` is the true number of matches; the cap applies when
@@ -59,6 +60,7 @@ from urllib.parse import unquote
 
 from tests.fakes import auth0_roles_api as roles_api
 from tests.fakes import auth0_users_api as users_api
+from tests.fakes.auth0_holds import HeldAnswer
 from tests.fakes.auth0_http import ApiError, Request, Response, error_body
 from tests.fakes.auth0_jobs import JobBook
 from tests.fakes.auth0_runner import BIOCOMMONS_ROLES, populate, spawned
@@ -152,6 +154,9 @@ class FakeAuth0(TokenAuthority):
         self._bucket: TokenBucket | None = None
         self._reset_tokens()
         self._log_lock = threading.Lock()
+        for held in getattr(self, "_holds", []):
+            held.release()
+        self._holds: list[HeldAnswer] = []
 
     # --- knobs ---------------------------------------------------------------------
 
@@ -167,6 +172,14 @@ class FakeAuth0(TokenAuthority):
         dropped without an answer)."""
         with self._log_lock:
             self._fail_plan.extend([(path_prefix, status)] * n)
+
+    def hold(self, method: str, path: str, *, timeout_s: float = 60.0) -> HeldAnswer:
+        """Requests of `method` whose path fully matches the regular expression `path` wait
+        unanswered until the returned hold is released (tests/fakes/auth0_holds.py)."""
+        held = HeldAnswer(method, path, timeout_s=timeout_s)
+        with self._log_lock:
+            self._holds.append(held)
+        return held
 
     @property
     def export_pending_polls(self) -> int:
@@ -339,6 +352,8 @@ class FakeAuth0(TokenAuthority):
         """The whole pipeline for one request; None means: drop the connection."""
         if self.latency_s:
             time.sleep(self.latency_s)
+        for held in [h for h in self._holds if h.matches(req.method, req.path)]:
+            held.wait_here()
         is_api = req.path.startswith("/api/v2/")
         headers: dict[str, str] = {}
         response: Response | None

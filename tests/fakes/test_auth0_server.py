@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gzip
 import json
+import threading
 import time
 
 import httpx
@@ -521,3 +522,21 @@ def test_latency_and_export_delay_knobs(fake_auth0, client, http):
     assert [client.jobs.get(job.id).status for _ in range(3)] == ["processing"] * 3
     fake_auth0.export_delay_s = 0
     assert client.jobs.get(job.id).status == "completed"
+
+
+def test_a_held_answer_waits_for_its_release(fake_auth0, http):
+    fake_auth0.add_user(user_id="auth0|held", email="held@example.org", username="held")
+    held = fake_auth0.hold("GET", r"/api/v2/users/[^/]+")
+    answers: list[httpx.Response] = []
+    waiting = threading.Thread(
+        target=lambda: answers.append(http.get("/api/v2/users/auth0%7Cheld"))
+    )
+    waiting.start()
+    assert held.wait_arrivals(1)
+    with httpx.Client(base_url=fake_auth0.url, headers=http.headers) as other:
+        assert other.get("/api/v2/roles").status_code == 200  # other paths are not held
+    assert answers == []
+    held.release()
+    waiting.join(10)
+    assert [a.status_code for a in answers] == [200]
+    assert answers[0].json()["user_id"] == "auth0|held"

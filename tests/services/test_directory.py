@@ -18,7 +18,7 @@ T0 = datetime(2025, 1, 1, tzinfo=UTC)
 SBP = Target("platform", "sbp")
 GALAXY = Target("platform", "galaxy")
 TSI = Target("group", "biocommons/group/tsi")
-BPA_GA = Target("group", "biocommons/group/bpa_galaxy")
+SBP_BUNDLE = Target("group", "biocommons/group/sbp_workflow_execution")
 GALAXY_ADMIN = AdminScope(platforms=frozenset({"galaxy"}))
 TSI_ADMIN = AdminScope(groups=frozenset({"biocommons/group/tsi"}))
 
@@ -303,13 +303,13 @@ def test_status_counts(session, people):
 
 def test_pending_queue_oldest_first(session, people):
     dave = people["dave"]
-    decide(session, dave, BPA_GA, "request")
+    decide(session, dave, SBP_BUNDLE, "request")
     session.commit()
     queue = directory.list_pending(session)
     assert [(p.user_id, p.target_id) for p in queue] == [
         (people["alice"], "sbp"),
         (people["carol"], "biocommons/group/tsi"),
-        (dave, "biocommons/group/bpa_galaxy"),
+        (dave, "biocommons/group/sbp_workflow_execution"),
     ]
     assert queue[0].request_reason == "r" and queue[0].age_seconds() >= 0
     assert [p.user_id for p in directory.list_pending(session, platform="sbp")] == [people["alice"]]

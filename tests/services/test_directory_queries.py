@@ -8,6 +8,7 @@ from dataclasses import replace
 import pytest
 
 from aai_cli.errors import InvalidInput, NotFound
+from aai_cli.models import Group, utcnow
 from aai_cli.services import directory
 from aai_cli.services.directory import AdminScope, UserQuery
 from tests.services.test_directory import (
@@ -110,13 +111,17 @@ def test_badge_counts_take_one_statement_after_the_slots(session, people):  # no
     assert len(statements) == 2, statements
 
 
-def test_filter_options_are_platforms_then_groups_by_their_last_part(session):
+def test_filter_options_are_platforms_then_offered_groups_by_their_last_part(session):
     assert directory.filter_options(session) == [
         ("galaxy", "Galaxy Australia"),
         ("bpa_data_portal", "Bioplatforms Australia Data Portal"),
         ("sbp", "Structural Biology Platform"),
         ("tsi", "Threatened Species Initiative"),
-        ("bpa_galaxy", "Bioplatforms Australia Data Portal & Galaxy Australia"),
+        ("sbp_workflow_execution", "Structural Biology Platform Bundle"),
     ]
     for option, _ in directory.filter_options(session):
         directory.count_users(session, UserQuery(filter_by=option))  # every one is accepted
+    session.get(Group, "biocommons/group/tsi").retired_at = utcnow()
+    session.flush()
+    assert "tsi" not in [option for option, _ in directory.filter_options(session)]
+    assert directory.count_users(session, UserQuery(filter_by="tsi")) == 0  # still accepted

@@ -3,11 +3,14 @@ respect for decisions not yet pushed."""
 
 from __future__ import annotations
 
+import threading
 from datetime import timedelta
 
 import pytest
+from sqlalchemy import update
 from sqlmodel import select
 
+from aai_cli.db import session_scope
 from aai_cli.models import RoleChange, User, utcnow
 from aai_cli.services import auth0, outbox
 from aai_cli.services.memberships import Target, transition
@@ -161,3 +164,55 @@ def test_decisions_not_yet_pushed_are_not_undone_by_the_sync(
     assert report.outbox["done"] == 2
     assert auth0_env.user_roles(revoked) == [] and auth0_env.user_roles(granted) == [GALAXY]
     assert report.memberships.granted == report.memberships.revoked == 0
+
+
+def test_rows_being_pushed_are_left_to_their_worker(session, auth0_env) -> None:
+    auth0_env.add_role(GALAXY)
+    user_id = add_user(session, auth0_env, "ada")
+    outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="assign")
+    outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="remove")
+    session.commit()
+    held = auth0_env.hold("POST", r"/api/v2/users/[^/]+/roles")
+    first: list[dict] = []
+
+    def first_worker() -> None:
+        with session_scope() as own:
+            first.append(outbox.push_role_changes(own, fast_gateway()))
+
+    worker = threading.Thread(target=first_worker)
+    worker.start()
+    try:
+        assert held.wait_arrivals(1)
+        # both rows are leased by the first worker: a second one waits for them
+        second = outbox.push_role_changes(session, fast_gateway())
+    finally:
+        held.release()
+        worker.join(30)
+    assert (second["attempted"], second["waiting"]) == (0, 2)
+    assert (first[0]["attempted"], first[0]["done"]) == (2, 2)
+    assert [(c.action, c.status, c.attempts) for c in changes(session)] == [
+        ("assign", "done", 1),
+        ("remove", "done", 1),
+    ]
+    assert auth0_env.user_roles(user_id) == []
+
+
+def test_a_row_left_by_a_dead_worker_is_pushed_once_its_lease_has_passed(
+    session, auth0_env
+) -> None:
+    auth0_env.add_role(GALAXY)
+    user_id = add_user(session, auth0_env, "ada")
+    change = outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="assign")
+    session.commit()
+    now = utcnow()
+    # what a worker's claim leaves behind when the worker dies before recording anything
+    session.exec(
+        update(RoleChange)
+        .where(RoleChange.id == change.id)
+        .values(next_attempt_at=now + outbox.LEASE)
+    )
+    session.commit()
+    assert outbox.push_role_changes(session, fast_gateway(), now=now)["waiting"] == 1
+    later = now + outbox.LEASE + timedelta(seconds=1)
+    assert outbox.push_role_changes(session, fast_gateway(), now=later)["done"] == 1
+    assert auth0_env.user_roles(user_id) == [GALAXY]

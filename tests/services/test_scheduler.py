@@ -226,6 +226,7 @@ def test_the_default_jobs_take_their_triggers_from_settings() -> None:
         "sync-full",
         "auth0-outbox",
         "email-outbox",
+        "registrations",
         "cleanup",
     ]
     assert jobs["sync-incremental"].trigger == Every(5)
@@ -245,7 +246,7 @@ def duplicate() -> list[JobSpec]:
 def test_extra_jobs_are_loaded_and_checked() -> None:
     settings = load_settings()
     names = [j.name for j in scheduled_jobs.registered_jobs(settings, extra=f"{__name__}:extra")]
-    assert names[-1] == "extra" and len(names) == 6
+    assert names[-1] == "extra" and len(names) == 7
     with pytest.raises(ConfigError, match="registered twice: cleanup"):
         scheduled_jobs.registered_jobs(settings, extra=f"{__name__}:duplicate")
     with pytest.raises(ConfigError, match="AAI_SCHEDULE_EXTRA_JOBS"):

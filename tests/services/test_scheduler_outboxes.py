@@ -103,3 +103,34 @@ def test_email_stuck_in_sending_is_delivered_after_its_lease(db_url: str) -> Non
         scheduler.run_pending()
     assert states() == [("lease-1@example.org", "sent"), ("lease5@example.org", "sent")]
     assert sum(counts["sent"] for counts in job_counts("email-outbox")) == 2
+
+
+def test_refused_management_credentials_fail_the_push_job_and_spare_the_rows(
+    db_url: str, auth0_env, monkeypatch
+) -> None:  # type: ignore[no-untyped-def]
+    remote = auth0_env.add_user(email="ada@example.org", username="ada")
+    with session_scope() as session:
+        session.add(User(id=remote["user_id"], email="ada@example.org", username="ada"))
+        session.flush()
+        transition(
+            session,
+            user_id=remote["user_id"],
+            target=Target("platform", "galaxy"),
+            action="approve",
+            actor="auth0|admin",
+        )
+    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
+    get_settings.cache_clear()
+    scheduler = scheduler_for("auth0-outbox", FakeClock(utcnow()), db_url)
+
+    [outcome] = scheduler.run_due()
+    assert outcome.status == "failed"
+    assert "Auth0 refused the management client credentials (HTTP 401)" in (outcome.detail or "")
+    assert "s3cr3t" not in (outcome.detail or "")
+    with session_scope() as session:
+        [run] = session.exec(select(JobRun).where(JobRun.job == "auth0-outbox"))
+        assert (run.status, run.error) == ("failed", outcome.detail)
+        [change] = session.exec(select(RoleChange))
+        # not an attempt of the row: it stays due for when the credentials are fixed
+        assert (change.status, change.attempts, change.last_error) == ("pending", 0, None)
+        assert change.next_attempt_at <= utcnow()

@@ -216,8 +216,9 @@ class AaiStack(Stack):
             "api",
             command=commands.api_command(config.api_workers),
             port=commands.API_PORT,
-            # --proxy-headers: only the load balancer reaches the tasks (security group)
-            extra_environment={"FORWARDED_ALLOW_IPS": "*"},
+            # --proxy-headers: X-Forwarded-For entries added inside the VPC (the load
+            # balancer's) are trusted; the client is the right-most address outside it
+            extra_environment={"FORWARDED_ALLOW_IPS": self.vpc.vpc_cidr_block},
         )
         zone = None
         if config.hosted_zone_id and config.domain:

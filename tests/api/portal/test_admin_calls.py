@@ -126,14 +126,14 @@ def test_c13_filters_are_a_flat_list_every_id_accepted_by_filter_by(world):
         {"id": "bpa_data_portal", "name": "Bioplatforms Australia Data Portal"},
         {"id": "sbp", "name": "Structural Biology Platform"},
         {"id": "tsi", "name": "Threatened Species Initiative"},
-        {"id": "bpa_galaxy", "name": "Bioplatforms Australia Data Portal & Galaxy Australia"},
+        {"id": "sbp_workflow_execution", "name": "Structural Biology Platform Bundle"},
     ]
     expected = {
         "galaxy": ["cat", "ben", "amy"],
         "bpa_data_portal": ["amy"],
         "sbp": ["dan"],
         "tsi": ["dan", "ben", "amy"],
-        "bpa_galaxy": [],
+        "sbp_workflow_execution": [],
     }
     for option in options:
         assert _names(_page(world, filter_by=option["id"])) == expected[option["id"]]

@@ -1,0 +1,103 @@
+"""A local institution-validation service (as Galaxy Australia's `/institution/validate`):
+`GET /institution/validate?email=<address>` answers `{"valid": bool}`, true when the
+email's domain (or a parent domain) is in `institutional_domains`.
+
+Knobs: `institutional_domains`, `answer_next(status, body)` (the next answer, e.g. a 500 or
+a body without `valid`); `requests` lists the emails asked about.
+
+Fixture `institution_env`: the server, reset, with INSTITUTION_CHECK_URL pointing at it.
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+from collections.abc import Iterator
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+
+PATH = "/institution/validate"
+
+
+class FakeInstitutions:
+    def __init__(self) -> None:
+        self._server: ThreadingHTTPServer | None = None
+        self.reset()
+
+    def reset(self) -> None:
+        self.institutional_domains: set[str] = {"uni.edu.au"}
+        self.requests: list[str] = []
+        self._planned: list[tuple[int, Any]] = []
+        self._lock = threading.Lock()
+
+    def answer_next(self, status: int, body: Any) -> None:
+        with self._lock:
+            self._planned.append((status, body))
+
+    def answer(self, path: str) -> tuple[int, Any]:
+        parsed = urlparse(path)
+        if parsed.path != PATH:
+            return 404, {"detail": "Not Found"}
+        email = parse_qs(parsed.query).get("email", [""])[0]
+        with self._lock:
+            self.requests.append(email)
+            if self._planned:
+                return self._planned.pop(0)
+        domain = email.rpartition("@")[2].lower()
+        parts = domain.split(".")
+        parents = {".".join(parts[i:]) for i in range(len(parts))}
+        return 200, {"valid": bool(parents & self.institutional_domains)}
+
+    def start(self) -> FakeInstitutions:
+        fake = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_GET(self) -> None:
+                status, body = fake.answer(self.path)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: Any) -> None:
+                pass
+
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        return self
+
+    def stop(self) -> None:
+        if self._server is not None:
+            self._server.shutdown()
+            self._server.server_close()
+
+    @property
+    def url(self) -> str:
+        assert self._server is not None
+        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+
+
+@pytest.fixture(scope="session")
+def _institution_server() -> Iterator[FakeInstitutions]:
+    fake = FakeInstitutions().start()
+    try:
+        yield fake
+    finally:
+        fake.stop()
+
+
+@pytest.fixture
+def institution_env(
+    _institution_server: FakeInstitutions, monkeypatch: pytest.MonkeyPatch
+) -> FakeInstitutions:
+    from aai_cli.settings import get_settings
+
+    _institution_server.reset()
+    monkeypatch.setenv("INSTITUTION_CHECK_URL", _institution_server.url)
+    get_settings.cache_clear()
+    return _institution_server

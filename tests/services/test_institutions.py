@@ -1,0 +1,49 @@
+"""Which addresses count as an Australian research institution's: a few domains always,
+the rest as the institution-validation service says."""
+
+from __future__ import annotations
+
+import pytest
+
+from aai_cli.services.institutions import (
+    InstitutionCheckUnavailable,
+    is_australian_research_institution,
+)
+from aai_cli.settings import get_settings
+
+
+@pytest.fixture
+def service(institution_env, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
+    monkeypatch.setenv("SBP_ALLOWED_EMAIL_DOMAINS", '["unimelb.edu.au", "@UQ.edu.au"]')
+    get_settings.cache_clear()
+    return institution_env
+
+
+@pytest.mark.parametrize(
+    "email",
+    ["jane@unimelb.edu.au", "Jane@UNIMELB.EDU.AU", "bob@uq.edu.au", "staff@biocommons.org.au"],
+)
+def test_listed_domains_pass_without_asking(service, email):
+    assert is_australian_research_institution(email) is True
+    assert service.requests == []
+
+
+@pytest.mark.parametrize(
+    ("email", "expected"),
+    [
+        ("jane@student.unimelb.edu.au", False),  # listed domains match exactly, then we ask
+        ("jane@unimelb.edu.au.evil.com", False),
+        ("jane@gmail.com", False),
+        ("ada@uni.edu.au", True),
+        ("ada@lab.uni.edu.au", True),
+    ],
+)
+def test_other_domains_are_asked(service, email, expected):
+    assert is_australian_research_institution(email) is expected
+    assert service.requests == [email]
+
+
+def test_an_unclear_answer_is_unavailable_never_no(service):
+    service.answer_next(200, {"valid": "yes"})
+    with pytest.raises(InstitutionCheckUnavailable):
+        is_australian_research_institution("jane@gmail.com")
