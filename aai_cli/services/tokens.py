@@ -28,6 +28,7 @@ ALGORITHM = "RS256"
 DEFAULT_LEEWAY_S = 30
 JWKS_REFETCH_INTERVAL_S = 30.0
 JWKS_FAILURE_BACKOFF_S = 2.0
+JWKS_FIRST_FETCH_WAIT_S = 5.0
 JWKS_TIMEOUT_S = 3.0
 MAX_TOKEN_LENGTH = 16_384
 
@@ -86,6 +87,7 @@ class JwksCache:
         fetch: Callable[[str], dict[str, Any]] = _fetch_jwks_http,
         refetch_interval_s: float = JWKS_REFETCH_INTERVAL_S,
         failure_backoff_s: float = JWKS_FAILURE_BACKOFF_S,
+        first_fetch_wait_s: float = JWKS_FIRST_FETCH_WAIT_S,
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self.url = url
@@ -97,6 +99,8 @@ class JwksCache:
         self._fetched_at: float | None = None
         self._failed_at: float | None = None
         self._refreshing = False
+        self._first_fetch_wait_s = first_fetch_wait_s
+        self._refresh_done = threading.Event()
         self._lock = threading.Lock()
         self.fetches = 0
 
@@ -105,12 +109,16 @@ class JwksCache:
 
     def get_key(self, kid: str) -> Any:
         """The public key for `kid`; raises InvalidToken when the JWKS does not have it."""
-        if kid not in self._keys and self._claim_refresh():
-            try:
-                self._refresh()
-            finally:
-                with self._lock:
-                    self._refreshing = False
+        if kid not in self._keys:
+            if self._claim_refresh():
+                try:
+                    self._refresh()
+                finally:
+                    with self._lock:
+                        self._refreshing = False
+                    self._refresh_done.set()
+            elif self._fetched_at is None:
+                self._await_first_keys()
         key = self._keys.get(kid)  # this caller's refresh, or another's, may have brought it
         if key is None:
             raise InvalidToken("the token's signing key is unknown")
@@ -120,14 +128,19 @@ class JwksCache:
         """Whether this caller fetches the JWKS now. The lock guards this bookkeeping only,
         never the fetch: while one caller fetches, the others do not wait for it."""
         with self._lock:
-            if self._refreshing:
-                if self._fetched_at is None:
-                    raise Auth0Unavailable("the signing keys are being fetched; try again shortly")
-                return False
-            if not self._may_fetch():
+            if self._refreshing or not self._may_fetch():
                 return False
             self._refreshing = True
+            self._refresh_done.clear()
             return True
+
+    def _await_first_keys(self) -> None:
+        """Before any keys have arrived there is nothing to serve meanwhile: wait for the
+        fetch in flight (an event, not the lock; bounded by the fetch's own timeout), and
+        answer 503 if it brings nothing."""
+        self._refresh_done.wait(self._first_fetch_wait_s)
+        if self._fetched_at is None:
+            raise Auth0Unavailable("the signing keys are being fetched; try again shortly")
 
     def _may_fetch(self) -> bool:
         now = self._clock()
@@ -193,7 +206,11 @@ class TokenVerifier:
             raise ConfigError("set AUTH0_DOMAIN or AUTH0_ISSUER (the accepted token issuers)")
         fetch = functools.partial(_fetch_jwks_http, timeout_s=settings.auth0_jwks_timeout_s)
         return cls(
-            jwks=JwksCache(settings.jwks_url, fetch=fetch),
+            jwks=JwksCache(
+                settings.jwks_url,
+                fetch=fetch,
+                first_fetch_wait_s=settings.auth0_jwks_timeout_s + 1,
+            ),
             audience=settings.auth0_audience,
             issuers=issuers,
             roles_claim=settings.auth0_roles_claim,
