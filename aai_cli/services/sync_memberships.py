@@ -27,6 +27,7 @@ from aai_cli.models import (
     PlatformMembership,
     Role,
     User,
+    table_of,
     utcnow,
 )
 from aai_cli.services import memberships, outbox
@@ -237,7 +238,7 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
     decision = {"status": status, "reason": GRANTED_REASON, "decided_by": ACTOR}
     bulk_write(
         session,
-        table.__table__,
+        table_of(table),
         [
             {"user_id": uid, key: target.id, **decision, "decided_at": now}
             | {"created_at": now, "updated_at": now}
@@ -246,7 +247,7 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
     )
     bulk_write(
         session,
-        MembershipEvent.__table__,
+        table_of(MembershipEvent),
         [
             {"user_id": uid, key: target.id, "from_status": None, "to_status": status}
             | {"actor": ACTOR, "reason": GRANTED_REASON, "created_at": now}

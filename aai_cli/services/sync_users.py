@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from aai_cli.errors import SafetyGuard
-from aai_cli.models import SyncState, User, utcnow
+from aai_cli.models import SyncState, User, table_of, utcnow
 from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.auth0 import Auth0Gateway, Auth0User, MalformedRecord
 from aai_cli.services.sync_bulk import bulk_write, db_timestamp, is_sqlite, select_in
@@ -76,7 +76,7 @@ def set_watermark(session: Session, value: datetime) -> None:
 
 def upsert_rows(session: Session, rows: list[dict]) -> None:
     """One `INSERT ... ON CONFLICT (id) DO UPDATE` executemany for the batch."""
-    bulk_write(session, User.__table__, rows, conflict=("id",), update=_WRITE_COLUMNS)
+    bulk_write(session, table_of(User), rows, conflict=("id",), update=_WRITE_COLUMNS)
 
 
 def user_row(user: Auth0User, now: datetime) -> dict:
