@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
 
 app = typer.Typer(
     help="Mirror Auth0 (roles, users, memberships) into the database.",
@@ -181,7 +184,9 @@ class _progress:
     """A Rich progress display on a TTY, plain lines otherwise, nothing with --json."""
 
     def __init__(self, *, enabled: bool) -> None:
-        self.enabled, self.display, self.tasks = enabled, None, {}
+        self.enabled = enabled
+        self.display: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
 
     def __enter__(self):  # type: ignore[no-untyped-def]
         from aai_cli import console

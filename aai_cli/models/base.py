@@ -39,7 +39,7 @@ def created_timestamp() -> Any:
 
 def table_of(model: type[SQLModel]) -> Table:
     """The Core table of a `table=True` model, for statements written in SQLAlchemy Core."""
-    return model.__table__  # type: ignore[attr-defined,no-any-return]  # set by SQLModel's metaclass, not declared
+    return model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, not declared
 
 
 __all__ = [

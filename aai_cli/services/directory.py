@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from aai_cli.errors import InvalidInput
 from aai_cli.models import MembershipEvent
@@ -365,11 +365,11 @@ def list_history(
     if not scope.unrestricted:
         stmt = stmt.where(
             or_(
-                MembershipEvent.platform_id.in_(sorted(scope.platforms or ())),
-                MembershipEvent.group_id.in_(sorted(scope.groups or ())),
+                col(MembershipEvent.platform_id).in_(sorted(scope.platforms or ())),
+                col(MembershipEvent.group_id).in_(sorted(scope.groups or ())),
             )
         )
-    stmt = stmt.order_by(MembershipEvent.created_at, MembershipEvent.id)
+    stmt = stmt.order_by(col(MembershipEvent.created_at), col(MembershipEvent.id))
     return list(session.exec(stmt).all())
 
 

@@ -136,7 +136,8 @@ def admin_roles(session: Session, target: Target) -> list[str]:
 
 
 def target_name(session: Session, target: Target) -> str:
-    row = session.get(Platform if target.kind == "platform" else Group, target.id)
+    platform = target.kind == "platform"
+    row = session.get(Platform, target.id) if platform else session.get(Group, target.id)
     return row.name if row is not None else target.id
 
 

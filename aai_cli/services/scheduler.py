@@ -65,7 +65,7 @@ def _install_library_clock() -> None:
     shim = types.ModuleType("datetime")
     shim.__dict__.update(vars(_dt))
     shim.datetime = _LibraryDatetime  # type: ignore[attr-defined]
-    schedule.datetime = shim  # type: ignore[attr-defined]
+    schedule.datetime = shim
 
 
 @contextmanager

@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from aai_cli.models import (
     Group,
@@ -66,9 +66,9 @@ class MembershipCounts:
 def access_targets(session: Session) -> list[tuple[Target, str]]:
     """Every platform and group with the name of the Auth0 role that grants it."""
     platforms = session.execute(
-        select(Platform.id, Platform.access_role_name).order_by(Platform.id)
+        select(col(Platform.id), col(Platform.access_role_name)).order_by(col(Platform.id))
     )
-    groups = session.execute(select(Group.id).order_by(Group.id)).scalars()
+    groups = session.execute(select(col(Group.id)).order_by(col(Group.id))).scalars()
     return [(Target("platform", pid), role) for pid, role in platforms] + [
         (Target("group", gid), gid) for gid in groups
     ]
@@ -76,7 +76,7 @@ def access_targets(session: Session) -> list[tuple[Target, str]]:
 
 def _role_id(session: Session, gateway: Auth0Gateway, name: str) -> str | None:
     role_id = session.execute(
-        select(Role.id).where(Role.name == name, Role.deleted_at.is_(None))
+        select(col(Role.id)).where(col(Role.name) == name, col(Role.deleted_at).is_(None))
     ).scalar()
     if role_id:
         return role_id
@@ -138,7 +138,9 @@ def sync_memberships(
         if own_walk:
             walk.close()
     pending = outbox.pending_role_keys(session)
-    live = set(session.execute(select(User.id).where(User.deleted_at.is_(None))).scalars())
+    live = set(
+        session.execute(select(col(User.id)).where(col(User.deleted_at).is_(None))).scalars()
+    )
     for done, (target, role_name) in enumerate(walk.targets, start=1):
         if role_name not in members_by_role:
             continue
@@ -169,12 +171,12 @@ def _ensure_users(
 
 def _current(session: Session, target: Target) -> dict[str, str]:
     if target.kind == "platform":
-        rows = select(PlatformMembership.user_id, PlatformMembership.status).where(
-            PlatformMembership.platform_id == target.id
+        rows = select(col(PlatformMembership.user_id), col(PlatformMembership.status)).where(
+            col(PlatformMembership.platform_id) == target.id
         )
     else:
-        rows = select(GroupMembership.user_id, GroupMembership.status).where(
-            GroupMembership.group_id == target.id
+        rows = select(col(GroupMembership.user_id), col(GroupMembership.status)).where(
+            col(GroupMembership.group_id) == target.id
         )
     return dict(session.execute(rows).all())
 
