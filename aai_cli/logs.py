@@ -87,4 +87,4 @@ def configure_logging(*, debug: bool = False) -> None:
     root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
     for noisy in ("httpx", "httpcore", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
-    root._aai_configured = True  # type: ignore[attr-defined]
+    root._aai_configured = True  # type: ignore[attr-defined]  # our marker on the root logger

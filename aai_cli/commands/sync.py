@@ -10,6 +10,8 @@ import typer
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
+    from aai_cli.services.sync import Progress as ProgressCallback
+
 app = typer.Typer(
     help="Mirror Auth0 (roles, users, memberships) into the database.",
     invoke_without_command=True,
@@ -188,7 +190,7 @@ class _progress:
         self.display: Progress | None = None
         self.tasks: dict[str, TaskID] = {}
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> ProgressCallback | None:
         from aai_cli import console
 
         if not self.enabled:

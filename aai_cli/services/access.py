@@ -68,7 +68,7 @@ def administered(
             col(GroupAdminRole.role_name).in_(roles)
         ),
     )
-    rows = session.exec(query).all()  # type: ignore[call-overload]
+    rows = session.exec(query).all()  # type: ignore[call-overload]  # sqlmodel types exec for SELECT, not UNION
     platforms = [target for kind, target in rows if kind == "platform"]
     groups = [target for kind, target in rows if kind == "group"]
     return Administered(False, frozenset(platforms), frozenset(groups))

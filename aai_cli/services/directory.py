@@ -175,7 +175,7 @@ def badge_counts(
     for platform_mask, group_mask, verified, users in _users_by_masks(session, prepared):
         counts["all"] += users
         for status, test in tests.items():
-            counts[status] += users if test(platform_mask, group_mask) else 0  # type: ignore[misc]
+            counts[status] += users if test(platform_mask, group_mask) else 0  # type: ignore[misc]  # None tests returned above
         counts["unverified"] += 0 if verified else users
     return counts
 

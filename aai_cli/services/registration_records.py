@@ -60,7 +60,7 @@ class Requested:
 
     @property
     def target(self) -> Target:
-        return Target(self.kind, self.id)  # type: ignore[arg-type]
+        return Target(self.kind, self.id)  # type: ignore[arg-type]  # validated: platform or group
 
 
 @dataclass

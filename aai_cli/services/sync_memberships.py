@@ -192,7 +192,7 @@ def _reconcile(
 ) -> None:
     current = _current(session, target)
     new: list[str] = []
-    changes: list[tuple[str, str]] = []
+    changes: list[tuple[str, memberships.Action]] = []
     for user_id in sorted(members | {u for u, s in current.items() if s == "approved"}):
         if (user_id, role_name) in pending:
             counts.skipped += 1
@@ -215,7 +215,7 @@ def _reconcile(
             session,
             user_id=user_id,
             target=target,
-            action=action,  # type: ignore[arg-type]
+            action=action,
             actor=ACTOR,
             reason=REMOVED_REASON if action == "revoke" else GRANTED_REASON,
             push_to_auth0=False,
