@@ -58,7 +58,7 @@ def _queue(session: Session, result: TransitionResult) -> list[EmailMessage]:
     if result.to_status == "pending" and result.action == "request":
         return _notify_admins(session, result, user)
     kind = USER_EMAILS.get(result.to_status)
-    if not kind or not user.email or result.event.actor == REGISTRATION_ACTOR:  # type: ignore[union-attr]  # a change has its event
+    if not kind or not user.email or result.event.actor == REGISTRATION_ACTOR:  # type: ignore[union-attr]  # only called with an event
         return []
     context = {
         "name": display_name(user),

@@ -36,7 +36,7 @@ from aai_cli.db import session_scope
 from aai_cli.errors import AaiError, Auth0Unavailable
 from aai_cli.models import RegistrationRecord, User, utcnow
 from aai_cli.services import memberships, notifications
-from aai_cli.services.memberships import Target, TransitionResult
+from aai_cli.services.memberships import Kind, Target, TransitionResult
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,13 @@ FINISHED = ("done", "failed")
 class Requested:
     """One platform or group a registration asks for, with its request reason."""
 
-    kind: str
+    kind: Kind
     id: str
     reason: str | None
 
     @property
     def target(self) -> Target:
-        return Target(self.kind, self.id)  # type: ignore[arg-type]  # validated: platform or group
+        return Target(self.kind, self.id)
 
 
 @dataclass
