@@ -10,7 +10,10 @@ import json
 import sys
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import date, datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from rich.console import Console
 
 
 def _json_default(value: Any) -> Any:
@@ -45,13 +48,13 @@ def _csv_cell(value: Any) -> Any:
     return value
 
 
-def stdout_console():
+def stdout_console() -> Console:
     from rich.console import Console
 
     return Console(soft_wrap=True)
 
 
-def stderr_console():
+def stderr_console() -> Console:
     from rich.console import Console
 
     return Console(stderr=True, soft_wrap=True)
@@ -93,7 +96,7 @@ def print_table(
     stdout_console().print(table)
 
 
-def is_tty(stream=None) -> bool:
+def is_tty(stream: TextIO | None = None) -> bool:
     stream = stream or sys.stderr
     return bool(getattr(stream, "isatty", lambda: False)())
 

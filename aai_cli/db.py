@@ -20,8 +20,9 @@ import threading
 import time
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
-from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy import Connection, Engine, create_engine, event, text
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import OperationalError
 from sqlmodel import Session
@@ -63,7 +64,7 @@ def _create_sqlite_engine(url: str, *, migrations: bool) -> Engine:
     )
 
     @event.listens_for(engine, "connect")
-    def _on_connect(dbapi_connection, _record):  # type: ignore[no-untyped-def]
+    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
         # pysqlite's own transaction handling defers BEGIN and breaks savepoints: take it
         # over (the "begin" hook below) so transactions and rollbacks are real.
         dbapi_connection.isolation_level = None
@@ -77,7 +78,7 @@ def _create_sqlite_engine(url: str, *, migrations: bool) -> Engine:
         cursor.close()
 
     @event.listens_for(engine, "begin")
-    def _on_begin(connection):  # type: ignore[no-untyped-def]
+    def _on_begin(connection: Connection) -> None:
         write = migrations or connection.get_execution_options().get(WRITE_OPTION, False)
         connection.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
 
@@ -177,7 +178,9 @@ def lock_key(name: str) -> int:
 
 
 @contextlib.contextmanager
-def advisory_lock(name: str, *, wait: bool, timeout_s: float = 600, url: str | None = None):
+def advisory_lock(
+    name: str, *, wait: bool, timeout_s: float = 600, url: str | None = None
+) -> Iterator[None]:
     """Hold a cross-process lock named `name` for the block.
 
     With `wait=False` a held lock raises `Busy` at once; with `wait=True` it waits up to
@@ -197,7 +200,7 @@ _memory_locks: dict[str, threading.Lock] = {}
 
 
 @contextlib.contextmanager
-def _file_lock(url: str, name: str, *, wait: bool, timeout_s: float):
+def _file_lock(url: str, name: str, *, wait: bool, timeout_s: float) -> Iterator[None]:
     path = sqlite_path(url)
     if path is None:
         lock = _memory_locks.setdefault(name, threading.Lock())
@@ -234,7 +237,7 @@ def _file_lock(url: str, name: str, *, wait: bool, timeout_s: float):
 
 
 @contextlib.contextmanager
-def _pg_lock(url: str, name: str, *, wait: bool, timeout_s: float):
+def _pg_lock(url: str, name: str, *, wait: bool, timeout_s: float) -> Iterator[None]:
     key = lock_key(name)
     engine = get_engine(url)
     with engine.connect() as connection:

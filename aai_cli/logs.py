@@ -12,6 +12,7 @@ import logging
 import os
 import sys
 from datetime import UTC, datetime
+from typing import TextIO
 
 _STANDARD_ATTRS = set(vars(logging.makeLogRecord({}))) | {"message", "asctime"}
 TEXT_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
@@ -62,12 +63,12 @@ class JsonFormatter(logging.Formatter):
 class _StderrHandler(logging.StreamHandler):
     """Writes to whatever sys.stderr is at emit time (test runners swap it)."""
 
-    @property  # type: ignore[override]
-    def stream(self):  # type: ignore[no-untyped-def]
+    @property
+    def stream(self) -> TextIO:
         return sys.stderr
 
     @stream.setter
-    def stream(self, _value) -> None:  # type: ignore[no-untyped-def]
+    def stream(self, _value: TextIO) -> None:
         pass
 
 
@@ -86,4 +87,4 @@ def configure_logging(*, debug: bool = False) -> None:
     root.setLevel(level if level in logging.getLevelNamesMapping() else "WARNING")
     for noisy in ("httpx", "httpcore", "alembic.runtime.migration"):
         logging.getLogger(noisy).setLevel(max(root.level, logging.WARNING))
-    root._aai_configured = True  # type: ignore[attr-defined]
+    root._aai_configured = True  # type: ignore[attr-defined]  # our marker on the root logger

@@ -38,7 +38,7 @@ def _database_error(exc: BaseException) -> AaiError | None:
 class AaiGroup(TyperGroup):
     """Turns AaiError (and anything unexpected) into one line on stderr and an exit code."""
 
-    def invoke(self, ctx):  # type: ignore[no-untyped-def]
+    def invoke(self, ctx):  # type: ignore[no-untyped-def]  # click.Context: we never import click
         try:
             return super().invoke(ctx)
         except (typer.Exit, typer.Abort):

@@ -10,7 +10,7 @@ from __future__ import annotations
 import ipaddress
 import re
 from functools import lru_cache
-from typing import Literal
+from typing import Any, Literal
 from urllib.parse import quote
 
 from pydantic import Field, SecretStr, ValidationError, field_validator
@@ -253,9 +253,9 @@ def _config_error(exc: Exception) -> ConfigError:
     return ConfigError(f"invalid configuration: {name} could not be parsed (expected JSON)")
 
 
-def load_settings(**overrides: object) -> Settings:
+def load_settings(**overrides: Any) -> Settings:
     try:
-        return Settings(**overrides)  # type: ignore[arg-type]
+        return Settings(**overrides)
     except (ValidationError, SettingsError) as exc:
         raise _config_error(exc) from None
 

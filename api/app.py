@@ -9,10 +9,10 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
 
 from aai_cli import __version__
 from aai_cli.errors import ConfigError
@@ -148,7 +148,9 @@ def _install_metrics(app: FastAPI) -> None:
     requests, latency = collectors["requests"], collectors["latency"]
 
     @app.middleware("http")
-    async def _measure(request, call_next):  # type: ignore[no-untyped-def]
+    async def _measure(
+        request: Request, call_next: Callable[[Request], Awaitable[Response]]
+    ) -> Response:
         started = time.perf_counter()
         response = await call_next(request)
         route = getattr(request.scope.get("route"), "path", "unmatched")

@@ -153,7 +153,7 @@ def install_error_schema(app: FastAPI) -> None:
         assert app.openapi_schema is not None
         return app.openapi_schema
 
-    app.openapi = openapi  # type: ignore[method-assign]
+    app.openapi = openapi  # type: ignore[method-assign]  # FastAPI's documented override
 
 
 def _declare_error_bodies(document: dict[str, Any]) -> None:

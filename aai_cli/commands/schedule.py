@@ -2,7 +2,15 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from datetime import datetime
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from aai_cli.services.schedule_status import JobStatus
+    from aai_cli.services.scheduler import JobScheduler, JobSpec
 
 app = typer.Typer(
     help="Run the recurring jobs: sync, the Auth0 and email outboxes, cleanup.",
@@ -13,18 +21,18 @@ app = typer.Typer(
 JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")
 
 
-def _jobs(only: list[str] | None):  # type: ignore[no-untyped-def]
+def _jobs(only: list[str] | None) -> list[JobSpec]:
     from aai_cli.services import scheduled_jobs
     from aai_cli.settings import get_settings
 
     return scheduled_jobs.select_jobs(scheduled_jobs.registered_jobs(get_settings()), only)
 
 
-def _when(moment) -> str:  # type: ignore[no-untyped-def]
+def _when(moment: datetime | None) -> str:
     return moment.strftime("%d %b %H:%M") if moment else "-"
 
 
-def _print_statuses(statuses) -> None:  # type: ignore[no-untyped-def]
+def _print_statuses(statuses: Sequence[JobStatus]) -> None:
     import sys
 
     from aai_cli import console
@@ -58,7 +66,7 @@ def _log_jobs_at_info() -> None:
         logger.setLevel(logging.INFO)
 
 
-def _print_jobs(jobs, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _print_jobs(jobs: Sequence[JobSpec], as_json: bool) -> None:
     from aai_cli import console
 
     rows = [
@@ -72,7 +80,7 @@ def _print_jobs(jobs, as_json: bool) -> None:  # type: ignore[no-untyped-def]
     )
 
 
-def _run_once(runner, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _run_once(runner: JobScheduler, as_json: bool) -> None:
     from dataclasses import asdict
 
     from aai_cli import console

@@ -7,7 +7,12 @@ run `aai db upgrade`).
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import typer
+
+if TYPE_CHECKING:
+    from aai_cli.settings import Settings
 
 ACCESS_LOGGER = "aai.access"
 
@@ -51,7 +56,7 @@ def serve(
     )
 
 
-def prepare_database(settings) -> None:  # type: ignore[no-untyped-def]
+def prepare_database(settings: Settings) -> None:
     """Migrate and seed the embedded default; elsewhere refuse to start unless at head."""
     from aai_cli import console
     from aai_cli.errors import CheckFailed

@@ -3,9 +3,14 @@
 from __future__ import annotations
 
 import time
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
+
+if TYPE_CHECKING:
+    from rich.progress import Progress, TaskID
+
+    from aai_cli.services.sync import Progress as ProgressCallback
 
 app = typer.Typer(
     help="Mirror Auth0 (roles, users, memberships) into the database.",
@@ -181,9 +186,11 @@ class _progress:
     """A Rich progress display on a TTY, plain lines otherwise, nothing with --json."""
 
     def __init__(self, *, enabled: bool) -> None:
-        self.enabled, self.display, self.tasks = enabled, None, {}
+        self.enabled = enabled
+        self.display: Progress | None = None
+        self.tasks: dict[str, TaskID] = {}
 
-    def __enter__(self):  # type: ignore[no-untyped-def]
+    def __enter__(self) -> ProgressCallback | None:
         from aai_cli import console
 
         if not self.enabled:

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
@@ -67,7 +67,7 @@ def list_(
             session, platform=platform, group=group, status=status, search=search,
             email_verified=email_verified, blocked=blocked, deleted=deleted,
         )  # fmt: skip
-        page = {"limit": limit, "offset": offset, "sort": sort}
+        page: dict[str, Any] = {"limit": limit, "offset": offset, "sort": sort}
         total: int | None = None
         if not (as_json or as_csv) and console.is_tty(sys.stdout):
             records, total = directory.list_page(session, query, **page)

@@ -3,10 +3,14 @@ decisions through the membership service, then the Auth0 outbox pushed after com
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from aai_cli.services.memberships import Action
 
 CONFIRM = frozenset({"reject", "revoke"})
 QUEUED = "Auth0 role change queued; will be pushed by the scheduler or the next sync"
@@ -37,7 +41,7 @@ def default_actor() -> str:
         return "cli:unknown"
 
 
-def decision(action: str):  # type: ignore[no-untyped-def]
+def decision(action: Action) -> Callable[..., None]:
     """The command function for one action of the membership state machine."""
 
     def command(
@@ -57,7 +61,16 @@ def decision(action: str):  # type: ignore[no-untyped-def]
     return command
 
 
-def decide(action, user, *, platform, group, reason, actor, yes) -> None:  # type: ignore[no-untyped-def]
+def decide(
+    action: Action,
+    user: str,
+    *,
+    platform: str | None,
+    group: str | None,
+    reason: str | None,
+    actor: str | None,
+    yes: bool,
+) -> None:
     from aai_cli import console
     from aai_cli.db import session_scope
     from aai_cli.services import directory, memberships

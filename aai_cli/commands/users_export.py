@@ -4,13 +4,29 @@ and the filter-to-query translation `list` shares."""
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any, TextIO
+
+if TYPE_CHECKING:
+    from sqlmodel import Session
+
+    from aai_cli.services.directory import UserQuery, UserRecord
 
 PROGRESS_EVERY = 10_000
 
 
-def build_query(session, *, platform, group, status, search, email_verified, blocked, deleted):  # type: ignore[no-untyped-def]
+def build_query(
+    session: Session,
+    *,
+    platform: str | None,
+    group: str | None,
+    status: str | None,
+    search: str | None,
+    email_verified: bool | None,
+    blocked: bool,
+    deleted: bool,
+) -> UserQuery:
     """A UserQuery with --platform/--group resolved against the catalog (exit 4 if unknown).
 
     With --platform or --group, --status applies to that membership; without, to any.
@@ -62,7 +78,15 @@ def export_users(*, output: Path | None, fmt: str, filters: dict[str, Any]) -> i
     return written
 
 
-def _write(stream, records, fmt: str, *, total: int | None, show_bar: bool, quiet: bool) -> int:  # type: ignore[no-untyped-def]
+def _write(
+    stream: TextIO,
+    records: Iterable[UserRecord],
+    fmt: str,
+    *,
+    total: int | None,
+    show_bar: bool,
+    quiet: bool,
+) -> int:
     import csv
 
     from aai_cli import console

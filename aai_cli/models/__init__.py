@@ -2,7 +2,7 @@
 
 from aai_cli.models import derived
 from aai_cli.models.access import GroupMembership, MembershipEvent, PlatformMembership
-from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel
+from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
 from aai_cli.models.catalog import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole
 from aai_cli.models.identity import Role, User
 from aai_cli.models.outbox import EmailMessage, RoleChange
@@ -35,5 +35,6 @@ __all__ = [
     "UTCDateTime",
     "User",
     "metadata",
+    "table_of",
     "utcnow",
 ]

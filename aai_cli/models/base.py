@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import Table
 from sqlmodel import Field, SQLModel
 
 from aai_cli.models.types import UTCDateTime, utcnow
@@ -36,6 +37,11 @@ def created_timestamp() -> Any:
     return Field(default_factory=utcnow, sa_type=UTCDateTime, nullable=False)
 
 
+def table_of(model: type[SQLModel]) -> Table:
+    """The Core table of a `table=True` model, for statements written in SQLAlchemy Core."""
+    return model.__table__  # type: ignore[attr-defined]  # set by SQLModel's metaclass, not declared
+
+
 __all__ = [
     "MEMBERSHIP_STATUSES",
     "NAMING_CONVENTION",
@@ -43,6 +49,7 @@ __all__ = [
     "created_timestamp",
     "datetime",
     "in_check",
+    "table_of",
     "timestamp",
     "utcnow",
 ]

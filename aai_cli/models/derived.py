@@ -48,8 +48,8 @@ def status_nibble(status: str | None) -> int:
     return 0b1111 if status is None else 1 << STATUS_BIT[status]
 
 
-def every_slot(status: str) -> int:
-    """The bits that mean `status` in any slot."""
+def every_slot(status: str | None) -> int:
+    """The bits that mean `status` (None: any status) in any slot."""
     return sum(status_nibble(status) << (4 * slot) for slot in range(SLOTS))
 
 

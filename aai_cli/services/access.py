@@ -15,7 +15,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sqlalchemy import literal, union_all
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from aai_cli.errors import AaiError, NotFound
 from aai_cli.models import Group, GroupAdminRole, Platform, PlatformAdminRole, User
@@ -62,13 +62,13 @@ def administered(
     # One statement: the admin role tables of platforms and groups together.
     query = union_all(
         select(literal("platform"), PlatformAdminRole.platform_id).where(
-            PlatformAdminRole.role_name.in_(roles)
+            col(PlatformAdminRole.role_name).in_(roles)
         ),
         select(literal("group"), GroupAdminRole.group_id).where(
-            GroupAdminRole.role_name.in_(roles)
+            col(GroupAdminRole.role_name).in_(roles)
         ),
     )
-    rows = session.exec(query).all()  # type: ignore[call-overload]
+    rows = session.exec(query).all()  # type: ignore[call-overload]  # sqlmodel types exec for SELECT, not UNION
     platforms = [target for kind, target in rows if kind == "platform"]
     groups = [target for kind, target in rows if kind == "group"]
     return Administered(False, frozenset(platforms), frozenset(groups))
@@ -78,14 +78,14 @@ def administered_platforms(session: Session, who: Administered) -> list[Platform
     """The platforms the caller administers (every platform for a super-admin)."""
     query = select(Platform).order_by(Platform.id)
     if not who.super_admin:
-        query = query.where(Platform.id.in_(who.platforms))
+        query = query.where(col(Platform.id).in_(who.platforms))
     return list(session.exec(query))
 
 
 def administered_groups(session: Session, who: Administered) -> list[Group]:
     query = select(Group).order_by(Group.id)
     if not who.super_admin:
-        query = query.where(Group.id.in_(who.groups))
+        query = query.where(col(Group.id).in_(who.groups))
     return list(session.exec(query))
 
 

@@ -18,6 +18,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
 from typing import Any, TypeVar
 
 import httpx
@@ -265,8 +266,8 @@ class Auth0Gateway:
         while True:
             pager = self._call(
                 "list roles",
-                lambda p=page: self._client.roles.list(
-                    page=p, per_page=PAGE_SIZE, include_totals=True
+                partial(
+                    self._client.roles.list, page=page, per_page=PAGE_SIZE, include_totals=True
                 ),
             )
             items = list(pager.items or [])
@@ -293,7 +294,7 @@ class Auth0Gateway:
         while True:
             pager = self._call(
                 "list role members",
-                lambda c=cursor: self._client.roles.users.list(role_id, from_=c, take=PAGE_SIZE),
+                partial(self._client.roles.users.list, role_id, from_=cursor, take=PAGE_SIZE),
             )
             for item in pager.items or []:
                 yield RoleMember(

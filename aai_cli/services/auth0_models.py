@@ -7,7 +7,14 @@ from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 from typing import Any
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+)
 
 from aai_cli.errors import Auth0Error
 
@@ -41,7 +48,7 @@ class Auth0User(BaseModel):
 
     @field_validator("identities", "app_metadata", "user_metadata", mode="before")
     @classmethod
-    def _none_is_empty(cls, value: Any, info) -> Any:  # type: ignore[no-untyped-def]
+    def _none_is_empty(cls, value: Any, info: ValidationInfo) -> Any:
         if value is None:
             return [] if info.field_name == "identities" else {}
         return value

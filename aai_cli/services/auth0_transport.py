@@ -10,10 +10,13 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
+from typing import TypeVar
 
 import httpx
 
 from aai_cli.errors import ConfigError
+
+T = TypeVar("T")
 
 TOKEN_REFRESH_MARGIN_S = 300
 MAX_WAIT_S = 60.0
@@ -179,13 +182,13 @@ class TokenProvider:
 
 
 def call_with_retries(
-    fn: Callable[[], object],
+    fn: Callable[[], T],
     *,
     classify: Callable[[BaseException], TransientHttpError | None],
     policy: RetryPolicy,
     on_give_up: Callable[[TransientHttpError, int], Exception],
     sleep: Callable[[float], None] = time.sleep,
-):
+) -> T:
     """Run `fn`, retrying what `classify` calls transient, within the policy's bounds."""
     started = time.monotonic()
     attempt = 0

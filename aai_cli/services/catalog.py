@@ -10,12 +10,13 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
-from sqlmodel import Session, select
+from sqlmodel import Session, SQLModel, col, select
 
 from aai_cli.errors import InvalidInput, NotFound
 from aai_cli.models import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole, utcnow
@@ -186,7 +187,8 @@ def seed_catalog(session: Session, catalog: CatalogSpec | None = None) -> SeedRe
 
 def offered_groups(session: Session) -> list[Group]:
     """The groups (bundles) people may ask for: the catalog's groups not retired."""
-    return list(session.exec(select(Group).where(Group.retired_at.is_(None)).order_by(Group.id)))  # type: ignore[union-attr]
+    query = select(Group).where(col(Group.retired_at).is_(None)).order_by(col(Group.id))
+    return list(session.exec(query))
 
 
 def _retire_unlisted_groups(session: Session, listed: set[str]) -> list[str]:
@@ -267,7 +269,15 @@ def _upsert_group(session: Session, spec: GroupSpec) -> str:
     return outcome
 
 
-def _replace_links(session, model, owner_field, owner_id, value_field, current, wanted) -> bool:  # type: ignore[no-untyped-def]
+def _replace_links(
+    session: Session,
+    model: type[SQLModel],
+    owner_field: str,
+    owner_id: str,
+    value_field: str,
+    current: set[str],
+    wanted: Iterable[str],
+) -> bool:
     wanted_set = set(wanted)
     if current == wanted_set:
         return False

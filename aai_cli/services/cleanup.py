@@ -31,7 +31,7 @@ def _prune(session: Session, model: type[SyncRun] | type[JobRun], cutoff: dateti
     latest_success = latest.where(model.status == "succeeded")
     statement = delete(model).where(
         col(model.started_at) < cutoff,
-        model.status != "running",
+        col(model.status) != "running",
         col(model.id).not_in(latest),
         col(model.id).not_in(latest_success),
     )

@@ -39,7 +39,9 @@ def dot_source(metadata: MetaData | None = None) -> str:
     from eralchemy2.sqla import column_to_intermediary, relation_to_intermediary
 
     if metadata is None:
-        from aai_cli.models import metadata
+        from aai_cli.models import metadata as every_table
+
+        metadata = every_table
 
     tables = sorted(metadata.tables.values(), key=lambda t: t.fullname)
     nodes = [

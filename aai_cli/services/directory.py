@@ -31,7 +31,7 @@ from sqlalchemy import (
     select,
     union_all,
 )
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from aai_cli.errors import InvalidInput
 from aai_cli.models import MembershipEvent
@@ -175,7 +175,7 @@ def badge_counts(
     for platform_mask, group_mask, verified, users in _users_by_masks(session, prepared):
         counts["all"] += users
         for status, test in tests.items():
-            counts[status] += users if test(platform_mask, group_mask) else 0  # type: ignore[misc]
+            counts[status] += users if test(platform_mask, group_mask) else 0  # type: ignore[misc]  # None tests returned above
         counts["unverified"] += 0 if verified else users
     return counts
 
@@ -365,11 +365,11 @@ def list_history(
     if not scope.unrestricted:
         stmt = stmt.where(
             or_(
-                MembershipEvent.platform_id.in_(sorted(scope.platforms or ())),
-                MembershipEvent.group_id.in_(sorted(scope.groups or ())),
+                col(MembershipEvent.platform_id).in_(sorted(scope.platforms or ())),
+                col(MembershipEvent.group_id).in_(sorted(scope.groups or ())),
             )
         )
-    stmt = stmt.order_by(MembershipEvent.created_at, MembershipEvent.id)
+    stmt = stmt.order_by(col(MembershipEvent.created_at), col(MembershipEvent.id))
     return list(session.exec(stmt).all())
 
 

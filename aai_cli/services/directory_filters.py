@@ -27,16 +27,17 @@ from aai_cli.models import (
     PlatformMembership,
     User,
     derived,
+    table_of,
 )
 from aai_cli.services.directory_lookup import GROUP_PREFIX, escape_like
 
-U = User.__table__
-PM = PlatformMembership.__table__
-GM = GroupMembership.__table__
+U = table_of(User)
+PM = table_of(PlatformMembership)
+GM = table_of(GroupMembership)
 # kind -> (membership table, its target column, catalog table, the users mask column)
 KINDS = {
-    "platform": (PM, PM.c.platform_id, Platform.__table__, U.c.platform_mask),
-    "group": (GM, GM.c.group_id, Group.__table__, U.c.group_mask),
+    "platform": (PM, PM.c.platform_id, table_of(Platform), U.c.platform_mask),
+    "group": (GM, GM.c.group_id, table_of(Group), U.c.group_mask),
 }
 SORT_KEYS = ("created_at", "updated_at", "last_login", "email", "username", "id")
 

@@ -11,10 +11,10 @@ from sqlmodel import Session
 from sqlmodel import select as orm_select
 
 from aai_cli.errors import InvalidInput, NotFound, UsageError
-from aai_cli.models import Group, Platform, User
+from aai_cli.models import Group, Platform, User, table_of
 from aai_cli.services.memberships import Target
 
-U = User.__table__
+U = table_of(User)
 GROUP_PREFIX = "biocommons/group/"
 
 
@@ -130,7 +130,7 @@ def filter_options(session: Session) -> list[tuple[str, str]]:
     """(id, name) of every platform, then every group still offered by its last part,
     each kind in the order the catalog introduced them: values `UserQuery.filter_by`
     takes (a retired group's last part too, for the memberships it keeps)."""
-    platforms, groups = Platform.__table__, Group.__table__
+    platforms, groups = table_of(Platform), table_of(Group)
     stmt = union_all(
         select(literal(0).label("rank"), platforms.c.id, platforms.c.name, platforms.c.created_at),
         select(literal(1), groups.c.id, groups.c.name, groups.c.created_at).where(

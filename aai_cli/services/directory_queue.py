@@ -10,7 +10,7 @@ from typing import Any
 from sqlalchemy import and_, func, literal, select, union_all
 from sqlmodel import Session
 
-from aai_cli.models import MEMBERSHIP_STATUSES, Group, Platform, utcnow
+from aai_cli.models import MEMBERSHIP_STATUSES, Group, Platform, table_of, utcnow
 from aai_cli.services.directory_filters import (
     GM,
     PM,
@@ -66,7 +66,7 @@ def status_counts(session: Session, *, scope: AdminScope | None = None) -> dict[
     conn = session.connection()
     for key, model in (("platforms", Platform), ("groups", Group)):
         visible = scope.sees_platform if key == "platforms" else scope.sees_group
-        catalog = model.__table__
+        catalog = table_of(model)
         for target_id, slot in conn.execute(
             select(catalog.c.id, catalog.c.facet_slot).order_by(catalog.c.id)
         ):

@@ -15,10 +15,10 @@ import re
 import time
 from datetime import datetime, timedelta
 from functools import lru_cache
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import or_
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, or_
+from sqlmodel import Session, col, select
 
 from aai_cli.errors import AaiError, InvalidInput
 from aai_cli.models import EmailMessage, utcnow
@@ -107,18 +107,20 @@ def backoff(attempts: int) -> timedelta:
     return min(BACKOFF_BASE * (2 ** max(attempts - 1, 0)), BACKOFF_MAX)
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
+def _due(now: datetime) -> ColumnElement[bool]:
     return or_(
-        (EmailMessage.status == "pending") & (EmailMessage.next_attempt_at <= now),
-        (EmailMessage.status == "sending") & (EmailMessage.lease_until < now),
+        (col(EmailMessage.status) == "pending") & (col(EmailMessage.next_attempt_at) <= now),
+        (col(EmailMessage.status) == "sending") & (col(EmailMessage.lease_until) < now),
     )
 
 
 def _due_ids(session: Session, now: datetime, limit: int, seen: set[int]) -> list[int]:
-    query = select(EmailMessage.id).where(_due(now))
+    query = select(col(EmailMessage.id)).where(_due(now))
     if seen:
-        query = query.where(EmailMessage.id.not_in(seen))  # type: ignore[union-attr]
-    return list(session.exec(query.order_by(EmailMessage.id).limit(limit)))
+        query = query.where(col(EmailMessage.id).not_in(seen))
+    ids = session.exec(query.order_by(col(EmailMessage.id)).limit(limit))
+    # stored rows have ids (the model types the primary key optional)
+    return [cast(int, id_) for id_ in ids]
 
 
 def _claim(session: Session, message_id: int, now: datetime) -> EmailMessage | None:

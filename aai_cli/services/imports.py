@@ -180,7 +180,7 @@ def _apply_row(resolver: _Resolver, row: ImportRow, actor: str) -> TransitionRes
         resolver.session,
         user_id=resolver.user_id(row.user),
         target=resolver.target(row),
-        action=row.action,  # type: ignore[arg-type]
+        action=row.action,
         actor=actor,
         reason=row.reason,
         reasons_required=memberships.OPERATOR_REASON_REQUIRED,

@@ -18,12 +18,17 @@ Row = TypeVar("Row")
 
 
 def claim(
-    session: Session, model: type[Row], ids: Sequence[int], *, due: Any, values: dict[str, Any]
+    session: Session,
+    model: type[Row],
+    ids: Sequence[int | None],  # of stored rows, so never None: models type their ids optional
+    *,
+    due: Any,
+    values: dict[str, Any],
 ) -> list[Row]:
     """Set `values` on those of `ids` that are still `due`, commit, and return the rows won
     in id order. They are detached from the session, so reading them opens no transaction;
     `session.add` one to record its outcome."""
-    table_id = model.id  # type: ignore[attr-defined]
+    table_id = model.id  # type: ignore[attr-defined]  # Row is any outbox model: all have `id`
     won: list[Any] = []
     if ids:
         won = list(

@@ -10,9 +10,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass, replace
-from typing import Literal
+from datetime import datetime
+from typing import Literal, cast
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from aai_cli.errors import Conflict, InvalidInput, NotFound
 from aai_cli.models import (
@@ -160,7 +161,9 @@ def transition(
     membership = get_membership(session, user_id=user_id, target=target)
     current = membership.status if membership else None
     if current == TARGET_STATUS[action] and action != "request":
-        return TransitionResult(target, user_id, action, membership, current, current, False)
+        # current is a status, so the membership exists
+        existing = cast(Membership, membership)
+        return TransitionResult(target, user_id, action, existing, current, current, False)
     moves = TRANSITIONS[action]
     if current not in moves:
         raise _illegal(action, target, current)
@@ -215,7 +218,7 @@ def _queue_role_change(
         outbox.enqueue_role_change(session, user_id=user_id, role_name=role_name, action="remove")
 
 
-def _new_membership(target: Target, *, user_id: str, status: str, now) -> Membership:  # type: ignore[no-untyped-def]
+def _new_membership(target: Target, *, user_id: str, status: str, now: datetime) -> Membership:
     if target.kind == "platform":
         return PlatformMembership(
             user_id=user_id, platform_id=target.id, status=status, created_at=now, updated_at=now
@@ -257,7 +260,7 @@ def list_events(session: Session, *, user_id: str) -> list[MembershipEvent]:
         session.exec(
             select(MembershipEvent)
             .where(MembershipEvent.user_id == user_id)
-            .order_by(MembershipEvent.created_at, MembershipEvent.id)
+            .order_by(col(MembershipEvent.created_at), col(MembershipEvent.id))
         )
     )
 
@@ -271,7 +274,8 @@ def pending_change_ids(session: Session, results: Iterable[TransitionResult]) ->
     users = sorted({user_id for user_id, _ in keys})
     rows = session.exec(
         select(RoleChange.id, RoleChange.user_id, RoleChange.role_name)
-        .where(RoleChange.status == "pending", RoleChange.user_id.in_(users))
-        .order_by(RoleChange.id)
+        .where(RoleChange.status == "pending", col(RoleChange.user_id).in_(users))
+        .order_by(col(RoleChange.id))
     )
-    return [id_ for id_, user_id, role in rows if (user_id, role) in keys]
+    # stored rows have ids (the model types the primary key optional)
+    return [cast(int, id_) for id_, user_id, role in rows if (user_id, role) in keys]

@@ -58,7 +58,7 @@ def _queue(session: Session, result: TransitionResult) -> list[EmailMessage]:
     if result.to_status == "pending" and result.action == "request":
         return _notify_admins(session, result, user)
     kind = USER_EMAILS.get(result.to_status)
-    if not kind or not user.email or result.event.actor == REGISTRATION_ACTOR:  # type: ignore[union-attr]
+    if not kind or not user.email or result.event.actor == REGISTRATION_ACTOR:  # type: ignore[union-attr]  # only called with an event
         return []
     context = {
         "name": display_name(user),
@@ -136,7 +136,8 @@ def admin_roles(session: Session, target: Target) -> list[str]:
 
 
 def target_name(session: Session, target: Target) -> str:
-    row = session.get(Platform if target.kind == "platform" else Group, target.id)
+    platform = target.kind == "platform"
+    row = session.get(Platform, target.id) if platform else session.get(Group, target.id)
     return row.name if row is not None else target.id
 
 

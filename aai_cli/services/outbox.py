@@ -7,8 +7,8 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import TYPE_CHECKING
 
-from sqlalchemy import tuple_, update
-from sqlmodel import Session, select
+from sqlalchemy import ColumnElement, tuple_, update
+from sqlmodel import Session, col, select
 
 from aai_cli.errors import AaiError, ConfigError, ServiceUnavailable
 from aai_cli.models import RoleChange, utcnow
@@ -123,12 +123,14 @@ def _candidates(session: Session, ids: Sequence[int] | None, limit: int) -> list
     query = select(RoleChange).where(RoleChange.status == "pending")
     if ids is not None:
         ids = list(ids)
-        keys = select(RoleChange.user_id, RoleChange.role_name).where(RoleChange.id.in_(ids))
+        keys = select(col(RoleChange.user_id), col(RoleChange.role_name)).where(
+            col(RoleChange.id).in_(ids)
+        )
         query = query.where(
             tuple_(RoleChange.user_id, RoleChange.role_name).in_(keys),
-            RoleChange.id <= max(ids, default=0),
+            col(RoleChange.id) <= max(ids, default=0),
         )
-    return list(session.exec(query.order_by(RoleChange.id).limit(limit * 5)))
+    return list(session.exec(query.order_by(col(RoleChange.id)).limit(limit * 5)))
 
 
 def _due_in_order(
@@ -151,9 +153,9 @@ def _due_in_order(
     return wanted
 
 
-def _due(now: datetime):  # type: ignore[no-untyped-def]
-    return (RoleChange.status == "pending") & (
-        RoleChange.next_attempt_at.is_(None) | (RoleChange.next_attempt_at <= now)
+def _due(now: datetime) -> ColumnElement[bool]:
+    return (col(RoleChange.status) == "pending") & (
+        col(RoleChange.next_attempt_at).is_(None) | (col(RoleChange.next_attempt_at) <= now)
     )
 
 
@@ -167,8 +169,8 @@ def _release(session: Session, changes: Sequence[RoleChange], now: datetime) -> 
         return
     session.execute(
         update(RoleChange)
-        .where(RoleChange.id.in_([c.id for c in changes]))
-        .where(RoleChange.status == "pending", RoleChange.next_attempt_at == now + LEASE)
+        .where(col(RoleChange.id).in_([c.id for c in changes]))
+        .where(col(RoleChange.status) == "pending", col(RoleChange.next_attempt_at) == now + LEASE)
         .values(next_attempt_at=now)
         .execution_options(synchronize_session=False)
     )

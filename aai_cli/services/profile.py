@@ -12,13 +12,21 @@ from dataclasses import replace
 from typing import Any, Protocol
 from urllib.parse import quote
 
-from sqlalchemy import literal, union_all
+from sqlalchemy import Select, literal, union_all
 from sqlalchemy import select as sa_select
 from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from aai_cli.errors import Conflict, InvalidInput, NotFound
-from aai_cli.models import Group, GroupMembership, Platform, PlatformMembership, User, utcnow
+from aai_cli.models import (
+    Group,
+    GroupMembership,
+    Platform,
+    PlatformMembership,
+    User,
+    table_of,
+    utcnow,
+)
 from aai_cli.services import notifications
 from aai_cli.services.access import Forbidden
 from aai_cli.services.institutions import INSTITUTIONAL_EMAIL_REQUIRED, INSTITUTIONAL_GROUPS
@@ -150,8 +158,8 @@ def _initials(user: User) -> str:
     return letters or "u"
 
 
-PM = PlatformMembership.__table__
-GM = GroupMembership.__table__
+PM = table_of(PlatformMembership)
+GM = table_of(GroupMembership)
 MEMBERSHIP_COLUMNS = (
     "status",
     "request_reason",
@@ -162,13 +170,15 @@ MEMBERSHIP_COLUMNS = (
 )
 
 
-def _memberships_select(kind: str, user_id: str, status: str | None, live_only: bool) -> Any:
+def _memberships_select(
+    kind: str, user_id: str, status: str | None, live_only: bool
+) -> Select[Any]:
     """The user's memberships of one kind, in the columns `_items` reads; never those of a
     retired group. `live_only`: what the profile shows (no revoked, portal platforms)."""
     if kind == "platform":
-        table, catalog, target, short_name = PM, Platform.__table__, PM.c.platform_id, None
+        table, catalog, target, short_name = PM, table_of(Platform), PM.c.platform_id, None
     else:
-        table, catalog, target = GM, Group.__table__, GM.c.group_id
+        table, catalog, target = GM, table_of(Group), GM.c.group_id
         short_name = catalog.c.short_name
     query = (
         sa_select(
@@ -211,7 +221,7 @@ def _items(
 
 
 def _item(kind: str, target_id: str, name: str, short_name: str | None, row: dict) -> dict:
-    item = {f"{kind}_id": target_id, f"{kind}_name": name}
+    item: dict[str, Any] = {f"{kind}_id": target_id, f"{kind}_name": name}
     if kind == "group":
         item["group_short_name"] = short_name
     status = row["status"]

@@ -305,10 +305,10 @@ def registration_app(session: Session, email: str) -> Kind:
         return "sbp" if kind == "sbp" else "biocommons"
     found = session.exec(
         select(MembershipEvent.id)
-        .join(User, User.id == MembershipEvent.user_id)  # type: ignore[arg-type]
+        .join(User, col(User.id) == MembershipEvent.user_id)
         .where(
             User.email == email,
-            User.deleted_at.is_(None),  # type: ignore[union-attr]
+            col(User.deleted_at).is_(None),
             MembershipEvent.actor == ACTOR,
             MembershipEvent.platform_id == SBP_PLATFORM,
         )

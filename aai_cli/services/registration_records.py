@@ -36,7 +36,7 @@ from aai_cli.db import session_scope
 from aai_cli.errors import AaiError, Auth0Unavailable
 from aai_cli.models import RegistrationRecord, User, utcnow
 from aai_cli.services import memberships, notifications
-from aai_cli.services.memberships import Target, TransitionResult
+from aai_cli.services.memberships import Kind, Target, TransitionResult
 
 log = logging.getLogger(__name__)
 
@@ -54,13 +54,13 @@ FINISHED = ("done", "failed")
 class Requested:
     """One platform or group a registration asks for, with its request reason."""
 
-    kind: str
+    kind: Kind
     id: str
     reason: str | None
 
     @property
     def target(self) -> Target:
-        return Target(self.kind, self.id)  # type: ignore[arg-type]
+        return Target(self.kind, self.id)
 
 
 @dataclass
@@ -118,7 +118,7 @@ def _set(
     query = update(RegistrationRecord).where(col(RegistrationRecord.id) == record_id)
     if when is not None:
         query = query.where(col(RegistrationRecord.status).in_(when))
-    return session.exec(query.values(**values)).rowcount  # type: ignore[call-overload]
+    return session.exec(query.values(**values)).rowcount
 
 
 def _mark_created(session: Session, record_id: str, user_id: str) -> None:
@@ -150,7 +150,7 @@ def complete(session: Session, record_id: str, remote: Any) -> Outcome | None:
     """The database side of a registration whose Auth0 user is `remote`: the user row, the
     requests and their emails. None when the record is not (or no longer) `auth0_created`."""
     now = utcnow()
-    claimed = session.exec(  # type: ignore[call-overload]
+    claimed = session.exec(
         update(RegistrationRecord)
         .where(
             col(RegistrationRecord.id) == record_id,
@@ -334,4 +334,4 @@ def _prune(session: Session, before: datetime) -> int:
     query = delete(RegistrationRecord).where(
         col(RegistrationRecord.status).in_(FINISHED), col(RegistrationRecord.updated_at) < before
     )
-    return session.exec(query).rowcount  # type: ignore[call-overload]
+    return session.exec(query).rowcount

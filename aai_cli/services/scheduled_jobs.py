@@ -9,7 +9,7 @@ from __future__ import annotations
 import importlib
 import os
 from collections.abc import Callable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aai_cli.db import session_scope
 from aai_cli.errors import ConfigError, UsageError
@@ -17,11 +17,14 @@ from aai_cli.models import EmailMessage, RegistrationRecord, RoleChange
 from aai_cli.services.scheduler import DailyAt, Every, JobContext, JobSpec
 from aai_cli.settings import Settings
 
+if TYPE_CHECKING:
+    from aai_cli.services.sync import Mode
+
 EXTRA_JOBS_ENV = "AAI_SCHEDULE_EXTRA_JOBS"
 CLEANUP_AT = "03:30"
 
 
-def _sync_job(mode: str) -> Callable[[JobContext], Any]:
+def _sync_job(mode: Mode) -> Callable[[JobContext], Any]:
     def run(ctx: JobContext) -> Any:
         from aai_cli.services.sync import run_sync
 

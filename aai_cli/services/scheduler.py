@@ -54,7 +54,7 @@ class _LibraryDatetime(_dt.datetime):
     """`datetime.datetime` as the schedule library sees it: the scheduler's clock, naive UTC."""
 
     @classmethod
-    def now(cls, tz: _dt.tzinfo | None = None) -> _dt.datetime:  # type: ignore[override]
+    def now(cls, tz: _dt.tzinfo | None = None) -> _dt.datetime:  # type: ignore[override]  # datetime.now returns Self
         moment = _clock.get()()
         return moment.astimezone(tz) if tz else moment.astimezone(UTC).replace(tzinfo=None)
 
@@ -64,8 +64,8 @@ def _install_library_clock() -> None:
         return
     shim = types.ModuleType("datetime")
     shim.__dict__.update(vars(_dt))
-    shim.datetime = _LibraryDatetime  # type: ignore[attr-defined]
-    schedule.datetime = shim  # type: ignore[attr-defined]
+    shim.datetime = _LibraryDatetime  # type: ignore[attr-defined]  # a bare module object
+    schedule.datetime = shim
 
 
 @contextmanager

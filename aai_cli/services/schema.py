@@ -347,7 +347,7 @@ def create_revision(
     if not autogenerate:
         with alembic_errors():
             script = command.revision(alembic_config(directory=directory), message)
-        return Path(script.path)  # type: ignore[union-attr]
+        return Path(script.path)  # type: ignore[union-attr]  # one head: alembic returns one Script
     if url is not None:
         return _autogenerate(message, url, directory)
     with tempfile.TemporaryDirectory(prefix="aai-revision-") as tmp:
@@ -366,4 +366,4 @@ def _autogenerate(message: str, url: str, directory: Path | None) -> Path | None
         config = alembic_config(url, directory=directory, connection=connection)
         with alembic_errors():
             script = command.revision(config, message, autogenerate=True)
-    return Path(script.path)  # type: ignore[union-attr]
+    return Path(script.path)  # type: ignore[union-attr]  # one head: alembic returns one Script

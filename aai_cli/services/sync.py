@@ -15,16 +15,16 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
-from sqlalchemy import select, update
-from sqlmodel import Session
+from sqlalchemy import Engine, select, update
+from sqlmodel import Session, col
 
 from aai_cli import db
 from aai_cli.errors import AaiError, CheckFailed, UsageError
 from aai_cli.models import Platform, Role, SyncRun, SyncState, utcnow
 from aai_cli.services import outbox
-from aai_cli.services.auth0 import Auth0Gateway, MalformedRecord, get_gateway
+from aai_cli.services.auth0 import Auth0Gateway, Auth0User, MalformedRecord, get_gateway
 from aai_cli.services.sync_memberships import MembershipCounts, MemberWalk, sync_memberships
 from aai_cli.services.sync_users import (
     UserBatcher,
@@ -131,7 +131,9 @@ def sync_roles(session: Session, gateway: Auth0Gateway, counts: dict[str, int]) 
     session.flush()
 
 
-def push_pending(session: Session, gateway: Auth0Gateway, *, commit, rounds: int = 20) -> dict:
+def push_pending(
+    session: Session, gateway: Auth0Gateway, *, commit: Callable[[], None], rounds: int = 20
+) -> dict:
     """Push due outbox rows so decisions reach Auth0 before reconciling."""
     totals: dict[str, int] = {}
     for _ in range(rounds):
@@ -151,7 +153,12 @@ def _resolve_mode(session: Session, mode: Mode) -> str:
 
 
 def _run_steps(
-    session: Session, gateway: Auth0Gateway, report: SyncReport, *, max_deletes: int, progress
+    session: Session,
+    gateway: Auth0Gateway,
+    report: SyncReport,
+    *,
+    max_deletes: int,
+    progress: Progress | None,
 ) -> None:
     def commit() -> None:
         if report.dry_run:
@@ -230,7 +237,13 @@ def _set_state(session: Session, key: str, value: str) -> None:
     session.flush()
 
 
-def _incremental(session, gateway, batcher, report, max_deletes):  # type: ignore[no-untyped-def]
+def _incremental(
+    session: Session,
+    gateway: Auth0Gateway,
+    batcher: UserBatcher,
+    report: SyncReport,
+    max_deletes: int,
+) -> datetime | None:
     """Search from the watermark; a malformed search page (the SDK rejects the whole page)
     falls back to the full export, which skips the bad record alone."""
     since = get_watermark(session)
@@ -244,7 +257,7 @@ def _incremental(session, gateway, batcher, report, max_deletes):  # type: ignor
         return sync_users_full(session, gateway, batcher, max_deletes=max_deletes)
 
 
-def _advance(session: Session, batch) -> None:  # type: ignore[no-untyped-def]
+def _advance(session: Session, batch: list[Auth0User]) -> None:
     stamps = [u.updated_at for u in batch if u.updated_at]
     if stamps:
         set_watermark(session, max(stamps))
@@ -312,7 +325,7 @@ def run_sync(
 def _require_catalog(session: Session) -> None:
     """Memberships are reconciled against the catalog: without platforms a run would
     report success and import nothing."""
-    if session.execute(select(Platform.id).limit(1)).first() is None:
+    if session.execute(select(col(Platform.id)).limit(1)).first() is None:
         raise CheckFailed("no platforms in the catalog: run aai db seed")
 
 
@@ -321,7 +334,7 @@ def _start_run(report: SyncReport, job: str) -> int:
     with db.session_scope() as session:
         session.execute(
             update(SyncRun)
-            .where(SyncRun.status == "running")
+            .where(col(SyncRun.status) == "running")
             .values(status="failed", error=INTERRUPTED, finished_at=utcnow())
         )
         run = SyncRun(
@@ -370,17 +383,20 @@ def sync_status(session: Session, *, limit: int = 10) -> dict[str, Any]:
     """Last runs, the watermark and its lag, and whether a run is in progress."""
     runs = list(
         session.execute(
-            select(SyncRun).order_by(SyncRun.started_at.desc(), SyncRun.id.desc()).limit(limit)
+            select(SyncRun)
+            .order_by(col(SyncRun.started_at).desc(), col(SyncRun.id).desc())
+            .limit(limit)
         ).scalars()
     )
     last_ok = session.execute(
         select(SyncRun)
-        .where(SyncRun.status == "succeeded", SyncRun.dry_run.is_(False))
-        .order_by(SyncRun.started_at.desc())
+        .where(col(SyncRun.status) == "succeeded", col(SyncRun.dry_run).is_(False))
+        .order_by(col(SyncRun.started_at).desc())
         .limit(1)
     ).scalar()
     watermark = get_watermark(session)
-    url = session.get_bind().url.render_as_string(hide_password=False)
+    engine = cast(Engine, session.get_bind())  # sessions are bound to an engine, not a connection
+    url = engine.url.render_as_string(hide_password=False)
     now = utcnow()
     # lag: how stale the mirror may be (since the start of the last successful run)
     lag = (now - last_ok.started_at).total_seconds() if last_ok else None

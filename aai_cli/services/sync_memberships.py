@@ -17,7 +17,7 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 
 from sqlalchemy import select
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from aai_cli.models import (
     Group,
@@ -27,6 +27,7 @@ from aai_cli.models import (
     PlatformMembership,
     Role,
     User,
+    table_of,
     utcnow,
 )
 from aai_cli.services import memberships, outbox
@@ -65,9 +66,9 @@ class MembershipCounts:
 def access_targets(session: Session) -> list[tuple[Target, str]]:
     """Every platform and group with the name of the Auth0 role that grants it."""
     platforms = session.execute(
-        select(Platform.id, Platform.access_role_name).order_by(Platform.id)
+        select(col(Platform.id), col(Platform.access_role_name)).order_by(col(Platform.id))
     )
-    groups = session.execute(select(Group.id).order_by(Group.id)).scalars()
+    groups = session.execute(select(col(Group.id)).order_by(col(Group.id))).scalars()
     return [(Target("platform", pid), role) for pid, role in platforms] + [
         (Target("group", gid), gid) for gid in groups
     ]
@@ -75,7 +76,7 @@ def access_targets(session: Session) -> list[tuple[Target, str]]:
 
 def _role_id(session: Session, gateway: Auth0Gateway, name: str) -> str | None:
     role_id = session.execute(
-        select(Role.id).where(Role.name == name, Role.deleted_at.is_(None))
+        select(col(Role.id)).where(col(Role.name) == name, col(Role.deleted_at).is_(None))
     ).scalar()
     if role_id:
         return role_id
@@ -137,7 +138,9 @@ def sync_memberships(
         if own_walk:
             walk.close()
     pending = outbox.pending_role_keys(session)
-    live = set(session.execute(select(User.id).where(User.deleted_at.is_(None))).scalars())
+    live = set(
+        session.execute(select(col(User.id)).where(col(User.deleted_at).is_(None))).scalars()
+    )
     for done, (target, role_name) in enumerate(walk.targets, start=1):
         if role_name not in members_by_role:
             continue
@@ -168,12 +171,12 @@ def _ensure_users(
 
 def _current(session: Session, target: Target) -> dict[str, str]:
     if target.kind == "platform":
-        rows = select(PlatformMembership.user_id, PlatformMembership.status).where(
-            PlatformMembership.platform_id == target.id
+        rows = select(col(PlatformMembership.user_id), col(PlatformMembership.status)).where(
+            col(PlatformMembership.platform_id) == target.id
         )
     else:
-        rows = select(GroupMembership.user_id, GroupMembership.status).where(
-            GroupMembership.group_id == target.id
+        rows = select(col(GroupMembership.user_id), col(GroupMembership.status)).where(
+            col(GroupMembership.group_id) == target.id
         )
     return dict(session.execute(rows).all())
 
@@ -189,7 +192,7 @@ def _reconcile(
 ) -> None:
     current = _current(session, target)
     new: list[str] = []
-    changes: list[tuple[str, str]] = []
+    changes: list[tuple[str, memberships.Action]] = []
     for user_id in sorted(members | {u for u, s in current.items() if s == "approved"}):
         if (user_id, role_name) in pending:
             counts.skipped += 1
@@ -212,7 +215,7 @@ def _reconcile(
             session,
             user_id=user_id,
             target=target,
-            action=action,  # type: ignore[arg-type]
+            action=action,
             actor=ACTOR,
             reason=REMOVED_REASON if action == "revoke" else GRANTED_REASON,
             push_to_auth0=False,
@@ -237,7 +240,7 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
     decision = {"status": status, "reason": GRANTED_REASON, "decided_by": ACTOR}
     bulk_write(
         session,
-        table.__table__,
+        table_of(table),
         [
             {"user_id": uid, key: target.id, **decision, "decided_at": now}
             | {"created_at": now, "updated_at": now}
@@ -246,7 +249,7 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
     )
     bulk_write(
         session,
-        MembershipEvent.__table__,
+        table_of(MembershipEvent),
         [
             {"user_id": uid, key: target.id, "from_status": None, "to_status": status}
             | {"actor": ACTOR, "reason": GRANTED_REASON, "created_at": now}

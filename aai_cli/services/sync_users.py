@@ -15,10 +15,10 @@ from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
 from sqlalchemy.exc import IntegrityError
-from sqlmodel import Session
+from sqlmodel import Session, col
 
 from aai_cli.errors import SafetyGuard
-from aai_cli.models import SyncState, User, utcnow
+from aai_cli.models import SyncState, User, table_of, utcnow
 from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.auth0 import Auth0Gateway, Auth0User, MalformedRecord
 from aai_cli.services.sync_bulk import bulk_write, db_timestamp, is_sqlite, select_in
@@ -76,7 +76,7 @@ def set_watermark(session: Session, value: datetime) -> None:
 
 def upsert_rows(session: Session, rows: list[dict]) -> None:
     """One `INSERT ... ON CONFLICT (id) DO UPDATE` executemany for the batch."""
-    bulk_write(session, User.__table__, rows, conflict=("id",), update=_WRITE_COLUMNS)
+    bulk_write(session, table_of(User), rows, conflict=("id",), update=_WRITE_COLUMNS)
 
 
 def user_row(user: Auth0User, now: datetime) -> dict:
@@ -192,7 +192,7 @@ class UserBatcher:
         taken = [uid for uid, name in holders if claims.get(name) != uid]
         if taken:
             self.counts.collisions += len(taken)
-            self.session.execute(update(User).where(User.id.in_(taken)).values(username=None))
+            self.session.execute(update(User).where(col(User.id).in_(taken)).values(username=None))
 
     def _write(self, rows: list[dict]) -> None:
         try:
@@ -224,7 +224,10 @@ def sync_users_full(
         batcher.add(user)
     batcher.flush()
     candidates = [
-        uid for uid in session.execute(select(User.id).where(User.deleted_at.is_(None))).scalars()
+        uid
+        for uid in session.execute(
+            select(col(User.id)).where(col(User.deleted_at).is_(None))
+        ).scalars()
     ]
     confirmed = _confirm_deletions(
         gateway, batcher, (c for c in candidates if c not in seen), max_deletes
@@ -270,7 +273,7 @@ def _soft_delete(session: Session, user_ids: list[str]) -> None:
     now = utcnow()
     for start in range(0, len(user_ids), BATCH_SIZE):
         chunk = user_ids[start : start + BATCH_SIZE]
-        session.execute(update(User).where(User.id.in_(chunk)).values(deleted_at=now))
+        session.execute(update(User).where(col(User.id).in_(chunk)).values(deleted_at=now))
 
 
 def sync_users_incremental(

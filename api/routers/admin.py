@@ -231,7 +231,7 @@ def _decide(
         session,
         user_id=user_id,
         target=target,
-        action=action.value,  # type: ignore[arg-type]
+        action=action.value,
         actor=actor,
         reason=body.reason if body else None,
     )

@@ -173,6 +173,7 @@ def list_item(record: UserRecord) -> dict[str, Any]:
 
 
 def admin_user(record: UserRecord) -> dict[str, Any]:
+    extra: tuple[str, ...]
     extra = ("name", "given_name", "family_name", "picture", "blocked", "updated_at")
     extra += ("last_login", "synced_at")
     return {**list_item(record), **{name: getattr(record, name) for name in extra}}

@@ -167,7 +167,7 @@ def request_groups(
     institutional = _institution_verdict(session, me, [group_id for group_id, _ in requests])
     results = profile.request_groups(session, me, requests, institutional=institutional)
     after_decisions(session, background, results)
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "group_id": r.target.id,
             "status": r.to_status,
@@ -186,4 +186,6 @@ def _institution_verdict(session: Session, me: User, group_ids: list[str]) -> bo
         return False
     email = me.email
     session.rollback()
-    return bool(email) and institutions.is_australian_research_institution(email)
+    if not email:
+        return False
+    return institutions.is_australian_research_institution(email)

@@ -99,7 +99,7 @@ def _register(
     except AaiError as exc:
         # The portal reads `message` only from bodies that also carry `field_errors`.
         if getattr(exc, "field_errors", None) is None:
-            exc.field_errors = []  # type: ignore[attr-defined]
+            exc.field_errors = []  # type: ignore[attr-defined]  # read by the error handler
         raise
     response.status_code = 201 if outcome.completed else 202
     if outcome.role_change_ids:
