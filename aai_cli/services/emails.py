@@ -271,13 +271,3 @@ def deliver_in_background(url: str | None = None) -> None:
         return
     if any(counts.values()):
         log.info("emails delivered after commit: %s", counts)
-
-
-def count_by_status(session: Session) -> dict[str, int]:
-    """Outbox rows per status (for status displays)."""
-    from sqlalchemy import func
-
-    rows = session.exec(
-        select(EmailMessage.status, func.count()).group_by(EmailMessage.status)
-    ).all()
-    return {status: count for status, count in rows}
