@@ -260,14 +260,3 @@ def run_delivery(url: str | None = None, *, limit: int = 50) -> dict:
 
     with session_scope(url) as session:
         return deliver_pending(session, limit=limit)
-
-
-def deliver_in_background(url: str | None = None) -> None:
-    """For an API background task after commit: never raises (the scheduler retries)."""
-    try:
-        counts = run_delivery(url)
-    except Exception:
-        log.exception("email delivery after commit failed; the scheduler will retry")
-        return
-    if any(counts.values()):
-        log.info("emails delivered after commit: %s", counts)
