@@ -33,7 +33,8 @@ def upgrade(
 ) -> None:
     """Migrate the database (and seed the catalog on the embedded SQLite default)."""
     from aai_cli import console
-    from aai_cli.services import schema
+    from aai_cli.services import catalog, schema
+    from aai_cli.services.connectivity import translate_db_errors
     from aai_cli.settings import get_settings
 
     settings = get_settings()
@@ -46,8 +47,10 @@ def upgrade(
         console.success(f"upgraded {_revisions(result.before)} -> {_revisions(result.after)}")
     else:
         console.info(f"already at {_revisions(result.after)}: nothing to do")
-    if settings.is_default_sqlite and result.after == schema.heads(migrations_dir):
-        _seed(url, None, as_json=False)
+    with translate_db_errors(url):
+        report = catalog.seed_embedded_default(settings, directory=migrations_dir)
+    if report is not None:
+        _report_seed(report, as_json=False)
 
 
 @app.command()
@@ -204,7 +207,7 @@ def seed(
 
 
 def _seed(url: str, file: Path | None, *, as_json: bool) -> None:
-    from aai_cli import console, db
+    from aai_cli import db
     from aai_cli.services import catalog, schema
     from aai_cli.services.connectivity import translate_db_errors
 
@@ -212,6 +215,12 @@ def _seed(url: str, file: Path | None, *, as_json: bool) -> None:
     schema.require_tables(url, "platforms", "groups")
     with translate_db_errors(url), db.session_scope(url) as session:
         report = catalog.seed_catalog(session, spec)
+    _report_seed(report, as_json=as_json)
+
+
+def _report_seed(report, *, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from aai_cli import console
+
     if as_json:
         console.print_json(report.as_dict())
         return

@@ -55,14 +55,14 @@ def prepare_database(settings) -> None:  # type: ignore[no-untyped-def]
     """Migrate and seed the embedded default; elsewhere refuse to start unless at head."""
     from aai_cli import console
     from aai_cli.errors import CheckFailed
-    from aai_cli.services import schema
+    from aai_cli.services import catalog, schema
 
     url = settings.database_url
     if settings.is_default_sqlite:
         result = schema.upgrade(url)
         if result.changed:
             console.info(f"migrated the embedded database to {', '.join(result.after)}")
-        _seed(url)
+        catalog.seed_embedded_default(settings)
         return
     status = schema.current(url)
     if not status.at_head:
@@ -70,14 +70,6 @@ def prepare_database(settings) -> None:  # type: ignore[no-untyped-def]
             f"the database is at {status.describe_current()}, head is {', '.join(status.heads)}",
             hint="run `aai db upgrade`",
         )
-
-
-def _seed(url: str) -> None:
-    from aai_cli.db import session_scope
-    from aai_cli.services.catalog import seed_catalog
-
-    with session_scope(url) as session:
-        seed_catalog(session)
 
 
 def log_config(log_format: str, level: str) -> dict:
