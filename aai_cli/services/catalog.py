@@ -18,14 +18,22 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlmodel import Session, select
 
 from aai_cli.errors import InvalidInput, NotFound
-from aai_cli.models import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole, utcnow
+from aai_cli.models import (
+    GROUP_PREFIX,
+    Group,
+    GroupAdminRole,
+    GroupPlatform,
+    Platform,
+    PlatformAdminRole,
+    utcnow,
+)
 
 if TYPE_CHECKING:
     from aai_cli.settings import Settings
 
 _PLATFORM_ID = r"^[a-z0-9][a-z0-9_]{0,63}$"
 _ROLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,254}$"
-GROUP_ID_PATTERN = r"^biocommons/group/[a-z0-9][a-z0-9_-]{0,100}$"
+GROUP_ID_PATTERN = rf"^{GROUP_PREFIX}[a-z0-9][a-z0-9_-]{{0,100}}$"
 
 
 class PlatformSpec(BaseModel):

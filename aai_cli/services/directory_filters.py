@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from aai_cli.errors import InvalidInput, NotFound
 from aai_cli.models import (
+    GROUP_PREFIX,
     MEMBERSHIP_STATUSES,
     Group,
     GroupMembership,
@@ -28,7 +29,7 @@ from aai_cli.models import (
     User,
     derived,
 )
-from aai_cli.services.directory_lookup import GROUP_PREFIX, escape_like
+from aai_cli.services.directory_lookup import escape_like
 
 U = User.__table__
 PM = PlatformMembership.__table__
