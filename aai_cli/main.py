@@ -23,15 +23,16 @@ def _debug_enabled() -> bool:
 
 
 def _database_error(exc: BaseException) -> AaiError | None:
-    """Map a driver-level connection failure that escaped a service to exit 5."""
+    """Map a driver-level connection failure that escaped a service to its exit code, in
+    the words (password masked) of `aai db ping`."""
     sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
     if sqlalchemy_exc and isinstance(
         exc, sqlalchemy_exc.OperationalError | sqlalchemy_exc.InterfaceError
     ):
-        from aai_cli.errors import DatabaseUnavailable
+        from aai_cli.services.connectivity import database_error
+        from aai_cli.settings import get_settings
 
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return DatabaseUnavailable(f"database unavailable: {reason}")
+        return database_error(exc, get_settings().database_url)
     return None
 
 
