@@ -104,6 +104,17 @@ def test_debug_shows_the_traceback_without_the_secret(monkeypatch: pytest.Monkey
     assert "hunter2" not in result.stderr
 
 
+def test_aai_debug_in_the_environment_is_the_debug_option(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
+    monkeypatch.setenv("AAI_DEBUG", "1")
+    result = CliRunner().invoke(app, ["db", "ping"])
+    assert result.exit_code == 5
+    assert "Traceback" in result.stderr
+    assert "AAI_DEBUG" in CliRunner().invoke(app, ["--help"]).stdout
+
+
 def boundary_app(exc: BaseException) -> typer.Typer:
     test_app = typer.Typer(cls=AaiGroup)
 

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
+
+from aai_cli.commands import JsonOpt
 
 app = typer.Typer(
     help="Run the recurring jobs: sync, the Auth0 and email outboxes, cleanup.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
-
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")
 
 
 def _jobs(only: list[str] | None):  # type: ignore[no-untyped-def]
@@ -93,14 +95,19 @@ def _run_once(runner, as_json: bool) -> None:  # type: ignore[no-untyped-def]
 @app.callback(invoke_without_command=True)
 def schedule(
     ctx: typer.Context,
-    once: bool = typer.Option(
-        False, "--once", help="Run every due job one time, then exit (cron, CI, tests)."
-    ),
-    only: list[str] | None = typer.Option(
-        None, "--only", metavar="JOB", help="Only this job (repeatable)."
-    ),
-    list_jobs: bool = typer.Option(False, "--list", help="Print the jobs and their triggers."),
-    as_json: bool = typer.Option(False, "--json", help="With --list or --once: print JSON."),
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Run every due job one time, then exit (cron, CI, tests)."),
+    ] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", metavar="JOB", help="Only this job (repeatable).")
+    ] = None,
+    list_jobs: Annotated[
+        bool, typer.Option("--list", help="Print the jobs and their triggers.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --list or --once: print JSON.")
+    ] = False,
 ) -> None:
     """Run the scheduler until SIGTERM/SIGINT (the second signal exits at once)."""
     if ctx.invoked_subcommand is not None:
@@ -121,7 +128,7 @@ def schedule(
 
 
 @app.command()
-def status(as_json: bool = JSON_OPTION) -> None:
+def status(as_json: JsonOpt = False) -> None:
     """Per job: last run, last success, next run, last error, dead outbox rows.
 
     Exits 3 when a job has not succeeded within twice its interval (a health check).

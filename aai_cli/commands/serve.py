@@ -7,22 +7,28 @@ run `aai db upgrade`).
 
 from __future__ import annotations
 
+from typing import Annotated
+
 import typer
 
 ACCESS_LOGGER = "aai.access"
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
-    reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
-    proxy_headers: bool = typer.Option(
-        False,
-        "--proxy-headers",
-        help="Take the client address from X-Forwarded-For: its right-most entry that is "
-        "not a trusted proxy (FORWARDED_ALLOW_IPS: addresses or CIDR ranges).",
-    ),
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Restart on code changes (development).")
+    ] = False,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers",
+            help="Take the client address from X-Forwarded-For: its right-most entry that is "
+            "not a trusted proxy (FORWARDED_ALLOW_IPS: addresses or CIDR ranges).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the portal API (health at /healthz, readiness at /readyz, docs at /docs)."""
     from aai_cli.errors import UsageError

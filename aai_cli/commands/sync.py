@@ -7,13 +7,14 @@ from typing import Annotated, Any
 
 import typer
 
+from aai_cli.commands import JsonOpt
+
 app = typer.Typer(
     help="Mirror Auth0 (roles, users, memberships) into the database.",
     invoke_without_command=True,
     no_args_is_help=False,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Compute and print the report; write nothing.")
 ]
@@ -25,7 +26,8 @@ MaxDeletesOpt = Annotated[
     typer.Option(
         "--max-deletes",
         min=0,
-        help="Stop (exit 8, deleting nothing) above this many deletions [SYNC_MAX_DELETES].",
+        envvar="SYNC_MAX_DELETES",
+        help="Stop (exit 8, deleting nothing) above this many deletions.",
     ),
 ]
 
