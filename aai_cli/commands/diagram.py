@@ -7,21 +7,19 @@ from typing import Annotated
 
 import typer
 
+CheckOpt = Annotated[
+    bool,
+    typer.Option("--check", help="Exit 3 naming what is stale if the committed diagram differs."),
+]
+OutputDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output-dir", help="Where to write (default: diagrams/ of the source checkout)."
+    ),
+]
 
-def diagram(
-    check: Annotated[
-        bool,
-        typer.Option(
-            "--check", help="Exit 3 naming what is stale if the committed diagram differs."
-        ),
-    ] = False,
-    output_dir: Annotated[
-        Path | None,
-        typer.Option(
-            "--output-dir", help="Where to write (default: diagrams/ of the source checkout)."
-        ),
-    ] = None,
-) -> None:
+
+def diagram(check: CheckOpt = False, output_dir: OutputDirOpt = None) -> None:
     """Regenerate diagrams/db_diagram.svg and its sorted text source db_diagram.dot."""
     from aai_cli import console
     from aai_cli.services import diagram as service

@@ -18,15 +18,8 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 from sqlmodel import Session, select
 
 from aai_cli.errors import InvalidInput, NotFound
-from aai_cli.models import (
-    GROUP_PREFIX,
-    Group,
-    GroupAdminRole,
-    GroupPlatform,
-    Platform,
-    PlatformAdminRole,
-    utcnow,
-)
+from aai_cli.models import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole, utcnow
+from aai_cli.models.catalog import GROUP_PREFIX
 
 if TYPE_CHECKING:
     from aai_cli.settings import Settings
