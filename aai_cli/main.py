@@ -9,6 +9,7 @@ from __future__ import annotations
 import os
 import sys
 import traceback
+from typing import Annotated
 
 import typer
 from typer.core import TyperGroup
@@ -23,15 +24,16 @@ def _debug_enabled() -> bool:
 
 
 def _database_error(exc: BaseException) -> AaiError | None:
-    """Map a driver-level connection failure that escaped a service to exit 5."""
+    """Map a driver-level connection failure that escaped a service to its exit code, in
+    the words (password masked) of `aai db ping`."""
     sqlalchemy_exc = sys.modules.get("sqlalchemy.exc")
     if sqlalchemy_exc and isinstance(
         exc, sqlalchemy_exc.OperationalError | sqlalchemy_exc.InterfaceError
     ):
-        from aai_cli.errors import DatabaseUnavailable
+        from aai_cli.services.connectivity import database_error
+        from aai_cli.settings import get_settings
 
-        reason = str(getattr(exc, "orig", exc)).strip().splitlines()[0]
-        return DatabaseUnavailable(f"database unavailable: {reason}")
+        return database_error(exc, get_settings().database_url)
     return None
 
 
@@ -94,12 +96,16 @@ def _version(value: bool) -> None:
 
 @app.callback()
 def root(
-    version: bool = typer.Option(
-        False, "--version", callback=_version, is_eager=True, help="Print the version and exit."
-    ),
-    debug: bool = typer.Option(
-        False, "--debug", help="Show tracebacks and debug logs (also AAI_DEBUG=1)."
-    ),
+    version: Annotated[
+        bool,
+        typer.Option(
+            "--version", callback=_version, is_eager=True, help="Print the version and exit."
+        ),
+    ] = False,
+    debug: Annotated[
+        bool,
+        typer.Option("--debug", envvar="AAI_DEBUG", help="Show tracebacks and debug logs."),
+    ] = False,
 ) -> None:
     """AAI backend operations toolkit."""
     if debug:

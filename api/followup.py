@@ -1,8 +1,8 @@
 """What follows an access decision taken through the API.
 
 The transition itself queued the emails and wrote the role change's outbox rows in the
-request's transaction. After commit, background tasks push the
-role change to Auth0 and deliver the emails; a failure there is only logged, since
+request's transaction. After commit, a background task pushes the
+role change to Auth0 and delivers the emails; a failure there is only logged, since
 `aai schedule` (and `aai sync`) retry both until done.
 """
 
@@ -14,6 +14,7 @@ from typing import Any
 from fastapi import BackgroundTasks
 from sqlmodel import Session
 
+from aai_cli.services import followups
 from aai_cli.services.memberships import TransitionResult, pending_change_ids
 
 log = logging.getLogger("aai.api")
@@ -41,28 +42,21 @@ def after_decisions(
 ) -> None:
     """The same for several decisions of one request: one push, one delivery."""
     changed = [result for result in results if result.changed]
-    change_ids = pending_change_ids(session, changed)
-    if change_ids:
-        background.add_task(push_role_changes, change_ids)
-    if any(result.emails_queued for result in changed):  # queued in this transaction
-        background.add_task(deliver_emails)
+    schedule_after_commit(
+        background,
+        pending_change_ids(session, changed),
+        deliver_emails=any(result.emails_queued for result in changed),  # queued here
+    )
 
 
-def push_role_changes(ids: list[int]) -> None:
-    """Push the decision's Auth0 role changes right after commit; never raises."""
-    from aai_cli.db import session_scope
-    from aai_cli.services import outbox
-    from aai_cli.services.auth0 import get_gateway
-
-    try:
-        with session_scope() as session:
-            counts = outbox.push_role_changes(session, get_gateway(), ids=ids)
-        log.info("role changes pushed after commit: %s", counts)
-    except Exception as exc:
-        log.warning("role change push after commit failed (the scheduler retries): %s", exc)
+def schedule_after_commit(
+    background: BackgroundTasks, change_ids: list[int], *, deliver_emails: bool
+) -> None:
+    """One background task, run after commit: push `change_ids`, then deliver emails."""
+    if change_ids or deliver_emails:
+        background.add_task(_after_commit, change_ids, deliver_emails)
 
 
-def deliver_emails() -> None:
-    from aai_cli.services import emails
-
-    emails.deliver_in_background()
+def _after_commit(change_ids: list[int], deliver_emails: bool) -> None:
+    for problem in followups.after_commit(change_ids, deliver_emails=deliver_emails).problems:
+        log.warning("%s after commit failed (the scheduler retries)", problem)

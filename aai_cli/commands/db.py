@@ -4,15 +4,18 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+from aai_cli.commands import JsonOpt
+
 app = typer.Typer(help="Database: migrate, check, ping, wait, seed.", no_args_is_help=True)
 
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")
-MIGRATIONS_DIR_OPTION = typer.Option(
-    None, "--migrations-dir", hidden=True, help="Another Alembic script directory (tests)."
-)
+MigrationsDirOpt = Annotated[
+    Path | None,
+    typer.Option("--migrations-dir", hidden=True, help="Another Alembic script directory (tests)."),
+]
 
 
 def _url() -> str:
@@ -27,13 +30,16 @@ def _revisions(revisions: list[str]) -> str:
 
 @app.command()
 def upgrade(
-    revision: str = typer.Argument("head", help="Target revision."),
-    sql: bool = typer.Option(False, "--sql", help="Print the SQL instead of running it."),
-    migrations_dir: Path | None = MIGRATIONS_DIR_OPTION,
+    revision: Annotated[str, typer.Argument(help="Target revision.")] = "head",
+    sql: Annotated[
+        bool, typer.Option("--sql", help="Print the SQL instead of running it.")
+    ] = False,
+    migrations_dir: MigrationsDirOpt = None,
 ) -> None:
     """Migrate the database (and seed the catalog on the embedded SQLite default)."""
     from aai_cli import console
-    from aai_cli.services import schema
+    from aai_cli.services import catalog, schema
+    from aai_cli.services.connectivity import translate_db_errors
     from aai_cli.settings import get_settings
 
     settings = get_settings()
@@ -46,15 +52,17 @@ def upgrade(
         console.success(f"upgraded {_revisions(result.before)} -> {_revisions(result.after)}")
     else:
         console.info(f"already at {_revisions(result.after)}: nothing to do")
-    if settings.is_default_sqlite and result.after == schema.heads(migrations_dir):
-        _seed(url, None, as_json=False)
+    with translate_db_errors(url):
+        report = catalog.seed_embedded_default(settings, directory=migrations_dir)
+    if report is not None:
+        _report_seed(report, as_json=False)
 
 
 @app.command()
 def downgrade(
-    revision: str = typer.Argument(..., help="Target revision ('base' removes every table)."),
-    yes: bool = typer.Option(False, "--yes", "-y", help="Do not ask for confirmation."),
-    migrations_dir: Path | None = MIGRATIONS_DIR_OPTION,
+    revision: Annotated[str, typer.Argument(help="Target revision ('base' removes every table).")],
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    migrations_dir: MigrationsDirOpt = None,
 ) -> None:
     """Migrate the database down to REVISION (drops what later revisions added)."""
     from aai_cli import console
@@ -78,9 +86,7 @@ def downgrade(
 
 
 @app.command()
-def current(
-    as_json: bool = JSON_OPTION, migrations_dir: Path | None = MIGRATIONS_DIR_OPTION
-) -> None:
+def current(as_json: JsonOpt = False, migrations_dir: MigrationsDirOpt = None) -> None:
     """Show the revision the database is at."""
     from aai_cli import console
     from aai_cli.services import schema
@@ -96,9 +102,7 @@ def current(
 
 
 @app.command()
-def history(
-    as_json: bool = JSON_OPTION, migrations_dir: Path | None = MIGRATIONS_DIR_OPTION
-) -> None:
+def history(as_json: JsonOpt = False, migrations_dir: MigrationsDirOpt = None) -> None:
     """List the migrations, newest first (no database needed)."""
     from aai_cli import console
     from aai_cli.services import schema
@@ -117,7 +121,7 @@ def history(
 
 
 @app.command()
-def check(migrations_dir: Path | None = MIGRATIONS_DIR_OPTION) -> None:
+def check(migrations_dir: MigrationsDirOpt = None) -> None:
     """Exit 0 when the database is at head and matches the models; 3 naming the drift."""
     from aai_cli import console
     from aai_cli.services import schema
@@ -128,14 +132,20 @@ def check(migrations_dir: Path | None = MIGRATIONS_DIR_OPTION) -> None:
 
 @app.command()
 def revision(
-    message: str = typer.Option(..., "-m", "--message", help="What the revision changes."),
-    autogenerate: bool = typer.Option(
-        False, "--autogenerate", help="Fill the revision from the difference with the models."
-    ),
-    url: str | None = typer.Option(
-        None, "--url", help="Scratch database to autogenerate against (default: temp SQLite)."
-    ),
-    migrations_dir: Path | None = MIGRATIONS_DIR_OPTION,
+    message: Annotated[str, typer.Option("-m", "--message", help="What the revision changes.")],
+    autogenerate: Annotated[
+        bool,
+        typer.Option(
+            "--autogenerate", help="Fill the revision from the difference with the models."
+        ),
+    ] = False,
+    url: Annotated[
+        str | None,
+        typer.Option(
+            "--url", help="Scratch database to autogenerate against (default: temp SQLite)."
+        ),
+    ] = None,
+    migrations_dir: MigrationsDirOpt = None,
 ) -> None:
     """Write a new migration file (prints its path)."""
     from aai_cli import console
@@ -156,7 +166,7 @@ def revision(
 
 
 @app.command()
-def ping(as_json: bool = JSON_OPTION) -> None:
+def ping(as_json: JsonOpt = False) -> None:
     """Check connectivity: server version and round-trip time; exit 5 on failure."""
     from aai_cli import console
     from aai_cli.services import connectivity
@@ -173,8 +183,10 @@ def ping(as_json: bool = JSON_OPTION) -> None:
 
 @app.command()
 def wait(
-    timeout: float = typer.Option(60.0, "--timeout", min=0, help="Give up after S seconds."),
-    as_json: bool = JSON_OPTION,
+    timeout: Annotated[
+        float, typer.Option("--timeout", min=0, help="Give up after S seconds.")
+    ] = 60.0,
+    as_json: JsonOpt = False,
 ) -> None:
     """Wait until the database answers (container start-up); exit 5 after the timeout."""
     from aai_cli import console
@@ -194,17 +206,18 @@ def wait(
 
 @app.command()
 def seed(
-    file: Path | None = typer.Option(
-        None, "--file", "-f", help="A JSON or YAML catalog replacing the built-in default."
-    ),
-    as_json: bool = JSON_OPTION,
+    file: Annotated[
+        Path | None,
+        typer.Option("--file", "-f", help="A JSON or YAML catalog replacing the built-in default."),
+    ] = None,
+    as_json: JsonOpt = False,
 ) -> None:
     """Upsert the catalog of platforms and groups (idempotent)."""
     _seed(_url(), file, as_json=as_json)
 
 
 def _seed(url: str, file: Path | None, *, as_json: bool) -> None:
-    from aai_cli import console, db
+    from aai_cli import db
     from aai_cli.services import catalog, schema
     from aai_cli.services.connectivity import translate_db_errors
 
@@ -212,6 +225,12 @@ def _seed(url: str, file: Path | None, *, as_json: bool) -> None:
     schema.require_tables(url, "platforms", "groups")
     with translate_db_errors(url), db.session_scope(url) as session:
         report = catalog.seed_catalog(session, spec)
+    _report_seed(report, as_json=as_json)
+
+
+def _report_seed(report, *, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+    from aai_cli import console
+
     if as_json:
         console.print_json(report.as_dict())
         return

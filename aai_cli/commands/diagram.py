@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 import typer
 
+CheckOpt = Annotated[
+    bool,
+    typer.Option("--check", help="Exit 3 naming what is stale if the committed diagram differs."),
+]
+OutputDirOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--output-dir", help="Where to write (default: diagrams/ of the source checkout)."
+    ),
+]
 
-def diagram(
-    check: bool = typer.Option(
-        False, "--check", help="Exit 3 naming what is stale if the committed diagram differs."
-    ),
-    output_dir: Path | None = typer.Option(
-        None, "--output-dir", help="Where to write (default: diagrams/ of the source checkout)."
-    ),
-) -> None:
+
+def diagram(check: CheckOpt = False, output_dir: OutputDirOpt = None) -> None:
     """Regenerate diagrams/db_diagram.svg and its sorted text source db_diagram.dot."""
     from aai_cli import console
     from aai_cli.services import diagram as service

@@ -4,9 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import datetime
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+from aai_cli.commands import JsonOpt
 
 if TYPE_CHECKING:
     from aai_cli.services.schedule_status import JobStatus
@@ -17,8 +19,6 @@ app = typer.Typer(
     invoke_without_command=True,
     no_args_is_help=False,
 )
-
-JSON_OPTION = typer.Option(False, "--json", help="Print one JSON document.")
 
 
 def _jobs(only: list[str] | None) -> list[JobSpec]:
@@ -101,14 +101,19 @@ def _run_once(runner: JobScheduler, as_json: bool) -> None:
 @app.callback(invoke_without_command=True)
 def schedule(
     ctx: typer.Context,
-    once: bool = typer.Option(
-        False, "--once", help="Run every due job one time, then exit (cron, CI, tests)."
-    ),
-    only: list[str] | None = typer.Option(
-        None, "--only", metavar="JOB", help="Only this job (repeatable)."
-    ),
-    list_jobs: bool = typer.Option(False, "--list", help="Print the jobs and their triggers."),
-    as_json: bool = typer.Option(False, "--json", help="With --list or --once: print JSON."),
+    once: Annotated[
+        bool,
+        typer.Option("--once", help="Run every due job one time, then exit (cron, CI, tests)."),
+    ] = False,
+    only: Annotated[
+        list[str] | None, typer.Option("--only", metavar="JOB", help="Only this job (repeatable).")
+    ] = None,
+    list_jobs: Annotated[
+        bool, typer.Option("--list", help="Print the jobs and their triggers.")
+    ] = False,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="With --list or --once: print JSON.")
+    ] = False,
 ) -> None:
     """Run the scheduler until SIGTERM/SIGINT (the second signal exits at once)."""
     if ctx.invoked_subcommand is not None:
@@ -129,7 +134,7 @@ def schedule(
 
 
 @app.command()
-def status(as_json: bool = JSON_OPTION) -> None:
+def status(as_json: JsonOpt = False) -> None:
     """Per job: last run, last success, next run, last error, dead outbox rows.
 
     Exits 3 when a job has not succeeded within twice its interval (a health check).

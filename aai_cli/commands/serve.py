@@ -7,7 +7,7 @@ run `aai db upgrade`).
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
@@ -18,16 +18,20 @@ ACCESS_LOGGER = "aai.access"
 
 
 def serve(
-    host: str = typer.Option("127.0.0.1", "--host", help="Interface to bind."),
-    port: int = typer.Option(8000, "--port", min=1, max=65535, help="TCP port."),
-    workers: int = typer.Option(1, "--workers", min=1, max=64, help="Worker processes."),
-    reload: bool = typer.Option(False, "--reload", help="Restart on code changes (development)."),
-    proxy_headers: bool = typer.Option(
-        False,
-        "--proxy-headers",
-        help="Take the client address from X-Forwarded-For: its right-most entry that is "
-        "not a trusted proxy (FORWARDED_ALLOW_IPS: addresses or CIDR ranges).",
-    ),
+    host: Annotated[str, typer.Option("--host", help="Interface to bind.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port", min=1, max=65535, help="TCP port.")] = 8000,
+    workers: Annotated[int, typer.Option("--workers", min=1, max=64, help="Worker processes.")] = 1,
+    reload: Annotated[
+        bool, typer.Option("--reload", help="Restart on code changes (development).")
+    ] = False,
+    proxy_headers: Annotated[
+        bool,
+        typer.Option(
+            "--proxy-headers",
+            help="Take the client address from X-Forwarded-For: its right-most entry that is "
+            "not a trusted proxy (FORWARDED_ALLOW_IPS: addresses or CIDR ranges).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the portal API (health at /healthz, readiness at /readyz, docs at /docs)."""
     from aai_cli.errors import UsageError
@@ -60,14 +64,14 @@ def prepare_database(settings: Settings) -> None:
     """Migrate and seed the embedded default; elsewhere refuse to start unless at head."""
     from aai_cli import console
     from aai_cli.errors import CheckFailed
-    from aai_cli.services import schema
+    from aai_cli.services import catalog, schema
 
     url = settings.database_url
     if settings.is_default_sqlite:
         result = schema.upgrade(url)
         if result.changed:
             console.info(f"migrated the embedded database to {', '.join(result.after)}")
-        _seed(url)
+        catalog.seed_embedded_default(settings)
         return
     status = schema.current(url)
     if not status.at_head:
@@ -75,14 +79,6 @@ def prepare_database(settings: Settings) -> None:
             f"the database is at {status.describe_current()}, head is {', '.join(status.heads)}",
             hint="run `aai db upgrade`",
         )
-
-
-def _seed(url: str) -> None:
-    from aai_cli.db import session_scope
-    from aai_cli.services.catalog import seed_catalog
-
-    with session_scope(url) as session:
-        seed_catalog(session)
 
 
 def log_config(log_format: str, level: str) -> dict:

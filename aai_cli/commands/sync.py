@@ -7,6 +7,8 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
+from aai_cli.commands import JsonOpt
+
 if TYPE_CHECKING:
     from rich.progress import Progress, TaskID
 
@@ -18,7 +20,6 @@ app = typer.Typer(
     no_args_is_help=False,
 )
 
-JsonOpt = Annotated[bool, typer.Option("--json", help="Print one JSON document.")]
 DryRunOpt = Annotated[
     bool, typer.Option("--dry-run", help="Compute and print the report; write nothing.")
 ]
@@ -30,7 +31,8 @@ MaxDeletesOpt = Annotated[
     typer.Option(
         "--max-deletes",
         min=0,
-        help="Stop (exit 8, deleting nothing) above this many deletions [SYNC_MAX_DELETES].",
+        envvar="SYNC_MAX_DELETES",
+        help="Stop (exit 8, deleting nothing) above this many deletions.",
     ),
 ]
 

@@ -105,27 +105,17 @@ def push_role_changes(ids: list[int]) -> None:
     """Push the given outbox rows to Auth0 now when Auth0 is configured; otherwise (or if
     Auth0 is down) they stay queued for the scheduler or the next sync."""
     from aai_cli import console
-    from aai_cli.errors import ConfigError, ServiceUnavailable
-    from aai_cli.settings import get_settings
+    from aai_cli.services import followups
 
-    if not ids:
+    push = followups.after_commit(ids, deliver_emails=False).push
+    if push is None:
         return
-    try:
-        get_settings().require_auth0_management()
-        from aai_cli.services.auth0 import get_gateway
-        from aai_cli.services.outbox import push_role_changes as push
-    except (ConfigError, ImportError):
+    if not push.configured:
         console.info(QUEUED)
-        return
-    from aai_cli.db import session_scope
-
-    try:
-        with session_scope() as session:
-            report = push(session, get_gateway(), ids=ids)
-    except (ServiceUnavailable, ConfigError) as exc:  # the decision itself is recorded
-        console.warn(f"{exc}; {QUEUED}")
-        return
-    console.info(f"Auth0: {report}")
+    elif push.problem:  # the decision itself is recorded
+        console.warn(f"{push.problem}; {QUEUED}")
+    else:
+        console.info(f"Auth0: {push.counts}")
 
 
 def import_(

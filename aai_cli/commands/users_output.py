@@ -9,7 +9,6 @@ import json
 from datetime import date, datetime
 from typing import Any
 
-GROUP_PREFIX = "biocommons/group/"
 CSV_COLUMNS = (
     "id",
     "email",
@@ -27,6 +26,8 @@ TABLE_COLUMNS = ("id", "email", "username", "verified", "platforms", "groups")
 
 
 def short_group(group_id: str) -> str:
+    from aai_cli.models import GROUP_PREFIX
+
     return group_id.removeprefix(GROUP_PREFIX)
 
 

@@ -3,7 +3,14 @@
 from aai_cli.models import derived
 from aai_cli.models.access import GroupMembership, MembershipEvent, PlatformMembership
 from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
-from aai_cli.models.catalog import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole
+from aai_cli.models.catalog import (
+    GROUP_PREFIX,
+    Group,
+    GroupAdminRole,
+    GroupPlatform,
+    Platform,
+    PlatformAdminRole,
+)
 from aai_cli.models.identity import Role, User
 from aai_cli.models.outbox import EmailMessage, RoleChange
 from aai_cli.models.registration import RegistrationRecord
@@ -14,6 +21,7 @@ metadata = SQLModel.metadata
 derived.register(metadata)
 
 __all__ = [
+    "GROUP_PREFIX",
     "MEMBERSHIP_STATUSES",
     "NAMING_CONVENTION",
     "EmailMessage",

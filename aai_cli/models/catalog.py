@@ -9,6 +9,9 @@ from sqlmodel import Field, SQLModel
 
 from aai_cli.models.base import created_timestamp, timestamp
 
+# A group's id (the name of its Auth0 access role) is this prefix and the group's key.
+GROUP_PREFIX = "biocommons/group/"
+
 
 class Platform(SQLModel, table=True):
     __tablename__ = "platforms"

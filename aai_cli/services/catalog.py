@@ -13,17 +13,21 @@ import re
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session, SQLModel, col, select
 
 from aai_cli.errors import InvalidInput, NotFound
 from aai_cli.models import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole, utcnow
+from aai_cli.models.catalog import GROUP_PREFIX
+
+if TYPE_CHECKING:
+    from aai_cli.settings import Settings
 
 _PLATFORM_ID = r"^[a-z0-9][a-z0-9_]{0,63}$"
 _ROLE_NAME = r"^[A-Za-z0-9][A-Za-z0-9_./:-]{0,254}$"
-GROUP_ID_PATTERN = r"^biocommons/group/[a-z0-9][a-z0-9_-]{0,100}$"
+GROUP_ID_PATTERN = rf"^{GROUP_PREFIX}[a-z0-9][a-z0-9_-]{{0,100}}$"
 
 
 class PlatformSpec(BaseModel):
@@ -183,6 +187,23 @@ def seed_catalog(session: Session, catalog: CatalogSpec | None = None) -> SeedRe
     report.retired = _retire_unlisted_groups(session, {g.id for g in catalog.groups})
     session.flush()
     return report
+
+
+def seed_embedded_default(
+    settings: Settings, *, directory: Path | None = None
+) -> SeedReport | None:
+    """The embedded SQLite default gets the built-in catalog whenever it is at head, so a
+    fresh checkout just works; any other database is seeded by `aai db seed` only. Runs in
+    a session of its own (the entry point of `aai db upgrade` and `aai serve`); None when
+    the rule does not apply."""
+    from aai_cli import db
+    from aai_cli.services import schema
+
+    url = settings.database_url
+    if not settings.is_default_sqlite or not schema.current(url, directory=directory).at_head:
+        return None
+    with db.session_scope(url) as session:
+        return seed_catalog(session)
 
 
 def offered_groups(session: Session) -> list[Group]:

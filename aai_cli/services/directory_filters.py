@@ -20,6 +20,7 @@ from sqlmodel import Session
 
 from aai_cli.errors import InvalidInput, NotFound
 from aai_cli.models import (
+    GROUP_PREFIX,
     MEMBERSHIP_STATUSES,
     Group,
     GroupMembership,
@@ -29,7 +30,7 @@ from aai_cli.models import (
     derived,
     table_of,
 )
-from aai_cli.services.directory_lookup import GROUP_PREFIX, escape_like
+from aai_cli.services.directory_lookup import escape_like
 
 U = table_of(User)
 PM = table_of(PlatformMembership)

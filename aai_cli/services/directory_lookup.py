@@ -11,11 +11,10 @@ from sqlmodel import Session
 from sqlmodel import select as orm_select
 
 from aai_cli.errors import InvalidInput, NotFound, UsageError
-from aai_cli.models import Group, Platform, User, table_of
+from aai_cli.models import GROUP_PREFIX, Group, Platform, User, table_of
 from aai_cli.services.memberships import Target
 
 U = table_of(User)
-GROUP_PREFIX = "biocommons/group/"
 
 
 def escape_like(text: str) -> str:

@@ -262,24 +262,3 @@ def run_delivery(url: str | None = None, *, limit: int = 50) -> dict:
 
     with session_scope(url) as session:
         return deliver_pending(session, limit=limit)
-
-
-def deliver_in_background(url: str | None = None) -> None:
-    """For an API background task after commit: never raises (the scheduler retries)."""
-    try:
-        counts = run_delivery(url)
-    except Exception:
-        log.exception("email delivery after commit failed; the scheduler will retry")
-        return
-    if any(counts.values()):
-        log.info("emails delivered after commit: %s", counts)
-
-
-def count_by_status(session: Session) -> dict[str, int]:
-    """Outbox rows per status (for status displays)."""
-    from sqlalchemy import func
-
-    rows = session.exec(
-        select(EmailMessage.status, func.count()).group_by(EmailMessage.status)
-    ).all()
-    return {status: count for status, count in rows}

@@ -255,16 +255,6 @@ def _illegal(action: str, target: Target, current: str | None) -> Conflict:
     )
 
 
-def list_events(session: Session, *, user_id: str) -> list[MembershipEvent]:
-    return list(
-        session.exec(
-            select(MembershipEvent)
-            .where(MembershipEvent.user_id == user_id)
-            .order_by(col(MembershipEvent.created_at), col(MembershipEvent.id))
-        )
-    )
-
-
 def pending_change_ids(session: Session, results: Iterable[TransitionResult]) -> list[int]:
     """Ids of the pending Auth0 outbox rows of the memberships these results changed,
     older rows of the same (user, role) included so that a push keeps their order."""

@@ -27,13 +27,11 @@ from aai_cli.models import (
     table_of,
     utcnow,
 )
+from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services import notifications
 from aai_cli.services.access import Forbidden
 from aai_cli.services.institutions import INSTITUTIONAL_EMAIL_REQUIRED, INSTITUTIONAL_GROUPS
 from aai_cli.services.memberships import Target, TransitionResult, get_membership, transition
-
-USER_FIELDS = ("email", "email_verified", "username", "name", "given_name", "family_name")
-_OPTIONAL_FIELDS = ("picture", "blocked", "created_at", "updated_at", "last_login")
 
 
 class UserSource(Protocol):
@@ -66,7 +64,7 @@ def adopt(session: Session, user_id: str, remote: Any) -> User:
     if existing is not None:
         return existing
     user = User(id=user_id, synced_at=utcnow())
-    for name in USER_FIELDS + _OPTIONAL_FIELDS:
+    for name in AUTH0_PROFILE_FIELDS:
         value = getattr(remote, name, None)
         if value is not None:
             setattr(user, name, value)

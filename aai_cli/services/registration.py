@@ -33,7 +33,7 @@ from sqlmodel import Session, col, select
 
 from aai_cli.db import session_scope
 from aai_cli.errors import AaiError, Auth0Error, Auth0Unavailable, Conflict, InvalidInput
-from aai_cli.models import GroupPlatform, Platform, RegistrationRecord, User
+from aai_cli.models import GROUP_PREFIX, GroupPlatform, Platform, RegistrationRecord, User
 from aai_cli.services import catalog, institutions, memberships, registration_records
 from aai_cli.services.registration_records import Outcome, Requested
 from aai_cli.services.registration_rules import (
@@ -50,7 +50,6 @@ log = logging.getLogger(__name__)
 Kind = Literal["biocommons", "sbp"]
 ACTOR = registration_records.ACTOR
 SBP_PLATFORM = "sbp"
-GROUP_PREFIX = "biocommons/group/"
 BUNDLE_REASON_MAX = 255
 BUNDLE_RE = re.compile(r"^[a-z0-9][a-z0-9_/-]{0,254}$")
 USE_INSTITUTIONAL = (

@@ -82,17 +82,7 @@ def upsert_rows(session: Session, rows: list[dict]) -> None:
 def user_row(user: Auth0User, now: datetime) -> dict:
     return {
         "id": user.user_id,
-        "email": user.email,
-        "email_verified": user.email_verified,
-        "username": user.username,
-        "name": user.name,
-        "given_name": user.given_name,
-        "family_name": user.family_name,
-        "picture": user.picture,
-        "blocked": user.blocked,
-        "created_at": user.created_at,
-        "updated_at": user.updated_at,
-        "last_login": user.last_login,
+        **{name: getattr(user, name) for name in AUTH0_PROFILE_FIELDS},
         "synced_at": now,
         "deleted_at": None,
     }

@@ -13,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from pydantic import BaseModel, Field
 
 from aai_cli.errors import AaiError, ServiceUnavailable
-from aai_cli.services import emails, registration
+from aai_cli.services import registration
 from api import followup
 from api.deps import UserSourceDep
 from api.ratelimit import RateLimit
@@ -102,10 +102,9 @@ def _register(
             exc.field_errors = []  # type: ignore[attr-defined]  # read by the error handler
         raise
     response.status_code = 201 if outcome.completed else 202
-    if outcome.role_change_ids:
-        background.add_task(followup.push_role_changes, outcome.role_change_ids)
-    if outcome.completed:
-        background.add_task(emails.deliver_in_background)
+    followup.schedule_after_commit(
+        background, outcome.role_change_ids, deliver_emails=outcome.completed
+    )
     return Registered(
         message=outcome.message,
         email=outcome.email,

@@ -14,6 +14,7 @@ from fastapi.concurrency import run_in_threadpool
 from pydantic import BaseModel, Field
 from sqlmodel import Session
 
+from aai_cli.models import GROUP_PREFIX
 from aai_cli.services import catalog, institutions, registration
 from aai_cli.services.registration import RegistrationInvalid
 from api.deps import SessionDep
@@ -127,7 +128,7 @@ async def check_australian_research_institution(email: Email) -> InstitutionChec
 def _registration_info(session: Session, email: str) -> RegistrationInfo:
     bundles = [
         Bundle(
-            bundle_id=group.id.removeprefix(registration.GROUP_PREFIX),
+            bundle_id=group.id.removeprefix(GROUP_PREFIX),
             group_id=group.id,
             name=group.name,
             short_name=group.short_name,

@@ -192,7 +192,6 @@ def test_limit_bounds_one_run(session, smtp_env):
     ]
     statuses = session.exec(select(EmailMessage.status)).all()
     assert set(statuses) == {"sent"}
-    assert emails.count_by_status(session) == {"sent": 5}
 
 
 def test_backoff_grows_and_is_capped():
