@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
 from aai_cli.errors import ConfigError
-from aai_cli.main import app
 from aai_cli.settings import DEFAULT_DB_URL, get_settings, load_settings, normalise_db_url
+from tests.cli import aai
 
 SECRET = "hunter2-s3cret"
 
@@ -105,7 +104,7 @@ def test_malformed_variable_is_exit_6_naming_it_without_the_secret(
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert variable in str(caught.value)
-    result = CliRunner().invoke(app, ["db", "ping"])
+    result = aai("db", "ping")
     assert result.exit_code == 6
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0]
@@ -123,7 +122,7 @@ def test_missing_auth0_variables_are_named() -> None:
 
 def test_database_commands_never_need_auth0(monkeypatch: pytest.MonkeyPatch) -> None:
     # no AUTH0_* at all: the database commands still work
-    result = CliRunner().invoke(app, ["db", "ping", "--json"])
+    result = aai("db", "ping", "--json")
     assert result.exit_code == 0, result.stderr
 
 
@@ -150,7 +149,7 @@ def test_malformed_db_url_is_exit_6_naming_it(
     monkeypatch: pytest.MonkeyPatch, value: str, expected: str
 ) -> None:
     monkeypatch.setenv("DB_URL", value.replace("db.internal", f"aai:{SECRET}@db.internal"))
-    result = CliRunner().invoke(app, ["db", "current"])
+    result = aai("db", "current")
     assert result.exit_code == 6, result.output
     assert result.stderr.strip().splitlines() == [
         f"error: invalid configuration: DB_URL: {expected}"

@@ -12,19 +12,14 @@ from pathlib import Path
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
 from aai_cli import db
-from aai_cli.main import app
 from aai_cli.models import metadata
 from aai_cli.services import schema
+from tests.cli import aai
 from tests.conftest import create_postgres_database, drop_postgres_database
 
 CLOSED_PORT_URL = "postgresql://aai:hunter2-secret@127.0.0.1:1/aai"
-
-
-def aai(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args), input=input)
 
 
 def one_line(text: str) -> str:

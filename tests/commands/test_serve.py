@@ -15,16 +15,11 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from aai_cli.main import app
 from aai_cli.settings import get_settings
+from tests.cli import aai
 
 AAI = str(Path(sys.executable).parent / "aai")
-
-
-def aai(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args))
 
 
 def test_refuses_a_database_behind_head(empty_db_url):

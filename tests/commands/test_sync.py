@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from aai_cli import db
-from aai_cli.main import app
 from aai_cli.services import auth0
+from tests.cli import aai
 from tests.services.sync_helpers import GALAXY, build_tenant, fast_gateway, live_ids, runs
 
 
@@ -19,10 +18,6 @@ def _fresh_gateway():
     auth0.close_gateway()
     yield
     auth0.close_gateway()
-
-
-def aai(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args))
 
 
 def test_sync_now_json(db_url, auth0_env) -> None:
