@@ -120,7 +120,7 @@ def test_missing_auth0_variables_are_named() -> None:
         assert name in message
 
 
-def test_database_commands_never_need_auth0(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_commands_never_need_auth0() -> None:
     # no AUTH0_* at all: the database commands still work
     result = aai("db", "ping", "--json")
     assert result.exit_code == 0, result.stderr

@@ -87,18 +87,16 @@ def test_auth0_down_exit_5_and_the_run_recorded(db_url, auth0_env) -> None:
 
 
 def test_refused_credentials_exit_6_and_leave_pending_pushes_alone(
-    db_url, auth0_env, monkeypatch
+    db_url, auth0_env, settings_env
 ) -> None:
     from aai_cli.models import RoleChange, User
     from aai_cli.services.outbox import enqueue_role_change
-    from aai_cli.settings import get_settings
 
     with db.session_scope(db_url) as session:
         session.add(User(id="auth0|ada", email="ada@example.org", username="ada"))
         session.flush()
         enqueue_role_change(session, user_id="auth0|ada", role_name=GALAXY, action="assign")
-    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
-    get_settings.cache_clear()
+    settings_env(AUTH0_MANAGEMENT_SECRET="s3cr3t-wrong-value")
     result = aai("sync", "--now")
     assert result.exit_code == 6
     assert "Auth0 refused the management client credentials (HTTP 401)" in result.stderr

@@ -181,13 +181,11 @@ def test_approve_pushes_to_auth0_when_configured(session, alice, auth0_env):
 
 
 def test_refused_management_credentials_keep_the_decision_and_queue_the_push(
-    session, alice, auth0_env, monkeypatch
+    session, alice, auth0_env, settings_env
 ):
-    from aai_cli.settings import get_settings
 
     auth0_env.add_role("biocommons/platform/sbp")
-    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
-    get_settings.cache_clear()
+    settings_env(AUTH0_MANAGEMENT_SECRET="s3cr3t-wrong-value")
     result = aai("users", "approve", "alice", "-p", "sbp")
     assert result.exit_code == 0, result.stderr
     assert "pending -> approved" in result.stderr
