@@ -27,7 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aai_cli import db
-from tests.bench.test_bench_users import N_USERS, median_ms, populate
+from tests.bench.directory_data import N_USERS, median_ms, populate
 from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
 
 pytestmark = pytest.mark.bench

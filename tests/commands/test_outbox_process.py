@@ -17,7 +17,7 @@ from sqlmodel import select
 
 from aai_cli.db import session_scope
 from aai_cli.models import RoleChange, User
-from tests.commands.test_schedule_process import REPO, killed_after
+from tests.processes import REPO, killed_after
 from tests.transactions import transactions_left_open
 
 GALAXY = "biocommons/platform/galaxy"

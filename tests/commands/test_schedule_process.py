@@ -13,9 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,8 +21,8 @@ from sqlmodel import select
 from aai_cli.db import session_scope
 from aai_cli.models import JobRun
 from aai_cli.services.scheduler import Every, JobContext, JobSpec
+from tests.processes import REPO, killed_after
 
-REPO = Path(__file__).resolve().parents[2]
 COUNTER_ENV = "AAI_TEST_SCHEDULE_COUNTER"
 
 
@@ -62,20 +59,6 @@ def aai(*args: str, stdin: int = subprocess.PIPE, **env: str) -> subprocess.Pope
         stderr=subprocess.PIPE,
         text=True,
     )
-
-
-@contextmanager
-def killed_after(process: subprocess.Popen[str], seconds: float = 60) -> Iterator[None]:
-    """A hung process fails the test instead of hanging the suite."""
-    timer = threading.Timer(seconds, process.kill)
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            process.kill()
-        process.wait()
 
 
 def read_logs_until(process: subprocess.Popen[str], text: str) -> list[dict]:

@@ -9,7 +9,7 @@ import json
 import pytest
 
 from tests.cli import aai
-from tests.services.test_directory import GALAXY, SBP, T0, TSI, add_user, decide
+from tests.services.directory_helpers import GALAXY, SBP, T0, TSI, add_user, decide
 
 
 @pytest.fixture

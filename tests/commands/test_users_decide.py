@@ -11,7 +11,7 @@ from sqlmodel import select, update
 from aai_cli.commands import users_decide
 from aai_cli.models import MembershipEvent, PlatformMembership, RoleChange, User, utcnow
 from tests.cli import aai
-from tests.services.test_directory import SBP, add_user, decide
+from tests.services.directory_helpers import SBP, add_user, decide
 
 
 @pytest.fixture

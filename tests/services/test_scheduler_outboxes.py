@@ -15,7 +15,7 @@ from aai_cli.services.auth0_transport import RetryPolicy
 from aai_cli.services.memberships import Target, transition
 from aai_cli.services.scheduler import JobScheduler
 from aai_cli.settings import get_settings
-from tests.services.test_scheduler import FakeClock
+from tests.services.clock import FakeClock
 
 GALAXY = "biocommons/platform/galaxy"
 
