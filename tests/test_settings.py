@@ -8,7 +8,7 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from aai_cli.errors import ConfigError
-from aai_cli.settings import DEFAULT_DB_URL, get_settings, load_settings, normalise_db_url
+from aai_cli.settings import DEFAULT_DB_URL, load_settings, normalise_db_url
 from tests.cli import aai
 
 SECRET = "hunter2-s3cret"
@@ -70,14 +70,6 @@ def test_dotenv_is_read_and_the_environment_wins(monkeypatch: pytest.MonkeyPatch
     assert load_settings().database_url == "sqlite:///from-dotenv.db"
     monkeypatch.setenv("SYNC_MAX_DELETES", "9")
     assert load_settings().sync_max_deletes == 9
-
-
-def test_get_settings_is_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = get_settings()
-    monkeypatch.setenv("DB_URL", "sqlite:///changed.db")
-    assert get_settings() is first
-    get_settings.cache_clear()
-    assert get_settings().database_url == "sqlite:///changed.db"
 
 
 @pytest.mark.parametrize(
