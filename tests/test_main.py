@@ -85,8 +85,8 @@ def test_unknown_option_is_a_usage_error() -> None:
     assert result.exit_code == 2
 
 
-def test_an_aai_error_is_one_line_and_its_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
+def test_an_aai_error_is_one_line_and_its_code(settings_env) -> None:
+    settings_env(DB_URL=CLOSED_PORT_URL)
     result = aai("db", "ping")
     assert result.exit_code == 5
     assert result.stdout == ""
@@ -95,8 +95,8 @@ def test_an_aai_error_is_one_line_and_its_code(monkeypatch: pytest.MonkeyPatch) 
     assert "Traceback" not in result.stderr
 
 
-def test_debug_shows_the_traceback_without_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
+def test_debug_shows_the_traceback_without_the_secret(settings_env) -> None:
+    settings_env(DB_URL=CLOSED_PORT_URL)
     result = aai("--debug", "db", "ping")
     assert result.exit_code == 5
     assert "Traceback" in result.stderr

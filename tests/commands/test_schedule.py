@@ -36,9 +36,8 @@ def job_rows(job: str) -> list[tuple[str, str]]:
         return list(session.exec(select(JobRun.job, JobRun.status).where(JobRun.job == job)))
 
 
-def test_list_prints_the_jobs_with_triggers_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNC_INTERVAL_MINUTES", "5")
-    monkeypatch.setenv("SYNC_FULL_AT", "04:15")
+def test_list_prints_the_jobs_with_triggers_from_settings(settings_env) -> None:
+    settings_env(SYNC_INTERVAL_MINUTES="5", SYNC_FULL_AT="04:15")
     result = aai("schedule", "--list", "--json")
     assert result.exit_code == 0, result.stderr
     jobs = {row["job"]: row["trigger"] for row in json.loads(result.stdout)}
