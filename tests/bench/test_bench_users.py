@@ -13,7 +13,6 @@ from __future__ import annotations
 import os
 import resource
 import subprocess
-import sys
 import time
 
 import pytest
@@ -21,6 +20,7 @@ import pytest
 from aai_cli import db
 from tests.bench.directory_data import N_USERS, median_ms, populate
 from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+from tests.processes import RUN_AAI
 
 pytestmark = pytest.mark.bench
 
@@ -55,11 +55,8 @@ def _export_child(url: str, path: str) -> tuple[float, float]:
     env = {**os.environ, "DB_URL": url}
     before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     started = time.perf_counter()
-    subprocess.run(
-        [sys.executable, "-c", "from aai_cli.main import run; run()", "users", "export",
-         "--format", "csv", "--output", path],
-        env=env, check=True, capture_output=True,
-    )  # fmt: skip
+    command = [*RUN_AAI, "users", "export", "--format", "csv", "--output", path]
+    subprocess.run(command, env=env, check=True, capture_output=True)
     elapsed = time.perf_counter() - started
     peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
     assert peak >= before

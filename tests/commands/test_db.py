@@ -6,7 +6,6 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
@@ -18,6 +17,7 @@ from aai_cli.models import metadata
 from aai_cli.services import schema
 from tests.cli import aai
 from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.processes import spawn_aai
 
 CLOSED_PORT_URL = "postgresql://aai:hunter2-secret@127.0.0.1:1/aai"
 
@@ -298,13 +298,7 @@ def test_read_only_directory_exit_5(tmp_path: Path, settings_env) -> None:
 def test_two_concurrent_upgrades_on_postgres() -> None:
     url = create_postgres_database()
     try:
-        env = {**os.environ, "DB_URL": url}
-        command = [sys.executable, "-c", "from aai_cli.main import run; run()", "db", "upgrade"]
-        pipe = subprocess.PIPE
-        processes = [
-            subprocess.Popen(command, env=env, stdout=pipe, stderr=pipe, text=True)
-            for _ in range(2)
-        ]
+        processes = [spawn_aai("db", "upgrade", env={"DB_URL": url}) for _ in range(2)]
         outputs = [p.communicate(timeout=120) for p in processes]
         assert [p.returncode for p in processes] == [0, 0], outputs
         stderr = [err for _, err in outputs]

@@ -21,7 +21,7 @@ from sqlmodel import select
 from aai_cli.db import session_scope
 from aai_cli.models import JobRun
 from aai_cli.services.scheduler import Every, JobContext, JobSpec
-from tests.processes import REPO, killed_after
+from tests.processes import killed_after, spawn_aai
 
 COUNTER_ENV = "AAI_TEST_SCHEDULE_COUNTER"
 
@@ -45,19 +45,8 @@ test_jobs.__test__ = False  # type: ignore[attr-defined]
 
 
 def aai(*args: str, stdin: int = subprocess.PIPE, **env: str) -> subprocess.Popen[str]:
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "AAI_SCHEDULE_EXTRA_JOBS": f"{__name__}:test_jobs",
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-c", "from aai_cli.main import run; run()", *args],
-        env=environment,
-        stdin=stdin,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return spawn_aai(
+        *args, env={"AAI_SCHEDULE_EXTRA_JOBS": f"{__name__}:test_jobs", **env}, stdin=stdin
     )
 
 
