@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 import shutil
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 
 import pytest
 from sqlalchemy import create_engine, text
@@ -79,6 +79,25 @@ def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> 
     db.dispose_engines()
 
 
+SettingsEnv = Callable[..., None]
+
+
+@pytest.fixture
+def settings_env(monkeypatch: pytest.MonkeyPatch) -> SettingsEnv:
+    """Set environment variables for the code under test (`None` unsets one); the next
+    `get_settings()` reads them. Undone after the test like any monkeypatch."""
+
+    def apply(**variables: str | None) -> None:
+        for name, value in variables.items():
+            if value is None:
+                monkeypatch.delenv(name, raising=False)
+            else:
+                monkeypatch.setenv(name, value)
+        get_settings.cache_clear()
+
+    return apply
+
+
 def empty_database_url(backend: str, tmp_path) -> Iterator[str]:  # type: ignore[no-untyped-def]
     if backend == "sqlite":
         yield f"sqlite:///{tmp_path / 'test.db'}"
@@ -97,11 +116,10 @@ def backend(request) -> str:  # type: ignore[no-untyped-def]
 
 
 @pytest.fixture
-def empty_db_url(backend: str, tmp_path, monkeypatch: pytest.MonkeyPatch) -> Iterator[str]:
+def empty_db_url(backend: str, tmp_path, settings_env: SettingsEnv) -> Iterator[str]:
     """A URL to an empty database (no tables), set as DB_URL for the code under test."""
     for url in empty_database_url(backend, tmp_path):
-        monkeypatch.setenv("DB_URL", url)
-        get_settings.cache_clear()
+        settings_env(DB_URL=url)
         yield url
 
 
@@ -150,9 +168,7 @@ def _reset_postgres_database(url: str) -> None:
 
 
 @pytest.fixture
-def db_url(
-    backend: str, tmp_path, monkeypatch: pytest.MonkeyPatch, _schema_templates
-) -> Iterator[str]:
+def db_url(backend: str, tmp_path, settings_env: SettingsEnv, _schema_templates) -> Iterator[str]:
     """A database with every table (created from the models) and the default catalog,
     set as DB_URL for the code under test."""
     if backend == "sqlite":
@@ -163,8 +179,7 @@ def db_url(
         if postgres_admin_url() is None:
             pytest.skip(f"{POSTGRES_URL_ENV} is not set: PostgreSQL tests skipped")
         url = _postgres_template(_schema_templates)
-    monkeypatch.setenv("DB_URL", url)
-    get_settings.cache_clear()
+    settings_env(DB_URL=url)
     try:
         yield url
     finally:

@@ -12,7 +12,6 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from aai_cli.settings import get_settings
 from tests.fakes.auth0_holds import HeldAnswer
 
 
@@ -104,13 +103,14 @@ def smtp_server() -> Iterator[SmtpServer]:
 
 
 @pytest.fixture
-def smtp_env(smtp_server: SmtpServer, monkeypatch: pytest.MonkeyPatch) -> SmtpServer:
+def smtp_env(smtp_server: SmtpServer, settings_env) -> SmtpServer:
     """EMAIL_BACKEND=smtp pointed at the local server (no STARTTLS, no login)."""
-    monkeypatch.setenv("EMAIL_BACKEND", "smtp")
-    monkeypatch.setenv("SMTP_HOST", smtp_server.host)
-    monkeypatch.setenv("SMTP_PORT", str(smtp_server.port))
-    monkeypatch.setenv("SMTP_STARTTLS", "false")
-    monkeypatch.setenv("NO_REPLY_EMAIL_SENDER", "no-reply@test.biocommons.org.au")
-    monkeypatch.setenv("AAI_PORTAL_URL", "https://portal.test")
-    get_settings.cache_clear()
+    settings_env(
+        EMAIL_BACKEND="smtp",
+        SMTP_HOST=smtp_server.host,
+        SMTP_PORT=str(smtp_server.port),
+        SMTP_STARTTLS="false",
+        NO_REPLY_EMAIL_SENDER="no-reply@test.biocommons.org.au",
+        AAI_PORTAL_URL="https://portal.test",
+    )
     return smtp_server

@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 import typer
-from typer.testing import CliRunner
 
 from aai_cli import __version__, errors
-from aai_cli.main import AaiGroup, app
+from aai_cli.main import AaiGroup
+from tests.cli import aai, invoke
 
 HEAVY_MODULES = [
     "sqlalchemy",
@@ -68,26 +68,26 @@ def test_help_loads_no_heavy_module() -> None:
 
 
 def test_version() -> None:
-    result = CliRunner().invoke(app, ["--version"])
+    result = aai("--version")
     assert result.exit_code == 0
     assert result.stdout.strip() == f"aai {__version__}"
 
 
 def test_help_lists_every_command() -> None:
-    result = CliRunner().invoke(app, ["--help"])
+    result = aai("--help")
     assert result.exit_code == 0
     for command in ("db", "diagram", "sync", "users", "serve", "schedule"):
         assert re.search(rf"\b{command}\b", result.stdout)
 
 
 def test_unknown_option_is_a_usage_error() -> None:
-    result = CliRunner().invoke(app, ["db", "upgrade", "--no-such-option"])
+    result = aai("db", "upgrade", "--no-such-option")
     assert result.exit_code == 2
 
 
-def test_an_aai_error_is_one_line_and_its_code(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
-    result = CliRunner().invoke(app, ["db", "ping"])
+def test_an_aai_error_is_one_line_and_its_code(settings_env) -> None:
+    settings_env(DB_URL=CLOSED_PORT_URL)
+    result = aai("db", "ping")
     assert result.exit_code == 5
     assert result.stdout == ""
     lines = result.stderr.strip().splitlines()
@@ -95,9 +95,9 @@ def test_an_aai_error_is_one_line_and_its_code(monkeypatch: pytest.MonkeyPatch) 
     assert "Traceback" not in result.stderr
 
 
-def test_debug_shows_the_traceback_without_the_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
-    result = CliRunner().invoke(app, ["--debug", "db", "ping"])
+def test_debug_shows_the_traceback_without_the_secret(settings_env) -> None:
+    settings_env(DB_URL=CLOSED_PORT_URL)
+    result = aai("--debug", "db", "ping")
     assert result.exit_code == 5
     assert "Traceback" in result.stderr
     assert result.stderr.strip().splitlines()[-1].startswith("error: ")
@@ -146,14 +146,14 @@ def boundary_app(exc: BaseException) -> typer.Typer:
     ],
 )
 def test_every_error_maps_to_its_exit_code(exc: errors.AaiError, code: int) -> None:
-    result = CliRunner().invoke(boundary_app(exc), ["boom"])
+    result = invoke(boundary_app(exc), "boom")
     assert result.exit_code == code
     assert result.stderr.strip() == "error: bad"
     assert code in errors.EXIT_CODES
 
 
 def test_unexpected_error_is_exit_1_with_a_hint() -> None:
-    result = CliRunner().invoke(boundary_app(ValueError("kaput")), ["boom"])
+    result = invoke(boundary_app(ValueError("kaput")), "boom")
     assert result.exit_code == 1
     assert "unexpected error: ValueError: kaput" in result.stderr
     assert "--debug" in result.stderr
@@ -193,7 +193,7 @@ def test_a_database_failure_escaping_a_command_masks_the_password(
 
 
 def test_interrupt_is_exit_130() -> None:
-    result = CliRunner().invoke(boundary_app(KeyboardInterrupt()), ["boom"])
+    result = invoke(boundary_app(KeyboardInterrupt()), "boom")
     assert result.exit_code == 130
 
 

@@ -6,11 +6,10 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
 from aai_cli.errors import ConfigError
-from aai_cli.main import app
-from aai_cli.settings import DEFAULT_DB_URL, get_settings, load_settings, normalise_db_url
+from aai_cli.settings import DEFAULT_DB_URL, load_settings, normalise_db_url
+from tests.cli import aai
 
 SECRET = "hunter2-s3cret"
 
@@ -73,14 +72,6 @@ def test_dotenv_is_read_and_the_environment_wins(monkeypatch: pytest.MonkeyPatch
     assert load_settings().sync_max_deletes == 9
 
 
-def test_get_settings_is_cached_until_cleared(monkeypatch: pytest.MonkeyPatch) -> None:
-    first = get_settings()
-    monkeypatch.setenv("DB_URL", "sqlite:///changed.db")
-    assert get_settings() is first
-    get_settings.cache_clear()
-    assert get_settings().database_url == "sqlite:///changed.db"
-
-
 @pytest.mark.parametrize(
     ("variable", "value"),
     [
@@ -105,7 +96,7 @@ def test_malformed_variable_is_exit_6_naming_it_without_the_secret(
     with pytest.raises(ConfigError) as caught:
         load_settings()
     assert variable in str(caught.value)
-    result = CliRunner().invoke(app, ["db", "ping"])
+    result = aai("db", "ping")
     assert result.exit_code == 6
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and variable in lines[0]
@@ -121,9 +112,9 @@ def test_missing_auth0_variables_are_named() -> None:
         assert name in message
 
 
-def test_database_commands_never_need_auth0(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_database_commands_never_need_auth0() -> None:
     # no AUTH0_* at all: the database commands still work
-    result = CliRunner().invoke(app, ["db", "ping", "--json"])
+    result = aai("db", "ping", "--json")
     assert result.exit_code == 0, result.stderr
 
 
@@ -150,7 +141,7 @@ def test_malformed_db_url_is_exit_6_naming_it(
     monkeypatch: pytest.MonkeyPatch, value: str, expected: str
 ) -> None:
     monkeypatch.setenv("DB_URL", value.replace("db.internal", f"aai:{SECRET}@db.internal"))
-    result = CliRunner().invoke(app, ["db", "current"])
+    result = aai("db", "current")
     assert result.exit_code == 6, result.output
     assert result.stderr.strip().splitlines() == [
         f"error: invalid configuration: DB_URL: {expected}"

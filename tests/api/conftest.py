@@ -11,7 +11,6 @@ from fastapi.testclient import TestClient
 
 from aai_cli import db
 from aai_cli.models import User, utcnow
-from aai_cli.settings import get_settings
 
 SUPER_ROLE = "biocommons/role/biocommons/admin"
 GALAXY_ADMIN = "biocommons/role/galaxy/admin"
@@ -73,12 +72,11 @@ def decide(db_url: str, user_id: str, kind: str, target: str, *actions: str) -> 
 
 
 @pytest.fixture
-def api(db_url: str, auth0_env, monkeypatch: pytest.MonkeyPatch) -> Iterator[Api]:  # type: ignore[no-untyped-def]
+def api(db_url: str, auth0_env, settings_env) -> Iterator[Api]:  # type: ignore[no-untyped-def]
     from aai_cli.services import auth0
     from api.app import create_app
 
-    monkeypatch.setenv("ADMIN_ROLES", f'["{SUPER_ROLE}"]')
-    get_settings.cache_clear()
+    settings_env(ADMIN_ROLES=f'["{SUPER_ROLE}"]')
     # The process's gateway caches role ids, which the local Auth0 changes at each reset.
     auth0.close_gateway()
     with TestClient(create_app()) as client:

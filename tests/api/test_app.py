@@ -13,7 +13,6 @@ from fastapi.testclient import TestClient
 from sqlalchemy.engine import make_url
 
 from aai_cli.errors import ConfigError
-from aai_cli.settings import get_settings
 from tests.api.conftest import add_user
 
 
@@ -69,26 +68,23 @@ def test_readyz_notices_the_database_is_gone(empty_db_url, backend):
         assert not Path(make_url(empty_db_url).database).exists()  # not created afresh
 
 
-def test_readyz_when_the_database_is_down(monkeypatch):
-    monkeypatch.setenv("DB_URL", "postgresql://nobody@127.0.0.1:9/none")
-    get_settings.cache_clear()
+def test_readyz_when_the_database_is_down(settings_env):
+    settings_env(DB_URL="postgresql://nobody@127.0.0.1:9/none")
     response = _app().get("/readyz")
     assert response.status_code == 503
     assert response.json()["status"] == "unavailable"
 
 
-def test_cors_star_is_refused_at_start_up(db_url, monkeypatch):
+def test_cors_star_is_refused_at_start_up(db_url, settings_env):
     from api.app import create_app
 
-    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://portal.example.org,*")
-    get_settings.cache_clear()
+    settings_env(CORS_ALLOWED_ORIGINS="https://portal.example.org,*")
     with pytest.raises(ConfigError, match=r"\*"):
         create_app()
 
 
-def test_cors_allows_only_listed_origins(db_url, monkeypatch):
-    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "https://portal.example.org")
-    get_settings.cache_clear()
+def test_cors_allows_only_listed_origins(db_url, settings_env):
+    settings_env(CORS_ALLOWED_ORIGINS="https://portal.example.org")
     client = _app()
     preflight = {"Access-Control-Request-Method": "GET"}
     ok = client.options(
@@ -167,12 +163,13 @@ def test_openapi_states_the_400_error_shape_not_fastapis_422(db_url):
     assert with_input >= 10
 
 
-def test_auth0_refusing_the_management_credentials_is_503_not_500(db_url, auth0_env, monkeypatch):
+def test_auth0_refusing_the_management_credentials_is_503_not_500(db_url, auth0_env, settings_env):
     from api.app import create_app
 
-    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "not-the-secret")  # the token endpoint: 401
-    monkeypatch.setenv("ADMIN_ROLES", '["biocommons/role/biocommons/admin"]')
-    get_settings.cache_clear()
+    settings_env(
+        AUTH0_MANAGEMENT_SECRET="not-the-secret",  # the token endpoint: 401
+        ADMIN_ROLES='["biocommons/role/biocommons/admin"]',
+    )
     add_user(db_url, "auth0|bob")
     auth0_env.add_user(user_id="auth0|carol", email="carol@example.org", username="carol")
     client = TestClient(create_app())
@@ -192,10 +189,9 @@ def test_auth0_refusing_the_management_credentials_is_503_not_500(db_url, auth0_
         assert "not-the-secret" not in response.text
 
 
-def test_database_down_is_503(api, monkeypatch):
+def test_database_down_is_503(api, settings_env):
     add_user(api.db_url, "auth0|alice")
-    monkeypatch.setenv("DB_URL", "postgresql://nobody@127.0.0.1:9/none")
-    get_settings.cache_clear()
+    settings_env(DB_URL="postgresql://nobody@127.0.0.1:9/none")
     response = api.get("/me/platforms")
     assert response.status_code == 503
     assert response.json() == {
@@ -204,15 +200,13 @@ def test_database_down_is_503(api, monkeypatch):
     }
 
 
-def test_metrics_when_enabled(db_url, monkeypatch):
-    monkeypatch.setenv("ENABLE_PROMETHEUS_METRICS", "true")
-    get_settings.cache_clear()
+def test_metrics_when_enabled(db_url, settings_env):
+    settings_env(ENABLE_PROMETHEUS_METRICS="true")
     client = _app()
     client.get("/healthz")
     metrics = client.get("/metrics/").text
     assert 'aai_http_requests_total{method="GET",route="/healthz",status="200"}' in metrics
-    monkeypatch.delenv("ENABLE_PROMETHEUS_METRICS")
-    get_settings.cache_clear()
+    settings_env(ENABLE_PROMETHEUS_METRICS=None)
     assert _app().get("/metrics/").status_code == 404
 
 

@@ -9,7 +9,6 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
-from aai_cli.settings import get_settings
 from tests.api.conftest import add_user
 from tests.api.tokens_util import hs256_with_public_key
 from tests.fakes.auth0_keys import pooled_key
@@ -92,10 +91,9 @@ def test_garbage_kids_do_not_hammer_the_jwks(api):
     assert len(api.fake.requests_to("/.well-known/jwks.json")) - before <= 1
 
 
-def test_authentication_not_configured_is_503_and_health_still_works(db_url, monkeypatch):
+def test_authentication_not_configured_is_503_and_health_still_works(db_url):
     from api.app import create_app
 
-    get_settings.cache_clear()
     client = TestClient(create_app())
     response = client.get("/me/profile", headers={"Authorization": "Bearer x.y.z"})
     assert response.status_code == 503
@@ -103,13 +101,14 @@ def test_authentication_not_configured_is_503_and_health_still_works(db_url, mon
     assert client.get("/healthz").json() == {"status": "ok"}
 
 
-def test_jwks_unreachable_is_503_not_401_or_500(db_url, monkeypatch, fake_auth0):
+def test_jwks_unreachable_is_503_not_401_or_500(db_url, settings_env, fake_auth0):
     from api.app import create_app
 
-    monkeypatch.setenv("AUTH0_AUDIENCE", fake_auth0.api_audience)
-    monkeypatch.setenv("AUTH0_ISSUER", fake_auth0.issuer)
-    monkeypatch.setenv("AUTH0_JWKS_URL", "http://127.0.0.1:9/.well-known/jwks.json")
-    get_settings.cache_clear()
+    settings_env(
+        AUTH0_AUDIENCE=fake_auth0.api_audience,
+        AUTH0_ISSUER=fake_auth0.issuer,
+        AUTH0_JWKS_URL="http://127.0.0.1:9/.well-known/jwks.json",
+    )
     client = TestClient(create_app())
     token = fake_auth0.mint_token("auth0|alice")
     response = client.get("/me/platforms", headers={"Authorization": f"Bearer {token}"})

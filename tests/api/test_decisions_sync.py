@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 from sqlmodel import Session, select
-from typer.testing import CliRunner
 
 from aai_cli import db
-from aai_cli.main import app
 from aai_cli.models import MembershipEvent, PlatformMembership
 from tests.api.conftest import SBP_ADMIN, decide
+from tests.cli import aai
 
 
 def test_approval_reaches_auth0_and_survives_aai_sync(api):
@@ -23,7 +22,7 @@ def test_approval_reaches_auth0_and_survives_aai_sync(api):
     assert approved.json()["status"] == "approved"
     assert fake.user_roles("auth0|bob") == ["biocommons/platform/sbp"]
 
-    result = CliRunner().invoke(app, ["sync", "--now", "--full"])
+    result = aai("sync", "--now", "--full")
     assert result.exit_code == 0, result.output
 
     assert fake.user_roles("auth0|bob") == ["biocommons/platform/sbp"]
@@ -51,7 +50,7 @@ def test_revocation_is_not_undone_by_the_sync(api):
     )
     assert revoked.json()["status"] == "revoked"
     assert fake.user_roles("auth0|bob") == []
-    result = CliRunner().invoke(app, ["sync", "--now", "--full"])
+    result = aai("sync", "--now", "--full")
     assert result.exit_code == 0, result.output
     assert fake.user_roles("auth0|bob") == []
     with Session(db.get_engine(api.db_url)) as session:

@@ -11,7 +11,6 @@ from typing import Any
 
 import pytest
 
-from aai_cli.settings import get_settings
 from tests.api.conftest import add_user
 
 CHUNK = 64 * 1024
@@ -116,11 +115,10 @@ def test_a_body_at_the_limit_is_read_and_parsed(api):
     assert upload.reads == 4
 
 
-def test_the_limit_is_configurable(api, monkeypatch):
+def test_the_limit_is_configurable(api, settings_env):
     from api.app import create_app
 
-    monkeypatch.setenv("MAX_BODY_BYTES", "2048")
-    get_settings.cache_clear()
+    settings_env(MAX_BODY_BYTES="2048")
     status, body = call(create_app(), "/biocommons/register", Upload(b"{}"), json_headers(3000))
     assert status == 413
     assert body["detail"] == "the request body is too large (at most 2048 bytes)"

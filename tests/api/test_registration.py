@@ -216,9 +216,8 @@ def test_taken_in_auth0_only_is_409_naming_the_field(api):
     assert records(api.db_url) == [("jane@uni.edu.au", "failed", 0)]
 
 
-def test_sbp_only_for_allowed_domains(api, monkeypatch):
-    monkeypatch.setenv("SBP_ALLOWED_EMAIL_DOMAINS", '["uni.edu.au"]')
-    get_settings.cache_clear()
+def test_sbp_only_for_allowed_domains(api, settings_env):
+    settings_env(SBP_ALLOWED_EMAIL_DOMAINS='["uni.edu.au"]')
     payload = {k: v for k, v in body().items() if k != "bundles"}
     refused = api.client.post("/sbp/register", json={**payload, "email": "jane@evil.example"})
     assert refused.status_code == 400
@@ -288,10 +287,9 @@ def test_no_transaction_is_held_while_auth0_answers(api):
     assert watching.seen == [("create_user", {"checked_out": 0, "writer_blocked": False})]
 
 
-def test_registration_without_auth0_configured_is_503(db_url, monkeypatch):
+def test_registration_without_auth0_configured_is_503(db_url):
     from api.app import create_app
 
-    get_settings.cache_clear()
     with TestClient(create_app()) as client:
         response = client.post("/biocommons/register", json=body())
     assert response.status_code == 503

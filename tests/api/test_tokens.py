@@ -257,18 +257,19 @@ def test_a_first_fetch_that_outlasts_the_wait_is_503(jwks, key, clock):
     assert first["result"].sub == "auth0|alice"
 
 
-def test_a_jwks_endpoint_that_never_answers_times_out(key, monkeypatch):
+def test_a_jwks_endpoint_that_never_answers_times_out(key, settings_env):
     from aai_cli.settings import get_settings
 
     with socket.socket() as silent:  # accepts connections, never answers
         silent.bind(("127.0.0.1", 0))
         silent.listen()
         url = f"http://127.0.0.1:{silent.getsockname()[1]}/.well-known/jwks.json"
-        monkeypatch.setenv("AUTH0_AUDIENCE", AUD)
-        monkeypatch.setenv("AUTH0_ISSUER", ISS)
-        monkeypatch.setenv("AUTH0_JWKS_URL", url)
-        monkeypatch.setenv("AUTH0_JWKS_TIMEOUT_S", "0.2")
-        get_settings.cache_clear()
+        settings_env(
+            AUTH0_AUDIENCE=AUD,
+            AUTH0_ISSUER=ISS,
+            AUTH0_JWKS_URL=url,
+            AUTH0_JWKS_TIMEOUT_S="0.2",
+        )
         verifier = TokenVerifier.from_settings(get_settings())
         with pytest.raises(Auth0Unavailable, match="cannot fetch the JWKS: ReadTimeout"):
             verifier.verify(key.sign(good_claims()))

@@ -94,12 +94,10 @@ def test_institution_check_asks_the_validation_service(api, institution_env):
 
 
 def test_institution_check_always_accepts_biocommons_and_the_sbp_domains(
-    api, institution_env, monkeypatch
+    api, institution_env, settings_env
 ):
-    from aai_cli.settings import get_settings
 
-    monkeypatch.setenv("SBP_ALLOWED_EMAIL_DOMAINS", '["partner.org"]')
-    get_settings.cache_clear()
+    settings_env(SBP_ALLOWED_EMAIL_DOMAINS='["partner.org"]')
     for email in ("ada@biocommons.org.au", "ada@PARTNER.org"):
         answer = api.client.get(CHECK, params={"email": email}).json()
         assert answer == {"is_australian_research_institution": True}
@@ -117,11 +115,9 @@ def test_institution_check_failing_upstream_is_503_never_false(api, institution_
         assert isinstance(detail, str) and "institution check is unavailable" in detail
 
 
-def test_institution_check_unreachable_is_503(api, monkeypatch):
-    from aai_cli.settings import get_settings
+def test_institution_check_unreachable_is_503(api, settings_env):
 
-    monkeypatch.setenv("INSTITUTION_CHECK_URL", "http://127.0.0.1:9/institution/validate")
-    get_settings.cache_clear()
+    settings_env(INSTITUTION_CHECK_URL="http://127.0.0.1:9/institution/validate")
     response = api.client.get(CHECK, params={"email": "ada@gmail.com"})
     assert response.status_code == 503 and "unavailable" in response.json()["detail"]
 

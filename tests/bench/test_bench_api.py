@@ -27,8 +27,7 @@ import pytest
 from fastapi.testclient import TestClient
 
 from aai_cli import db
-from aai_cli.settings import get_settings
-from tests.bench.test_bench_users import N_USERS, median_ms, populate
+from tests.bench.directory_data import N_USERS, median_ms, populate
 from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
 
 pytestmark = pytest.mark.bench
@@ -81,7 +80,7 @@ LOAD_SECONDS = 10
 
 
 @pytest.fixture(params=["sqlite", "postgres"])
-def big_db(request, tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-def]
+def big_db(request, tmp_path_factory, settings_env):  # type: ignore[no-untyped-def]
     from aai_cli.services import schema
 
     if request.param == "sqlite":
@@ -96,8 +95,7 @@ def big_db(request, tmp_path_factory, monkeypatch):  # type: ignore[no-untyped-d
         populate(url, N_USERS)
         elapsed = time.perf_counter() - started
         print(f"\n[{request.param}] {N_USERS} users loaded in {elapsed:.1f} s")
-        monkeypatch.setenv("DB_URL", url)
-        get_settings.cache_clear()
+        settings_env(DB_URL=url)
         yield request.param, url
     finally:
         db.dispose_engines()
@@ -220,10 +218,9 @@ def _throughput(url: str, fake, log: Path) -> tuple[str, str]:  # type: ignore[n
 
 
 @pytest.mark.timeout(3600)
-def test_bench_api(big_db, auth0_env, monkeypatch, tmp_path):
+def test_bench_api(big_db, auth0_env, settings_env, tmp_path):
     backend, url = big_db
-    monkeypatch.setenv("ADMIN_ROLES", f'["{SUPER}"]')
-    get_settings.cache_clear()
+    settings_env(ADMIN_ROLES=f'["{SUPER}"]')
     rows = _in_process(auth0_env)
     rows.append(_throughput(url, auth0_env, tmp_path / "serve.log"))
     print(f"\n{backend}: {N_USERS:,} users, 200,000 memberships")

@@ -6,25 +6,20 @@ import json
 import os
 import shutil
 import subprocess
-import sys
 from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 from sqlalchemy.engine import make_url
-from typer.testing import CliRunner
 
 from aai_cli import db
-from aai_cli.main import app
 from aai_cli.models import metadata
 from aai_cli.services import schema
+from tests.cli import aai
 from tests.conftest import create_postgres_database, drop_postgres_database
+from tests.processes import spawn_aai
 
 CLOSED_PORT_URL = "postgresql://aai:hunter2-secret@127.0.0.1:1/aai"
-
-
-def aai(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args), input=input)
 
 
 def one_line(text: str) -> str:
@@ -129,8 +124,8 @@ def test_downgrade_asks_and_never_prompts_without_a_terminal(migrated_url: str) 
     assert "users" not in sa.inspect(db.get_engine(migrated_url)).get_table_names()
 
 
-def test_unknown_revision_exit_4(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("DB_URL", f"sqlite:///{tmp_path / 'x.db'}")
+def test_unknown_revision_exit_4(tmp_path: Path, settings_env) -> None:
+    settings_env(DB_URL=f"sqlite:///{tmp_path / 'x.db'}")
     result = aai("db", "upgrade", "nope")
     assert result.exit_code == 4
     assert "nope" in one_line(result.stderr)
@@ -143,10 +138,10 @@ def test_upgrade_sql_prints_sql_to_stdout() -> None:
     assert not Path("database.db").exists()
 
 
-def test_ping_json(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ping_json(empty_db_url: str, settings_env) -> None:
     if not empty_db_url.startswith("sqlite"):  # trust auth: a password is accepted and ignored
         with_password = make_url(empty_db_url).set(password="hunter2-secret")
-        monkeypatch.setenv("DB_URL", with_password.render_as_string(hide_password=False))
+        settings_env(DB_URL=with_password.render_as_string(hide_password=False))
     result = aai("db", "ping", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
@@ -159,9 +154,9 @@ def test_ping_json(empty_db_url: str, monkeypatch: pytest.MonkeyPatch) -> None:
 
 
 def test_ping_and_wait_on_a_down_database_exit_5_without_the_secret(
-    monkeypatch: pytest.MonkeyPatch,
+    settings_env,
 ) -> None:
-    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
+    settings_env(DB_URL=CLOSED_PORT_URL)
     ping = aai("db", "ping", "--json")
     assert ping.exit_code == 5
     assert ping.stdout == ""
@@ -284,13 +279,13 @@ def _make_read_only(directory: Path) -> bool:
     return False
 
 
-def test_read_only_directory_exit_5(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_read_only_directory_exit_5(tmp_path: Path, settings_env) -> None:
     directory = tmp_path / "ro"
     directory.mkdir()
     if not _make_read_only(directory):
         pytest.skip("cannot make a read-only directory here")
     try:
-        monkeypatch.setenv("DB_URL", f"sqlite:///{directory / 'aai.db'}")
+        settings_env(DB_URL=f"sqlite:///{directory / 'aai.db'}")
         result = aai("db", "upgrade")
         assert result.exit_code == 5
         assert str(directory) in one_line(result.stderr)
@@ -303,13 +298,7 @@ def test_read_only_directory_exit_5(tmp_path: Path, monkeypatch: pytest.MonkeyPa
 def test_two_concurrent_upgrades_on_postgres() -> None:
     url = create_postgres_database()
     try:
-        env = {**os.environ, "DB_URL": url}
-        command = [sys.executable, "-c", "from aai_cli.main import run; run()", "db", "upgrade"]
-        pipe = subprocess.PIPE
-        processes = [
-            subprocess.Popen(command, env=env, stdout=pipe, stderr=pipe, text=True)
-            for _ in range(2)
-        ]
+        processes = [spawn_aai("db", "upgrade", env={"DB_URL": url}) for _ in range(2)]
         outputs = [p.communicate(timeout=120) for p in processes]
         assert [p.returncode for p in processes] == [0, 0], outputs
         stderr = [err for _, err in outputs]

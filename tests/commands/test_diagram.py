@@ -9,17 +9,12 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
-from typer.testing import CliRunner
 
-from aai_cli.main import app
 from aai_cli.models import metadata
 from aai_cli.services import diagram
+from tests.cli import aai
 
 REPO_DIAGRAMS = Path(__file__).resolve().parents[2] / "diagrams"
-
-
-def aai(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args))
 
 
 def test_committed_diagram_is_current() -> None:

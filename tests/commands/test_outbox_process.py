@@ -9,15 +9,13 @@ and on PostgreSQL its connection sat `idle in transaction`.
 
 from __future__ import annotations
 
-import os
 import subprocess
-import sys
 
 from sqlmodel import select
 
 from aai_cli.db import session_scope
 from aai_cli.models import RoleChange, User
-from tests.commands.test_schedule_process import REPO, killed_after
+from tests.processes import killed_after, spawn_aai
 from tests.transactions import transactions_left_open
 
 GALAXY = "biocommons/platform/galaxy"
@@ -28,16 +26,9 @@ MANAGEMENT_CLIENT = ("AUTH0_MANAGEMENT_ID", "AUTH0_MANAGEMENT_SECRET")
 def approve(username: str, *, db_url: str, with_auth0: bool) -> subprocess.Popen[str]:
     """`aai users approve USER --platform galaxy` in a process of its own; without Auth0's
     management client it records the decision and leaves the role change queued."""
-    env = {**os.environ, "PYTHONPATH": str(REPO), "DB_URL": db_url}
-    if not with_auth0:
-        env = {name: value for name, value in env.items() if name not in MANAGEMENT_CLIENT}
-    command = ["users", "approve", username, "--platform", "galaxy"]
-    return subprocess.Popen(
-        [sys.executable, "-c", "from aai_cli.main import run; run()", *command],
-        env=env,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    removed = {name: None for name in MANAGEMENT_CLIENT if not with_auth0}
+    return spawn_aai(
+        "users", "approve", username, "--platform", "galaxy", env={"DB_URL": db_url, **removed}
     )
 
 

@@ -7,12 +7,11 @@ from datetime import timedelta
 
 import pytest
 from sqlmodel import select
-from typer.testing import CliRunner
 
 from aai_cli.db import session_scope
-from aai_cli.main import app
 from aai_cli.models import JobRun, utcnow
 from aai_cli.services.scheduler import Every, JobSpec
+from tests.cli import aai
 
 DEFAULT_JOBS = [
     "sync-incremental",
@@ -22,7 +21,6 @@ DEFAULT_JOBS = [
     "registrations",
     "cleanup",
 ]
-runner = CliRunner()
 
 
 def explode(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -33,34 +31,29 @@ def failing_jobs() -> list[JobSpec]:
     return [JobSpec("explode", Every(1), explode, "always fails")]
 
 
-def invoke(*args: str):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, ["schedule", *args])
-
-
 def job_rows(job: str) -> list[tuple[str, str]]:
     with session_scope() as session:
         return list(session.exec(select(JobRun.job, JobRun.status).where(JobRun.job == job)))
 
 
-def test_list_prints_the_jobs_with_triggers_from_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SYNC_INTERVAL_MINUTES", "5")
-    monkeypatch.setenv("SYNC_FULL_AT", "04:15")
-    result = invoke("--list", "--json")
+def test_list_prints_the_jobs_with_triggers_from_settings(settings_env) -> None:
+    settings_env(SYNC_INTERVAL_MINUTES="5", SYNC_FULL_AT="04:15")
+    result = aai("schedule", "--list", "--json")
     assert result.exit_code == 0, result.stderr
     jobs = {row["job"]: row["trigger"] for row in json.loads(result.stdout)}
     assert list(jobs) == DEFAULT_JOBS
     assert jobs["sync-incremental"] == "every 5 minutes"
     assert jobs["sync-full"] == "daily at 04:15 UTC"
     assert jobs["email-outbox"] == "every minute"
-    table = invoke("--list")
+    table = aai("schedule", "--list")
     assert table.exit_code == 0 and "daily at 04:15 UTC" in table.stdout
 
 
 def test_once_runs_a_due_job_one_time(db_url: str) -> None:
-    first = invoke("--once", "--only", "cleanup")
+    first = aai("schedule", "--once", "--only", "cleanup")
     assert first.exit_code == 0, first.stderr
     assert "cleanup: succeeded" in first.stderr and first.stdout == ""
-    second = invoke("--once", "--only", "cleanup", "--json")
+    second = aai("schedule", "--once", "--only", "cleanup", "--json")
     assert second.exit_code == 0
     [outcome] = json.loads(second.stdout)
     assert (outcome["job"], outcome["status"]) == ("cleanup", "skipped")
@@ -72,7 +65,7 @@ def test_a_failing_job_fails_once_but_the_others_still_run(
     db_url: str, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("AAI_SCHEDULE_EXTRA_JOBS", f"{__name__}:failing_jobs")
-    result = invoke("--once", "--only", "explode", "--only", "cleanup")
+    result = aai("schedule", "--once", "--only", "explode", "--only", "cleanup")
     assert result.exit_code == 1
     assert "explode: failed: RuntimeError: the job blew up" in result.stderr
     assert "error: 1 job(s) failed: explode" in result.stderr
@@ -82,20 +75,20 @@ def test_a_failing_job_fails_once_but_the_others_still_run(
 
 
 def test_an_unknown_job_is_a_usage_error() -> None:
-    result = invoke("--once", "--only", "nope")
+    result = aai("schedule", "--once", "--only", "nope")
     assert result.exit_code == 2
     assert "unknown job: nope" in result.stderr and "cleanup" in result.stderr
 
 
 def test_unloadable_extra_jobs_are_a_configuration_error(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("AAI_SCHEDULE_EXTRA_JOBS", "no_such_module:jobs")
-    result = invoke("--list")
+    result = aai("schedule", "--list")
     assert result.exit_code == 6
     assert "AAI_SCHEDULE_EXTRA_JOBS" in result.stderr
 
 
 def test_status_exits_3_until_every_job_succeeded_recently(db_url: str) -> None:
-    stale = invoke("status", "--json")
+    stale = aai("schedule", "status", "--json")
     assert stale.exit_code == 3
     statuses = json.loads(stale.stdout)
     assert [s["job"] for s in statuses] == DEFAULT_JOBS
@@ -114,7 +107,7 @@ def test_status_exits_3_until_every_job_succeeded_recently(db_url: str) -> None:
                 error="Auth0Unavailable: Auth0 answered 503",
             )
         )
-    healthy = invoke("status")
+    healthy = aai("schedule", "status")
     assert healthy.exit_code == 0, healthy.stderr
     assert "sync-incremental" in healthy.stdout and "never run" not in healthy.stdout
     assert "auth0-outbox: 0 dead row(s)" in healthy.stdout

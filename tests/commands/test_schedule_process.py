@@ -13,9 +13,6 @@ import os
 import signal
 import subprocess
 import sys
-import threading
-from collections.abc import Iterator
-from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -24,8 +21,8 @@ from sqlmodel import select
 from aai_cli.db import session_scope
 from aai_cli.models import JobRun
 from aai_cli.services.scheduler import Every, JobContext, JobSpec
+from tests.processes import killed_after, spawn_aai
 
-REPO = Path(__file__).resolve().parents[2]
 COUNTER_ENV = "AAI_TEST_SCHEDULE_COUNTER"
 
 
@@ -48,34 +45,9 @@ test_jobs.__test__ = False  # type: ignore[attr-defined]
 
 
 def aai(*args: str, stdin: int = subprocess.PIPE, **env: str) -> subprocess.Popen[str]:
-    environment = {
-        **os.environ,
-        "PYTHONPATH": str(REPO),
-        "AAI_SCHEDULE_EXTRA_JOBS": f"{__name__}:test_jobs",
-        **env,
-    }
-    return subprocess.Popen(
-        [sys.executable, "-c", "from aai_cli.main import run; run()", *args],
-        env=environment,
-        stdin=stdin,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
+    return spawn_aai(
+        *args, env={"AAI_SCHEDULE_EXTRA_JOBS": f"{__name__}:test_jobs", **env}, stdin=stdin
     )
-
-
-@contextmanager
-def killed_after(process: subprocess.Popen[str], seconds: float = 60) -> Iterator[None]:
-    """A hung process fails the test instead of hanging the suite."""
-    timer = threading.Timer(seconds, process.kill)
-    timer.start()
-    try:
-        yield
-    finally:
-        timer.cancel()
-        if process.poll() is None:
-            process.kill()
-        process.wait()
 
 
 def read_logs_until(process: subprocess.Popen[str], text: str) -> list[dict]:

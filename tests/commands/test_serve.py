@@ -15,16 +15,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from typer.testing import CliRunner
 
-from aai_cli.main import app
-from aai_cli.settings import get_settings
+from tests.cli import aai
 
 AAI = str(Path(sys.executable).parent / "aai")
-
-
-def aai(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args))
 
 
 def test_refuses_a_database_behind_head(empty_db_url):
@@ -34,9 +28,8 @@ def test_refuses_a_database_behind_head(empty_db_url):
     assert result.stdout == ""
 
 
-def test_refuses_cors_star(empty_db_url, monkeypatch):
-    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", "*")
-    get_settings.cache_clear()
+def test_refuses_cors_star(empty_db_url, settings_env):
+    settings_env(CORS_ALLOWED_ORIGINS="*")
     result = aai("serve")
     assert result.exit_code == 6
     assert "CORS_ALLOWED_ORIGINS" in result.stderr
@@ -48,9 +41,8 @@ def test_reload_with_workers_is_a_usage_error():
     assert "--reload" in result.stderr
 
 
-def test_unreachable_database_is_exit_5(monkeypatch):
-    monkeypatch.setenv("DB_URL", "postgresql://nobody@127.0.0.1:9/none")
-    get_settings.cache_clear()
+def test_unreachable_database_is_exit_5(settings_env):
+    settings_env(DB_URL="postgresql://nobody@127.0.0.1:9/none")
     result = aai("serve")
     assert result.exit_code == 5, result.output
 
@@ -123,10 +115,11 @@ def test_fresh_checkout_just_works(tmp_path):
     assert all(r["status"] in (200, 503) for r in access)
 
 
-def test_proxy_headers_refuse_to_trust_every_hop(monkeypatch):
-    monkeypatch.setenv("DB_URL", "postgresql://nobody@127.0.0.1:9/none")  # never reached
-    monkeypatch.setenv("FORWARDED_ALLOW_IPS", "*")
-    get_settings.cache_clear()
+def test_proxy_headers_refuse_to_trust_every_hop(settings_env):
+    settings_env(
+        DB_URL="postgresql://nobody@127.0.0.1:9/none",  # never reached
+        FORWARDED_ALLOW_IPS="*",
+    )
     result = aai("serve", "--proxy-headers")
     assert result.exit_code == 6
     assert "FORWARDED_ALLOW_IPS" in result.stderr and "'*' is refused" in result.stderr

@@ -6,11 +6,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from typer.testing import CliRunner
 
 from aai_cli import db
-from aai_cli.main import app
 from aai_cli.services import auth0
+from tests.cli import aai
 from tests.services.sync_helpers import GALAXY, build_tenant, fast_gateway, live_ids, runs
 
 
@@ -19,10 +18,6 @@ def _fresh_gateway():
     auth0.close_gateway()
     yield
     auth0.close_gateway()
-
-
-def aai(*args: str):  # type: ignore[no-untyped-def]
-    return CliRunner().invoke(app, list(args))
 
 
 def test_sync_now_json(db_url, auth0_env) -> None:
@@ -92,18 +87,16 @@ def test_auth0_down_exit_5_and_the_run_recorded(db_url, auth0_env) -> None:
 
 
 def test_refused_credentials_exit_6_and_leave_pending_pushes_alone(
-    db_url, auth0_env, monkeypatch
+    db_url, auth0_env, settings_env
 ) -> None:
     from aai_cli.models import RoleChange, User
     from aai_cli.services.outbox import enqueue_role_change
-    from aai_cli.settings import get_settings
 
     with db.session_scope(db_url) as session:
         session.add(User(id="auth0|ada", email="ada@example.org", username="ada"))
         session.flush()
         enqueue_role_change(session, user_id="auth0|ada", role_name=GALAXY, action="assign")
-    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
-    get_settings.cache_clear()
+    settings_env(AUTH0_MANAGEMENT_SECRET="s3cr3t-wrong-value")
     result = aai("sync", "--now")
     assert result.exit_code == 6
     assert "Auth0 refused the management client credentials (HTTP 401)" in result.stderr

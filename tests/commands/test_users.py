@@ -7,16 +7,9 @@ import io
 import json
 
 import pytest
-from typer.testing import CliRunner
 
-from aai_cli.main import app
-from tests.services.test_directory import GALAXY, SBP, T0, TSI, add_user, decide
-
-runner = CliRunner()
-
-
-def aai(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, ["users", *args], input=input, env={"COLUMNS": "200"})
+from tests.cli import aai
+from tests.services.directory_helpers import GALAXY, SBP, T0, TSI, add_user, decide
 
 
 @pytest.fixture
@@ -34,7 +27,7 @@ def people(session):
 
 
 def test_list_json_has_users_and_memberships(people):
-    result = aai("list", "--json")
+    result = aai("users", "list", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert [u["id"] for u in data] == ["auth0|alice", "auth0|bob", "auth0|carol"]
@@ -65,7 +58,7 @@ LIST_CASES = [
 
 def test_list_filters_csv(people):
     for args, expected in LIST_CASES:
-        result = aai("list", "--csv", *args)
+        result = aai("users", "list", "--csv", *args)
         assert result.exit_code == 0, result.stderr
         rows = list(csv.DictReader(io.StringIO(result.stdout)))
         assert [r["id"].removeprefix("auth0|") for r in rows] == expected, args
@@ -74,34 +67,34 @@ def test_list_filters_csv(people):
 
 
 def test_list_table(people):
-    result = aai("list", "--platform", "galaxy")
+    result = aai("users", "list", "--platform", "galaxy")
     assert result.exit_code == 0, result.stderr
     assert "auth0|alice" in result.stdout and "galaxy:approved" in result.stdout
     assert "auth0|bob" not in result.stdout
 
 
 def test_list_json_and_csv_is_a_usage_error(people):
-    result = aai("list", "--json", "--csv")
+    result = aai("users", "list", "--json", "--csv")
     assert result.exit_code == 2
     assert result.stdout == ""
     assert "--json and --csv" in result.stderr
 
 
 def test_unknown_platform_suggests(people):
-    result = aai("list", "--platform", "galaxie", "--json")
+    result = aai("users", "list", "--platform", "galaxie", "--json")
     assert result.exit_code == 4
     assert result.stdout == ""
     assert "unknown platform: galaxie" in result.stderr and "galaxy" in result.stderr
 
 
 def test_bad_status_exit_2(people):
-    result = aai("list", "--status", "maybe")
+    result = aai("users", "list", "--status", "maybe")
     assert result.exit_code == 2
     assert "unknown status" in result.stderr
 
 
 def test_show_json_with_history(people):
-    result = aai("show", "alice@example.org", "--json")
+    result = aai("users", "show", "alice@example.org", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert data["id"] == "auth0|alice"
@@ -113,16 +106,16 @@ def test_show_json_with_history(people):
 
 
 def test_show_table_and_unknown_user(people):
-    result = aai("show", "bob")
+    result = aai("users", "show", "bob")
     assert result.exit_code == 0, result.stderr
     assert "rejected" in result.stdout and "history" in result.stdout
-    result = aai("show", "bobb")
+    result = aai("users", "show", "bobb")
     assert result.exit_code == 4
     assert "no user 'bobb'" in result.stderr and "did you mean" in result.stderr
 
 
 def test_pending_oldest_first(people):
-    result = aai("pending", "--json")
+    result = aai("users", "pending", "--json")
     assert result.exit_code == 0, result.stderr
     data = json.loads(result.stdout)
     assert [(p["user_id"], p["target_id"]) for p in data] == [
@@ -130,16 +123,16 @@ def test_pending_oldest_first(people):
         ("auth0|carol", "biocommons/group/tsi"),
     ]
     assert data[0]["request_reason"] == "r" and data[0]["age_s"] >= 0
-    result = aai("pending", "--group", "TSI", "--csv")
+    result = aai("users", "pending", "--group", "TSI", "--csv")
     rows = list(csv.DictReader(io.StringIO(result.stdout)))
     assert [r["user_id"] for r in rows] == ["auth0|carol"]
-    assert aai("pending", "--platform", "sbp", "--group", "tsi").exit_code == 2
+    assert aai("users", "pending", "--platform", "sbp", "--group", "tsi").exit_code == 2
 
 
 @pytest.mark.parametrize("fmt", ["csv", "jsonl"])
 def test_export_to_file(people, tmp_path, fmt):
     target = tmp_path / f"users.{fmt}"
-    result = aai("export", "--format", fmt, "--output", str(target), "--status", "pending")
+    result = aai("users", "export", "--format", fmt, "--output", str(target), "--status", "pending")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert "exported 2 users" in result.stderr
@@ -152,8 +145,8 @@ def test_export_to_file(people, tmp_path, fmt):
 
 
 def test_export_to_stdout_and_bad_format(people):
-    result = aai("export", "--format", "jsonl")
+    result = aai("users", "export", "--format", "jsonl")
     assert result.exit_code == 0, result.stderr
     lines = [json.loads(line) for line in result.stdout.splitlines()]
     assert len(lines) == 3 and lines[2]["group_memberships"][0]["status"] == "pending"
-    assert aai("export", "--format", "xml").exit_code == 2
+    assert aai("users", "export", "--format", "xml").exit_code == 2

@@ -7,18 +7,11 @@ import json
 
 import pytest
 from sqlmodel import select, update
-from typer.testing import CliRunner
 
 from aai_cli.commands import users_decide
-from aai_cli.main import app
 from aai_cli.models import MembershipEvent, PlatformMembership, RoleChange, User, utcnow
-from tests.services.test_directory import SBP, add_user, decide
-
-runner = CliRunner()
-
-
-def aai(*args: str, input: str | None = None):  # type: ignore[no-untyped-def]
-    return runner.invoke(app, ["users", *args], input=input)
+from tests.cli import aai
+from tests.services.directory_helpers import SBP, add_user, decide
 
 
 @pytest.fixture
@@ -52,7 +45,7 @@ def status(session, user_id="auth0|alice", platform="sbp"):
 
 
 def test_approve_records_event_and_queues_role(session, alice):
-    result = aai("approve", "alice@example.org", "--platform", "sbp")
+    result = aai("users", "approve", "alice@example.org", "--platform", "sbp")
     assert result.exit_code == 0, result.stderr
     assert result.stdout == ""
     assert "pending -> approved" in result.stderr
@@ -67,35 +60,37 @@ def test_approve_records_event_and_queues_role(session, alice):
 
 
 def test_repeat_is_a_no_op(session, alice):
-    assert aai("approve", "alice", "-p", "sbp").exit_code == 0
+    assert aai("users", "approve", "alice", "-p", "sbp").exit_code == 0
     before = len(events(session))
-    result = aai("approve", "alice", "-p", "sbp")
+    result = aai("users", "approve", "alice", "-p", "sbp")
     assert result.exit_code == 0
     assert "already approved" in result.stderr
     assert len(events(session)) == before
 
 
 def test_revoke_needs_reason_and_illegal_transition_lists_allowed(session, alice):
-    assert aai("approve", "alice", "-p", "sbp").exit_code == 0
-    result = aai("revoke", "alice", "-p", "sbp")
+    assert aai("users", "approve", "alice", "-p", "sbp").exit_code == 0
+    result = aai("users", "revoke", "alice", "-p", "sbp")
     assert result.exit_code == 2
     assert "reason is required" in result.stderr
     assert status(session) == "approved"
-    result = aai("revoke", "alice", "-p", "sbp", "--reason", "left the lab", "--actor", "admin|1")
+    result = aai(
+        "users", "revoke", "alice", "-p", "sbp", "--reason", "left the lab", "--actor", "admin|1"
+    )
     assert result.exit_code == 0, result.stderr
     last = events(session)[-1]
     assert (last.to_status, last.actor, last.reason) == ("revoked", "admin|1", "left the lab")
-    result = aai("unreject", "alice", "-p", "sbp")
+    result = aai("users", "unreject", "alice", "-p", "sbp")
     assert result.exit_code == 3
     assert "allowed: request, approve, unrevoke" in result.stderr
-    assert aai("unrevoke", "alice", "-p", "sbp").exit_code == 0
+    assert aai("users", "unrevoke", "alice", "-p", "sbp").exit_code == 0
     assert status(session) == "approved"
 
 
 def test_approve_gives_revoked_access_back(session, alice):
     for args in (("approve",), ("revoke", "--reason", "left the lab")):
-        assert aai(*args, "alice", "-p", "sbp").exit_code == 0
-    result = aai("approve", "alice", "-p", "sbp", "--actor", "admin|2")
+        assert aai("users", *args, "alice", "-p", "sbp").exit_code == 0
+    result = aai("users", "approve", "alice", "-p", "sbp", "--actor", "admin|2")
     assert result.exit_code == 0, result.stderr
     assert "revoked -> approved" in result.stderr
     last = events(session)[-1]
@@ -113,21 +108,21 @@ def test_approve_gives_revoked_access_back(session, alice):
 def test_a_soft_deleted_user_is_not_granted_access(session, alice):
     session.exec(update(User).where(User.id == "auth0|alice").values(deleted_at=utcnow()))
     session.commit()
-    result = aai("approve", "alice", "-p", "sbp")
+    result = aai("users", "approve", "alice", "-p", "sbp")
     assert result.exit_code == 3
     assert "deleted" in result.stderr
     assert status(session) == "pending"
 
 
 def test_reject_and_unreject(session, alice):
-    assert aai("reject", "alice", "-p", "sbp", "--reason", "no").exit_code == 0
+    assert aai("users", "reject", "alice", "-p", "sbp", "--reason", "no").exit_code == 0
     assert status(session) == "rejected"
-    assert aai("unreject", "alice", "-p", "sbp").exit_code == 0
+    assert aai("users", "unreject", "alice", "-p", "sbp").exit_code == 0
     assert status(session) == "pending"
 
 
 def test_request_on_behalf_and_duplicate(session, alice):
-    result = aai("request", "bob", "--group", "tsi", "--reason", "joining TSI")
+    result = aai("users", "request", "bob", "--group", "tsi", "--reason", "joining TSI")
     assert result.exit_code == 0, result.stderr
     (event,) = events(session, "auth0|bob")
     assert (event.group_id, event.to_status, event.reason) == (
@@ -135,7 +130,7 @@ def test_request_on_behalf_and_duplicate(session, alice):
         "pending",
         "joining TSI",
     )
-    result = aai("request", "bob", "--group", "tsi")
+    result = aai("users", "request", "bob", "--group", "tsi")
     assert result.exit_code == 3
     assert "already pending" in result.stderr
 
@@ -151,7 +146,7 @@ BAD_INPUT = [
 
 def test_bad_input(session, alice):
     for args, code, message in BAD_INPUT:
-        result = aai(*args)
+        result = aai("users", *args)
         assert result.exit_code == code, args
         assert message in result.stderr
         assert result.stdout == ""
@@ -159,41 +154,39 @@ def test_bad_input(session, alice):
 
 
 def test_revoke_asks_on_a_tty(session, alice, monkeypatch):
-    assert aai("approve", "alice", "-p", "sbp").exit_code == 0
+    assert aai("users", "approve", "alice", "-p", "sbp").exit_code == 0
     monkeypatch.setattr(users_decide, "_interactive", lambda: True)
-    result = aai("revoke", "alice", "-p", "sbp", "--reason", "x", input="n\n")
+    result = aai("users", "revoke", "alice", "-p", "sbp", "--reason", "x", input="n\n")
     assert result.exit_code == 1
     assert status(session) == "approved"
-    result = aai("revoke", "alice", "-p", "sbp", "--reason", "x", input="y\n")
+    result = aai("users", "revoke", "alice", "-p", "sbp", "--reason", "x", input="y\n")
     assert result.exit_code == 0
     assert status(session) == "revoked"
-    assert aai("unrevoke", "alice", "-p", "sbp", "--yes").exit_code == 0  # never asks
+    assert aai("users", "unrevoke", "alice", "-p", "sbp", "--yes").exit_code == 0  # never asks
 
 
 def test_approve_pushes_to_auth0_when_configured(session, alice, auth0_env):
     role = auth0_env.add_role("biocommons/platform/sbp")
     auth0_env.add_user(user_id="auth0|alice", email="alice@example.org")
-    result = aai("approve", "alice", "-p", "sbp")
+    result = aai("users", "approve", "alice", "-p", "sbp")
     assert result.exit_code == 0, result.stderr
     assert auth0_env.user_roles("auth0|alice") == ["biocommons/platform/sbp"]
     assert auth0_env.role_members(role["id"]) == ["auth0|alice"]
     session.rollback()  # a fresh snapshot (SQLite WAL keeps the old one otherwise)
     (change,) = session.exec(select(RoleChange)).all()
     assert change.status == "done"
-    result = aai("revoke", "alice", "-p", "sbp", "--reason", "gone")
+    result = aai("users", "revoke", "alice", "-p", "sbp", "--reason", "gone")
     assert result.exit_code == 0, result.stderr
     assert auth0_env.user_roles("auth0|alice") == []
 
 
 def test_refused_management_credentials_keep_the_decision_and_queue_the_push(
-    session, alice, auth0_env, monkeypatch
+    session, alice, auth0_env, settings_env
 ):
-    from aai_cli.settings import get_settings
 
     auth0_env.add_role("biocommons/platform/sbp")
-    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
-    get_settings.cache_clear()
-    result = aai("approve", "alice", "-p", "sbp")
+    settings_env(AUTH0_MANAGEMENT_SECRET="s3cr3t-wrong-value")
+    result = aai("users", "approve", "alice", "-p", "sbp")
     assert result.exit_code == 0, result.stderr
     assert "pending -> approved" in result.stderr
     assert "Auth0 refused the management client credentials (HTTP 401)" in result.stderr
@@ -223,7 +216,7 @@ def test_import_applies_in_batches(session, alice, tmp_path):
         "bob,,tsi,approve,\n"
         "alice,sbp,,approve,\n",
     )
-    result = runner.invoke(app, ["users", "import", path, "--batch-size", "2", "--json"])
+    result = aai("users", "import", path, "--batch-size", "2", "--json")
     assert result.exit_code == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["changed"] == 3 and report["unchanged"] == 1 and report["batches"] == 2
@@ -244,7 +237,7 @@ def test_import_invalid_rows_apply_nothing(session, alice, tmp_path):
         '{"user": "bob", "platform": "sbp", "action": "promote"}\n',
     )
     before = len(events(session))
-    result = aai("import", path)
+    result = aai("users", "import", path)
     assert result.exit_code == 2
     assert "5 of 6 rows are invalid; nothing was applied" in result.stderr
     for line in (2, 3, 4, 5, 6):
@@ -257,19 +250,19 @@ def test_import_invalid_rows_apply_nothing(session, alice, tmp_path):
 
 def test_import_dry_run_changes_nothing(session, alice, tmp_path):
     path = write(tmp_path, "d.csv", "user,platform,action\nalice,sbp,approve\nalice,sbp,revoke\n")
-    result = aai("import", path, "--dry-run")
+    result = aai("users", "import", path, "--dry-run")
     assert result.exit_code == 2  # revoke without a reason
     path = write(tmp_path, "d.csv", "user,platform,action\nalice,sbp,approve\n")
-    result = aai("import", path, "--dry-run", "--json")
+    result = aai("users", "import", path, "--dry-run", "--json")
     assert result.exit_code == 0, result.stderr
     assert json.loads(result.stdout)["changed"] == 1
     assert status(session) == "pending"
 
 
 def test_import_bad_file(session, alice, tmp_path):
-    result = aai("import", write(tmp_path, "x.csv", "who,what\nalice,approve\n"))
+    result = aai("users", "import", write(tmp_path, "x.csv", "who,what\nalice,approve\n"))
     assert result.exit_code == 2 and "unknown columns" in result.stderr
-    result = aai("import", write(tmp_path, "x.jsonl", '{"user": "alice"\n'))
+    result = aai("users", "import", write(tmp_path, "x.jsonl", '{"user": "alice"\n'))
     assert result.exit_code == 2 and "x.jsonl:1: not valid JSON" in result.stderr
-    result = aai("import", str(tmp_path / "missing.csv"))
+    result = aai("users", "import", str(tmp_path / "missing.csv"))
     assert result.exit_code == 4

@@ -3,9 +3,8 @@
 from __future__ import annotations
 
 import pytest
-from typer.testing import CliRunner
 
-from aai_cli.main import app
+from tests.cli import aai
 from tests.deploy.conftest import DEPLOY
 from tests.deploy.parsing import deploy_invocations
 
@@ -26,7 +25,7 @@ def test_the_deployment_runs_the_expected_commands():
     "arguments", list(BY_ARGS), ids=[" ".join(args) or "(none)" for args in BY_ARGS]
 )
 def test_invocation_parses(arguments: tuple[str, ...]):
-    result = CliRunner().invoke(app, [*arguments, "--help"], prog_name="aai")
+    result = aai(*arguments, "--help")
     assert result.exit_code == 0, (BY_ARGS[arguments], result.output)
     words = [a for a in arguments if not a.startswith("-")]
     if arguments and not arguments[0].startswith("-"):

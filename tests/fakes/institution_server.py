@@ -92,12 +92,8 @@ def _institution_server() -> Iterator[FakeInstitutions]:
 
 
 @pytest.fixture
-def institution_env(
-    _institution_server: FakeInstitutions, monkeypatch: pytest.MonkeyPatch
-) -> FakeInstitutions:
-    from aai_cli.settings import get_settings
+def institution_env(_institution_server: FakeInstitutions, settings_env) -> FakeInstitutions:
 
     _institution_server.reset()
-    monkeypatch.setenv("INSTITUTION_CHECK_URL", _institution_server.url)
-    get_settings.cache_clear()
+    settings_env(INSTITUTION_CHECK_URL=_institution_server.url)
     return _institution_server

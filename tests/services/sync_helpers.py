@@ -76,10 +76,7 @@ def expected_statuses(fake, roles: dict[str, str]) -> dict[tuple[str, str], str]
     return expected
 
 
-def walk_members_every_run(monkeypatch) -> None:  # type: ignore[no-untyped-def]
+def walk_members_every_run(settings_env) -> None:  # type: ignore[no-untyped-def]
     """Incremental runs walk role members at most every SYNC_MEMBERSHIPS_EVERY_MINUTES;
     tests that check what a walk mirrors want one on every run."""
-    from aai_cli.settings import get_settings
-
-    monkeypatch.setenv("SYNC_MEMBERSHIPS_EVERY_MINUTES", "0")
-    get_settings.cache_clear()
+    settings_env(SYNC_MEMBERSHIPS_EVERY_MINUTES="0")

@@ -12,7 +12,6 @@ from aai_cli.errors import Auth0Error, Auth0Unavailable, ConfigError, Conflict
 from aai_cli.services import auth0
 from aai_cli.services.auth0_models import parse_export
 from aai_cli.services.auth0_transport import RetryPolicy
-from aai_cli.settings import get_settings
 
 
 @pytest.fixture(autouse=True)
@@ -42,17 +41,15 @@ def test_missing_configuration_names_the_variables() -> None:
     assert caught.value.exit_code == 6
 
 
-def test_one_gateway_per_process_rebuilt_when_settings_change(auth0_env, monkeypatch) -> None:
+def test_one_gateway_per_process_rebuilt_when_settings_change(auth0_env, settings_env) -> None:
     first = auth0.get_gateway()
     assert auth0.get_gateway() is first
-    monkeypatch.setenv("AUTH0_MAX_RPS", "500")
-    get_settings.cache_clear()
+    settings_env(AUTH0_MAX_RPS="500")
     assert auth0.get_gateway() is not first
 
 
-def test_wrong_secret_is_a_config_error_without_the_secret(auth0_env, monkeypatch) -> None:
-    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
-    get_settings.cache_clear()
+def test_wrong_secret_is_a_config_error_without_the_secret(auth0_env, settings_env) -> None:
+    settings_env(AUTH0_MANAGEMENT_SECRET="s3cr3t-wrong-value")
     with pytest.raises(ConfigError) as caught:
         auth0.get_gateway().list_roles()
     assert "AUTH0_MANAGEMENT_SECRET" in str(caught.value)
@@ -155,9 +152,8 @@ def test_429_storm_waits_for_the_reset_and_ends_correct(gateway, auth0_env) -> N
     assert gateway.requests_made >= 20
 
 
-def test_client_side_rate_ceiling(auth0_env, monkeypatch) -> None:
-    monkeypatch.setenv("AUTH0_MAX_RPS", "25")
-    get_settings.cache_clear()
+def test_client_side_rate_ceiling(auth0_env, settings_env) -> None:
+    settings_env(AUTH0_MAX_RPS="25")
     gateway = auth0.get_gateway()
     started = time.monotonic()
     for _ in range(50):

@@ -2,64 +2,26 @@
 
 from __future__ import annotations
 
-from contextlib import contextmanager
-from datetime import UTC, datetime, timedelta
-
 import pytest
-from sqlalchemy import event
 
 from aai_cli.errors import InvalidInput, NotFound, UsageError
 from aai_cli.models import User
 from aai_cli.services import directory, memberships
 from aai_cli.services.directory import AdminScope, UserQuery
 from aai_cli.services.memberships import Target
+from tests.services.directory_helpers import (
+    GALAXY_ADMIN,
+    SBP,
+    T0,
+    TSI,
+    TSI_ADMIN,
+    add_user,
+    count_statements,
+    decide,
+    ids,
+)
 
-T0 = datetime(2025, 1, 1, tzinfo=UTC)
-SBP = Target("platform", "sbp")
-GALAXY = Target("platform", "galaxy")
-TSI = Target("group", "biocommons/group/tsi")
 SBP_BUNDLE = Target("group", "biocommons/group/sbp_workflow_execution")
-GALAXY_ADMIN = AdminScope(platforms=frozenset({"galaxy"}))
-TSI_ADMIN = AdminScope(groups=frozenset({"biocommons/group/tsi"}))
-
-
-def add_user(session, uid: str, n: int, **fields) -> str:
-    fields.setdefault("email", f"{uid}@example.org")
-    fields.setdefault("username", uid)
-    session.add(User(id=f"auth0|{uid}", created_at=T0 + timedelta(minutes=n), **fields))
-    session.flush()
-    return f"auth0|{uid}"
-
-
-def decide(session, user_id: str, target: Target, *actions: str) -> None:
-    for action in actions:
-        memberships.transition(
-            session, user_id=user_id, target=target, action=action, actor="t", reason="r"
-        )
-
-
-@pytest.fixture
-def people(session):
-    """alice: galaxy approved, sbp pending; bob: sbp rejected, tsi approved;
-    carol: tsi pending (verified, blocked); dave: nothing; erin: soft-deleted, galaxy."""
-    alice = add_user(session, "alice", 1, email_verified=True)
-    bob = add_user(session, "bob", 2, email="bob_smith@example.org")
-    carol = add_user(session, "carol", 3, email_verified=True, blocked=True)
-    dave = add_user(session, "dave", 4, email="dave%x@example.org")
-    erin = add_user(session, "erin", 5)
-    decide(session, alice, GALAXY, "request")  # auto-approved
-    decide(session, alice, SBP, "request")
-    decide(session, bob, SBP, "request", "reject")
-    decide(session, bob, TSI, "approve")
-    decide(session, carol, TSI, "request")
-    decide(session, erin, GALAXY, "approve")
-    session.get(User, erin).deleted_at = T0  # deleted after the decision
-    session.commit()
-    return {"alice": alice, "bob": bob, "carol": carol, "dave": dave, "erin": erin}
-
-
-def ids(records) -> list[str]:
-    return [r.id.removeprefix("auth0|") for r in records]
 
 
 FILTER_CASES = [
@@ -208,22 +170,6 @@ def test_iter_users_pages_by_id(session, people):
         (people["alice"], 2, 0),
         (people["carol"], 0, 1),
     ]
-
-
-@contextmanager
-def count_statements(session):
-    statements: list[str] = []
-
-    def record(conn, cursor, statement, *args):  # type: ignore[no-untyped-def]
-        if not statement.lstrip().upper().startswith(("BEGIN", "SAVEPOINT", "RELEASE")):
-            statements.append(statement)
-
-    engine = session.get_bind()
-    event.listen(engine, "before_cursor_execute", record)
-    try:
-        yield statements
-    finally:
-        event.remove(engine, "before_cursor_execute", record)
 
 
 STATEMENT_CASES = [

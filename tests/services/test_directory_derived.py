@@ -12,7 +12,7 @@ from aai_cli.models import Platform, PlatformMembership, User, derived
 from aai_cli.services import directory
 from aai_cli.services.directory import AdminScope, UserQuery
 from aai_cli.services.memberships import Target
-from tests.services.test_directory import (
+from tests.services.directory_helpers import (
     GALAXY,
     SBP,
     T0,

@@ -11,12 +11,11 @@ from aai_cli.errors import InvalidInput, NotFound
 from aai_cli.models import Group, utcnow
 from aai_cli.services import directory
 from aai_cli.services.directory import AdminScope, UserQuery
-from tests.services.test_directory import (
+from tests.services.directory_helpers import (
     GALAXY_ADMIN,
     TSI_ADMIN,
     count_statements,
     ids,
-    people,  # noqa: F401  (fixture)
 )
 
 SBP_ADMIN = AdminScope(platforms=frozenset({"sbp"}))
@@ -52,7 +51,7 @@ CASES = [
 
 
 @pytest.mark.parametrize(("scope", "query", "expected"), CASES)
-def test_portal_filters(session, people, scope, query, expected):  # noqa: F811
+def test_portal_filters(session, people, scope, query, expected):
     assert ids(directory.list_users(session, query, scope=scope)) == expected
     assert directory.count_users(session, query, scope=scope) == len(expected)
 
@@ -75,7 +74,7 @@ def test_portal_filters(session, people, scope, query, expected):  # noqa: F811
         (UserQuery(search="a\nb"), InvalidInput, "control characters"),
     ],
 )
-def test_refused_queries(session, people, query, error, message):  # noqa: F811
+def test_refused_queries(session, people, query, error, message):
     with pytest.raises(error, match=message):
         directory.list_users(session, query, scope=TSI_ADMIN)
     with pytest.raises(error):
@@ -93,7 +92,7 @@ BADGE_CASES = [
 
 
 @pytest.mark.parametrize(("scope", "query", "expected"), BADGE_CASES)
-def test_badge_counts_agree_with_the_lists(session, people, scope, query, expected):  # noqa: F811
+def test_badge_counts_agree_with_the_lists(session, people, scope, query, expected):
     counts = directory.badge_counts(session, query, scope=scope)
     assert counts == expected
     # each badge is the total of the list it stands for
@@ -105,7 +104,7 @@ def test_badge_counts_agree_with_the_lists(session, people, scope, query, expect
         assert directory.count_users(session, narrowed, scope=scope) == counts[name], name
 
 
-def test_badge_counts_take_one_statement_after_the_slots(session, people):  # noqa: F811
+def test_badge_counts_take_one_statement_after_the_slots(session, people):
     with count_statements(session) as statements:
         directory.badge_counts(session, UserQuery(), scope=SBP_AND_TSI)
     assert len(statements) == 2, statements

@@ -86,11 +86,9 @@ def test_console_backend_logs_the_message(session, caplog):
     assert _row(session, message.id).status == "sent"
 
 
-def test_smtp_down_backs_off_then_dead_letters(session, smtp_env, monkeypatch):
-    from aai_cli.settings import get_settings
+def test_smtp_down_backs_off_then_dead_letters(session, smtp_env, settings_env):
 
-    monkeypatch.setenv("SMTP_PORT", "1")  # nothing listens there
-    get_settings.cache_clear()
+    settings_env(SMTP_PORT="1")  # nothing listens there
     message = _enqueue(session)
     now = utcnow()
     assert emails.deliver_pending(session, now=now)["retry"] == 1
@@ -114,17 +112,14 @@ def test_smtp_down_backs_off_then_dead_letters(session, smtp_env, monkeypatch):
     }
 
 
-def test_recovers_once_smtp_is_back(session, smtp_env, monkeypatch):
-    from aai_cli.settings import get_settings
+def test_recovers_once_smtp_is_back(session, smtp_env, settings_env):
 
     port = smtp_env.port
-    monkeypatch.setenv("SMTP_PORT", "1")
-    get_settings.cache_clear()
+    settings_env(SMTP_PORT="1")
     message = _enqueue(session)
     now = utcnow()
     emails.deliver_pending(session, now=now)
-    monkeypatch.setenv("SMTP_PORT", str(port))
-    get_settings.cache_clear()
+    settings_env(SMTP_PORT=str(port))
     assert emails.deliver_pending(session, now=now + timedelta(minutes=2))["sent"] == 1
     assert _row(session, message.id).status == "sent"
     assert len(smtp_env.messages) == 1
@@ -142,22 +137,18 @@ def test_permanent_refusal_is_dead_at_once(session, smtp_env):
     assert [m.rcpt_tos for m in smtp_env.messages] == [["bob@example.org"]]
 
 
-def test_starttls_unsupported_is_a_retry_not_a_crash(session, smtp_env, monkeypatch):
-    from aai_cli.settings import get_settings
+def test_starttls_unsupported_is_a_retry_not_a_crash(session, smtp_env, settings_env):
 
-    monkeypatch.setenv("SMTP_STARTTLS", "true")
-    get_settings.cache_clear()
+    settings_env(SMTP_STARTTLS="true")
     message = _enqueue(session)
     assert emails.deliver_pending(session)["retry"] == 1
     assert "STARTTLS" in _row(session, message.id).last_error
     assert smtp_env.messages == []
 
 
-def test_smtp_without_host_is_a_config_error_and_claims_nothing(session, monkeypatch):
-    from aai_cli.settings import get_settings
+def test_smtp_without_host_is_a_config_error_and_claims_nothing(session, settings_env):
 
-    monkeypatch.setenv("EMAIL_BACKEND", "smtp")
-    get_settings.cache_clear()
+    settings_env(EMAIL_BACKEND="smtp")
     message = _enqueue(session)
     with pytest.raises(ConfigError, match="SMTP_HOST"):
         emails.deliver_pending(session)
@@ -200,21 +191,17 @@ def test_backoff_grows_and_is_capped():
     assert emails.backoff(30) == emails.BACKOFF_MAX
 
 
-def test_smtp_login_is_used_and_a_wrong_password_is_retried(session, smtp_env, monkeypatch):
-    from aai_cli.settings import get_settings
+def test_smtp_login_is_used_and_a_wrong_password_is_retried(session, smtp_env, settings_env):
 
     smtp_env.credentials = ("mailer", "s3cret-pw")
-    monkeypatch.setenv("SMTP_USER", "mailer")
-    monkeypatch.setenv("SMTP_PASSWORD", "wrong-pw")
-    get_settings.cache_clear()
+    settings_env(SMTP_USER="mailer", SMTP_PASSWORD="wrong-pw")
     message = _enqueue(session)
     now = utcnow()
     assert emails.deliver_pending(session, now=now)["retry"] == 1
     row = _row(session, message.id)
     assert "authentication failed" in row.last_error
     assert "wrong-pw" not in row.last_error
-    monkeypatch.setenv("SMTP_PASSWORD", "s3cret-pw")
-    get_settings.cache_clear()
+    settings_env(SMTP_PASSWORD="s3cret-pw")
     assert emails.deliver_pending(session, now=row.next_attempt_at)["sent"] == 1
     assert smtp_env.logins == ["mailer"]
     assert len(smtp_env.messages) == 1

@@ -55,11 +55,9 @@ def test_group_request_mails_each_of_its_admin_roles(session, user):
     ]
 
 
-def test_without_admin_roles_the_super_admins_are_told(session, user, monkeypatch):
-    from aai_cli.settings import get_settings
+def test_without_admin_roles_the_super_admins_are_told(session, user, settings_env):
 
-    monkeypatch.setenv("ADMIN_ROLES", '["biocommons/role/biocommons/admin"]')
-    get_settings.cache_clear()
+    settings_env(ADMIN_ROLES='["biocommons/role/biocommons/admin"]')
     session.exec(delete(GroupAdminRole).where(GroupAdminRole.group_id == TSI.id))
     session.commit()
     _act(session, user, TSI, "request", actor=user)

@@ -9,7 +9,7 @@ from aai_cli.errors import Conflict, InvalidInput
 from aai_cli.models import MembershipEvent, RoleChange
 from aai_cli.services import imports
 from aai_cli.services.imports import ImportRow
-from tests.services.test_directory import add_user
+from tests.services.directory_helpers import add_user
 
 
 def test_parse_csv_rows_with_line_numbers():

@@ -9,13 +9,11 @@ from aai_cli.services.institutions import (
     InstitutionCheckUnavailable,
     is_australian_research_institution,
 )
-from aai_cli.settings import get_settings
 
 
 @pytest.fixture
-def service(institution_env, monkeypatch: pytest.MonkeyPatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("SBP_ALLOWED_EMAIL_DOMAINS", '["unimelb.edu.au", "@UQ.edu.au"]')
-    get_settings.cache_clear()
+def service(institution_env, settings_env):  # type: ignore[no-untyped-def]
+    settings_env(SBP_ALLOWED_EMAIL_DOMAINS='["unimelb.edu.au", "@UQ.edu.au"]')
     return institution_env
 
 

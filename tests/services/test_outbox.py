@@ -134,9 +134,9 @@ def test_push_only_the_given_ids(session, auth0_env) -> None:
 
 
 def test_decisions_not_yet_pushed_are_not_undone_by_the_sync(
-    db_url, session, auth0_env, monkeypatch
+    db_url, session, auth0_env, settings_env
 ) -> None:
-    walk_members_every_run(monkeypatch)
+    walk_members_every_run(settings_env)
     tenant = build_tenant(auth0_env, 10, {GALAXY: slice(0, 3)})
     run_sync(gateway=fast_gateway())
     revoked, granted = tenant["ids"][0], tenant["ids"][5]

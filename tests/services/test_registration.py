@@ -169,11 +169,9 @@ def test_bundles_are_collapsed_each_with_its_own_reason(session, gateway, db_url
     ]
 
 
-def test_sbp_needs_an_allowed_domain(session, gateway, auth0_env, monkeypatch):
-    from aai_cli.settings import get_settings
+def test_sbp_needs_an_allowed_domain(session, gateway, auth0_env, settings_env):
 
-    monkeypatch.setenv("SBP_ALLOWED_EMAIL_DOMAINS", '["uni.edu.au"]')
-    get_settings.cache_clear()
+    settings_env(SBP_ALLOWED_EMAIL_DOMAINS='["uni.edu.au"]')
     with pytest.raises(RegistrationInvalid) as refused:
         registration.register(form(kind="sbp", email="jane@sub.uni.edu.au"), gateway=gateway)
     assert [e["field"] for e in refused.value.field_errors] == ["email"]

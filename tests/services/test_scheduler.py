@@ -24,19 +24,7 @@ from aai_cli.services.scheduler import (
     run_job,
 )
 from aai_cli.settings import load_settings
-
-START = datetime(2026, 1, 5, 10, 0, 0, tzinfo=UTC)
-
-
-class FakeClock:
-    def __init__(self, start: datetime = START) -> None:
-        self.now = start
-
-    def __call__(self) -> datetime:
-        return self.now
-
-    def advance(self, **delta: float) -> None:
-        self.now += timedelta(**delta)
+from tests.services.clock import START, FakeClock
 
 
 def counting(name: str, calls: list[str], trigger=None, *, raises: Exception | None = None):  # type: ignore[no-untyped-def]

@@ -15,7 +15,7 @@ from aai_cli.services.auth0_transport import RetryPolicy
 from aai_cli.services.memberships import Target, transition
 from aai_cli.services.scheduler import JobScheduler
 from aai_cli.settings import get_settings
-from tests.services.test_scheduler import FakeClock
+from tests.services.clock import FakeClock
 
 GALAXY = "biocommons/platform/galaxy"
 
@@ -106,7 +106,7 @@ def test_email_stuck_in_sending_is_delivered_after_its_lease(db_url: str) -> Non
 
 
 def test_refused_management_credentials_fail_the_push_job_and_spare_the_rows(
-    db_url: str, auth0_env, monkeypatch
+    db_url: str, auth0_env, settings_env
 ) -> None:  # type: ignore[no-untyped-def]
     remote = auth0_env.add_user(email="ada@example.org", username="ada")
     with session_scope() as session:
@@ -119,8 +119,7 @@ def test_refused_management_credentials_fail_the_push_job_and_spare_the_rows(
             action="approve",
             actor="auth0|admin",
         )
-    monkeypatch.setenv("AUTH0_MANAGEMENT_SECRET", "s3cr3t-wrong-value")
-    get_settings.cache_clear()
+    settings_env(AUTH0_MANAGEMENT_SECRET="s3cr3t-wrong-value")
     scheduler = scheduler_for("auth0-outbox", FakeClock(utcnow()), db_url)
 
     [outcome] = scheduler.run_due()

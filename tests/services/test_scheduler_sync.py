@@ -12,8 +12,8 @@ from aai_cli.services import auth0, scheduled_jobs
 from aai_cli.services.scheduler import run_job
 from aai_cli.services.sync import LOCK_NAME
 from aai_cli.settings import get_settings
+from tests.services.clock import FakeClock
 from tests.services.sync_helpers import build_tenant, fast_gateway
-from tests.services.test_scheduler import FakeClock
 
 
 @pytest.fixture(autouse=True)

@@ -38,7 +38,7 @@ def approved(url: str) -> dict[tuple[str, str], str]:
 
 
 def test_full_sync_past_the_cap_then_a_rerun_changes_nothing(
-    db_url, auth0_env, monkeypatch
+    db_url, auth0_env, settings_env
 ) -> None:
     tenant = build_tenant(auth0_env, 3200)
     first = run_sync(gateway=fast_gateway())
@@ -72,7 +72,7 @@ def test_full_sync_past_the_cap_then_a_rerun_changes_nothing(
     assert second.as_dict()["memberships"]["walked"] is False
     assert second.auth0_requests < 20
 
-    walk_members_every_run(monkeypatch)
+    walk_members_every_run(settings_env)
     walked = run_sync(gateway=fast_gateway())
     assert walked.mode == "incremental" and walked.walk_members is True
     assert walked.memberships.granted == walked.memberships.revoked == 0
@@ -84,8 +84,8 @@ def test_full_sync_past_the_cap_then_a_rerun_changes_nothing(
     assert third.users.unchanged == 3200 and third.users.updated == 0
 
 
-def test_mutations_in_auth0_are_mirrored(db_url, auth0_env, monkeypatch) -> None:
-    walk_members_every_run(monkeypatch)
+def test_mutations_in_auth0_are_mirrored(db_url, auth0_env, settings_env) -> None:
+    walk_members_every_run(settings_env)
     tenant = build_tenant(auth0_env, 60, {GALAXY: slice(0, 20)})
     galaxy = tenant["roles"][GALAXY]
     run_sync(gateway=fast_gateway())

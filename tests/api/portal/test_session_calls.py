@@ -11,7 +11,6 @@ from __future__ import annotations
 import pytest
 from fastapi.testclient import TestClient
 
-from aai_cli.settings import get_settings
 from tests.api.conftest import GALAXY_ADMIN, SUPER_ROLE, add_user
 
 PORTAL_ORIGIN = "https://portal.example.org"
@@ -54,10 +53,9 @@ def test_a_super_admin_gets_a_bare_true(api):
     assert response.json() is True
 
 
-def test_the_tenant_domain_is_an_accepted_issuer_beside_the_custom_domain(api, monkeypatch):
+def test_the_tenant_domain_is_an_accepted_issuer_beside_the_custom_domain(api, settings_env):
     fake = api.fake
-    monkeypatch.setenv("AUTH0_ISSUER", "https://login.example.org/")
-    get_settings.cache_clear()
+    settings_env(AUTH0_ISSUER="https://login.example.org/")
     from api.app import create_app
 
     with TestClient(create_app()) as client:
@@ -90,9 +88,8 @@ def test_a_request_without_a_token_is_401_with_a_string_detail(api):
 
 
 @pytest.fixture
-def cors_client(db_url, auth0_env, monkeypatch):  # type: ignore[no-untyped-def]
-    monkeypatch.setenv("CORS_ALLOWED_ORIGINS", PORTAL_ORIGIN)
-    get_settings.cache_clear()
+def cors_client(db_url, auth0_env, settings_env):  # type: ignore[no-untyped-def]
+    settings_env(CORS_ALLOWED_ORIGINS=PORTAL_ORIGIN)
     from api.app import create_app
 
     with TestClient(create_app()) as client:
