@@ -18,15 +18,9 @@ CODE_SPAN = re.compile(r"`[^`\n]*`")
 FENCE = re.compile(r"^(```|~~~)")
 HEADING = re.compile(r"^(#{1,6})\s+(.*?)\s*#*\s*$")
 
-SKIPPED_DIRS = {
-    ".git",
-    ".venv",
-    "node_modules",
-    "cdk.out",
-    "__pycache__",
-    ".pytest_cache",
-    ".ruff_cache",
-}
+# Generated or installed, never written by hand (tool caches end in `_cache`).
+SKIPPED_DIRS = {".git", ".venv", "venv", "node_modules", "cdk.out", "__pycache__"}
+SKIPPED_DIRS |= {"dist", "build", "htmlcov"}
 # Spelled in pieces so that this file does not name them itself.
 OUTSIDE_DOCUMENTS = [
     re.compile(re.escape(".." + "/shared")),
@@ -98,11 +92,15 @@ def link_problem(source: Path, target: str) -> str | None:
     return None
 
 
+def _skipped(directory: str) -> bool:
+    return directory in SKIPPED_DIRS or directory.endswith((".egg-info", "_cache"))
+
+
 def repository_files() -> list[Path]:
     files = []
     for path in ROOT.rglob("*"):
         relative = path.relative_to(ROOT)
-        if any(part in SKIPPED_DIRS or part.endswith(".egg-info") for part in relative.parts):
+        if any(_skipped(part) for part in relative.parts[:-1]):
             continue
         if path.is_file() and path.name != "uv.lock" and path.suffix not in {".db", ".svg"}:
             files.append(path)
