@@ -1,4 +1,4 @@
-"""DESIGN.md's import direction, checked on the source:
+"""The import direction of docs/architecture.md, checked on the source:
 
 commands -> services -> models/db/settings/errors, api -> services; services import neither
 typer/rich nor fastapi (nor commands/api); nothing imports commands except main (and the

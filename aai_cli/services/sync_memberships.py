@@ -1,5 +1,5 @@
 """The memberships step of the sync: reconcile platform and group access roles in Auth0
-with memberships, following DESIGN.md "Who is the truth for what".
+with memberships, following "Who is the truth for what" in docs/sync.md.
 
 For each access role its members are walked with checkpoint paging. A (user, role) pair
 with an outbox push still pending is skipped. A grant made in Auth0 becomes `approve`

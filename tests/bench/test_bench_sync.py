@@ -9,7 +9,7 @@ local Auth0 runs in another child). Tenant: N users, the five access roles with 
 members each. Scenarios: a full sync into an empty database, a re-run with nothing
 changed (incremental users + the membership walk), a forced full re-run, an incremental
 users run after 100 users changed in Auth0, and the same as a whole `sync --now`.
-Prints users/s, Management API requests, peak RSS and durations; budgets are in issue 3.
+Prints users/s, Management API requests, peak RSS and durations; budgets are in docs/benchmarks.md.
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
 """A local Auth0 for tests: a real HTTP server on 127.0.0.1 behaving as Auth0's documented
-Management API does (see ../shared/AUTH0.md), so the real auth0-python SDK runs over the wire.
+Management API does (see docs/auth0.md), so the real auth0-python SDK runs over the wire.
 
 Run it by hand (prints one JSON line with url, client_id, client_secret, domain, audience):
 
@@ -35,7 +35,7 @@ token_expires_in, export_pending_polls, export_delay_s, export_link_ttl_s,
 export_final_status, require_username; requests / request_count / requests_to(prefix) /
 rate_limited / verification_emails; reset().
 
-Behaviour chosen where Auth0 documents nothing (AUTH0.md marks these unverified):
+Behaviour chosen where Auth0 documents nothing (docs/auth0.md lists these too):
 - users list: `total` is the true number of matches; the cap applies when
   page*per_page + per_page > 1000, whatever the number of matches (as for role members).
 - checkpoint paging orders members by user_id; the last page has no `next`.

@@ -1,4 +1,4 @@
-"""The local Auth0 behaves as AUTH0.md documents, seen through the real auth0-python SDK
+"""The local Auth0 behaves as docs/auth0.md describes, seen through the real auth0-python SDK
 (and plain httpx where the SDK cannot express a request)."""
 
 from __future__ import annotations
