@@ -104,15 +104,12 @@ def test_debug_shows_the_traceback_without_the_secret(settings_env) -> None:
     assert "hunter2" not in result.stderr
 
 
-def test_aai_debug_in_the_environment_is_the_debug_option(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
-    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
-    monkeypatch.setenv("AAI_DEBUG", "1")
-    result = CliRunner().invoke(app, ["db", "ping"])
+def test_aai_debug_in_the_environment_is_the_debug_option(settings_env) -> None:
+    settings_env(DB_URL=CLOSED_PORT_URL, AAI_DEBUG="1")
+    result = aai("db", "ping")
     assert result.exit_code == 5
     assert "Traceback" in result.stderr
-    assert "AAI_DEBUG" in CliRunner().invoke(app, ["--help"]).stdout
+    assert "AAI_DEBUG" in aai("--help").stdout
 
 
 def boundary_app(exc: BaseException) -> typer.Typer:
@@ -160,16 +157,14 @@ def test_unexpected_error_is_exit_1_with_a_hint() -> None:
     assert "Traceback" not in result.stderr
 
 
-def test_a_database_failure_escaping_a_command_reads_as_db_ping_says(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_database_failure_escaping_a_command_reads_as_db_ping_says(settings_env) -> None:
     from sqlalchemy import create_engine
     from sqlalchemy.exc import OperationalError
 
-    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
+    settings_env(DB_URL=CLOSED_PORT_URL)
     with pytest.raises(OperationalError) as refused:
         create_engine(CLOSED_PORT_URL).connect()
-    result = CliRunner().invoke(boundary_app(refused.value), ["boom"])
+    result = invoke(boundary_app(refused.value), "boom")
     assert result.exit_code == 5
     assert result.stderr.strip() == (
         "error: cannot reach 127.0.0.1:1/aai: connection refused "
@@ -178,14 +173,12 @@ def test_a_database_failure_escaping_a_command_reads_as_db_ping_says(
     assert "hunter2" not in result.stderr
 
 
-def test_a_database_failure_escaping_a_command_masks_the_password(
-    monkeypatch: pytest.MonkeyPatch,
-) -> None:
+def test_a_database_failure_escaping_a_command_masks_the_password(settings_env) -> None:
     from sqlalchemy.exc import OperationalError
 
-    monkeypatch.setenv("DB_URL", CLOSED_PORT_URL)
+    settings_env(DB_URL=CLOSED_PORT_URL)
     driver = RuntimeError("server closed the connection (login aai/hunter2-secret)")
-    result = CliRunner().invoke(boundary_app(OperationalError("SELECT 1", {}, driver)), ["boom"])
+    result = invoke(boundary_app(OperationalError("SELECT 1", {}, driver)), "boom")
     assert result.exit_code == 5
     assert result.stderr.strip() == (
         "error: database error on 127.0.0.1:1/aai: server closed the connection (login aai/***)"
