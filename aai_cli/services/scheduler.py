@@ -1,35 +1,30 @@
 """The job scheduler: the recurring jobs, registered in one place, run guarded.
 
-Built on a `schedule.Scheduler()` instance. Every run of a job:
+Each job has a trigger (`Every` N minutes, `DailyAt` HH:MM UTC) that says when it falls
+due; the scheduler keeps each job's next due time on its own clock (aware UTC, so
+`SYNC_FULL_AT` means UTC whatever the host's time zone, and tests drive it with a fake
+clock). Every run of a job:
 - takes the per-job lock `job:<name>` without waiting (another replica running it: skip);
 - under the lock, skips when a run already started in the job's current period (so two
   scheduler replicas, or `--once` from cron beside a scheduler, run each job once);
 - writes a `job_runs` row (running -> succeeded/failed, counts, error) in its own
   transactions, while the job does its work in its own `session_scope()`;
-- never lets an exception reach the library (which does not catch them: a raising job
-  would stay due for ever and kill the loop).
-
-The library reads `datetime.datetime.now()` (naive local time). The scheduler gives it the
-scheduler's clock instead, in naive UTC: `SYNC_FULL_AT` means UTC whatever the host's time
-zone, and tests drive the library deterministically with a fake clock.
+- never lets an exception escape: a raising job fails its run and falls due again at its
+  next trigger, and the loop goes on.
 """
 
 from __future__ import annotations
 
-import datetime as _dt
 import logging
 import os
 import signal
 import time
-import types
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from contextvars import ContextVar
 from dataclasses import asdict, dataclass, is_dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-import schedule
 from sqlalchemy import update
 from sqlmodel import Session, col, select
 
@@ -45,41 +40,6 @@ MAX_SLEEP_S = 1.0
 MAX_ERROR_CHARS = 2000
 INTERRUPTED = "interrupted: the scheduler stopped during the run"
 
-# --- the library's clock ----------------------------------------------------------------
-
-_clock: ContextVar[Clock] = ContextVar("aai_schedule_clock", default=utcnow)
-
-
-class _LibraryDatetime(_dt.datetime):
-    """`datetime.datetime` as the schedule library sees it: the scheduler's clock, naive UTC."""
-
-    @classmethod
-    def now(cls, tz: _dt.tzinfo | None = None) -> _dt.datetime:  # type: ignore[override]  # datetime.now returns Self
-        moment = _clock.get()()
-        return moment.astimezone(tz) if tz else moment.astimezone(UTC).replace(tzinfo=None)
-
-
-def _install_library_clock() -> None:
-    if getattr(schedule.datetime, "datetime", None) is _LibraryDatetime:
-        return
-    shim = types.ModuleType("datetime")
-    shim.__dict__.update(vars(_dt))
-    shim.datetime = _LibraryDatetime  # type: ignore[attr-defined]  # a bare module object
-    schedule.datetime = shim
-
-
-@contextmanager
-def _library_clock(clock: Clock) -> Iterator[None]:
-    _install_library_clock()
-    token = _clock.set(clock)
-    try:
-        yield
-    finally:
-        _clock.reset(token)
-
-
-# --- triggers ---------------------------------------------------------------------------
-
 
 @dataclass(frozen=True)
 class Every:
@@ -94,8 +54,9 @@ class Every:
     def describe(self) -> str:
         return "every minute" if self.minutes == 1 else f"every {self.minutes} minutes"
 
-    def attach(self, scheduler: schedule.Scheduler) -> schedule.Job:
-        return scheduler.every(self.minutes).minutes
+    def following(self, now: datetime) -> datetime:
+        """When the job falls due next, counted from `now` (its start, or its last run)."""
+        return now + self.interval
 
     def period_start(self, now: datetime) -> datetime:
         """A run that started after this instant counts for the current period (with a
@@ -116,8 +77,9 @@ class DailyAt:
     def describe(self) -> str:
         return f"daily at {self.at} UTC"
 
-    def attach(self, scheduler: schedule.Scheduler) -> schedule.Job:
-        return scheduler.every().day.at(self.at)
+    def following(self, now: datetime) -> datetime:
+        """The next HH:MM UTC after `now`."""
+        return self.period_start(now) + self.interval
 
     def period_start(self, now: datetime) -> datetime:
         hour, minute = (int(part) for part in self.at.split(":"))
@@ -310,7 +272,7 @@ class GracefulStop:
 
 
 class JobScheduler:
-    """The jobs on a `schedule.Scheduler()`, driven by `clock` (aware UTC datetimes)."""
+    """The jobs, each due at its trigger's next time on `clock` (aware UTC datetimes)."""
 
     def __init__(
         self, jobs: Sequence[JobSpec], *, clock: Clock = utcnow, url: str | None = None
@@ -319,22 +281,23 @@ class JobScheduler:
         self.clock = clock
         self.url = url
         self.stop = GracefulStop()
-        self._library = schedule.Scheduler()
-        self._outcomes: list[Outcome] = []
-        with _library_clock(clock):
-            for spec in self.jobs:
-                spec.trigger.attach(self._library).do(self._library_job, spec).tag(spec.name)
-
-    def _library_job(self, spec: JobSpec) -> None:
-        if not self.stop.requested:
-            self._outcomes.append(run_job(spec, clock=self.clock, url=self.url))
+        started = clock()
+        self._due = {spec.name: spec.trigger.following(started) for spec in self.jobs}
 
     def run_pending(self) -> list[Outcome]:
-        """Run the jobs the library finds due now; returns what happened."""
-        self._outcomes = []
-        with _library_clock(self.clock):
-            self._library.run_pending()
-        return self._outcomes
+        """Run the jobs due now, earliest first; each then falls due at its next trigger."""
+        now = self.clock()
+        due = sorted(
+            (spec for spec in self.jobs if self._due[spec.name] <= now),
+            key=lambda spec: self._due[spec.name],
+        )
+        outcomes = []
+        for spec in due:
+            if self.stop.requested:
+                break
+            outcomes.append(run_job(spec, clock=self.clock, url=self.url))
+            self._due[spec.name] = spec.trigger.following(self.clock())
+        return outcomes
 
     def run_due(self) -> list[Outcome]:
         """Run every job with no run in its current period (`--once`, and at start-up)."""
@@ -346,8 +309,7 @@ class JobScheduler:
         return outcomes
 
     def next_run(self) -> datetime | None:
-        moment = self._library.next_run
-        return moment.replace(tzinfo=UTC) if moment else None
+        return min(self._due.values(), default=None)
 
     def seconds_until_next(self) -> float:
         moment = self.next_run()
