@@ -12,15 +12,7 @@ from aai_cli.db import session_scope
 from aai_cli.models import JobRun, utcnow
 from aai_cli.services.scheduler import Every, JobSpec
 from tests.cli import aai
-
-DEFAULT_JOBS = [
-    "sync-incremental",
-    "sync-full",
-    "auth0-outbox",
-    "email-outbox",
-    "registrations",
-    "cleanup",
-]
+from tests.jobs import DEFAULT_JOB_NAMES
 
 
 def explode(ctx) -> None:  # type: ignore[no-untyped-def]
@@ -41,7 +33,7 @@ def test_list_prints_the_jobs_with_triggers_from_settings(settings_env) -> None:
     result = aai("schedule", "--list", "--json")
     assert result.exit_code == 0, result.stderr
     jobs = {row["job"]: row["trigger"] for row in json.loads(result.stdout)}
-    assert list(jobs) == DEFAULT_JOBS
+    assert list(jobs) == DEFAULT_JOB_NAMES
     assert jobs["sync-incremental"] == "every 5 minutes"
     assert jobs["sync-full"] == "daily at 04:15 UTC"
     assert jobs["email-outbox"] == "every minute"
@@ -91,13 +83,13 @@ def test_status_exits_3_until_every_job_succeeded_recently(db_url: str) -> None:
     stale = aai("schedule", "status", "--json")
     assert stale.exit_code == 3
     statuses = json.loads(stale.stdout)
-    assert [s["job"] for s in statuses] == DEFAULT_JOBS
+    assert [s["job"] for s in statuses] == DEFAULT_JOB_NAMES
     assert all(s["healthy"] is False and s["last_status"] is None for s in statuses)
     assert "not succeeded within twice their interval: sync-incremental" in stale.stderr
 
     now = utcnow()
     with session_scope() as session:
-        for job in DEFAULT_JOBS:
+        for job in DEFAULT_JOB_NAMES:
             session.add(JobRun(job=job, status="succeeded", started_at=now, finished_at=now))
         session.add(
             JobRun(

@@ -21,6 +21,7 @@ from sqlmodel import select
 from aai_cli.db import session_scope
 from aai_cli.models import JobRun
 from aai_cli.services.scheduler import Every, JobContext, JobSpec
+from tests.jobs import DEFAULT_JOB_NAMES
 from tests.processes import killed_after, spawn_aai
 
 COUNTER_ENV = "AAI_TEST_SCHEDULE_COUNTER"
@@ -122,14 +123,7 @@ def test_two_schedulers_on_one_database_run_each_job_once(db_url: str, tmp_path:
         outcomes += json.loads(stdout.replace("job started\n", ""))  # `held` says so
     with session_scope() as session:
         jobs = session.exec(select(JobRun.job)).all()
-    names = [
-        "sync-incremental",
-        "sync-full",
-        "auth0-outbox",
-        "email-outbox",
-        "registrations",
-        "cleanup",
-    ]
+    names = DEFAULT_JOB_NAMES
     assert sorted(jobs) == sorted([*names, "held", "counted"]), outcomes
     assert len(counter.read_text().splitlines()) == 1
     ran = [o["job"] for o in outcomes if o["status"] != "skipped"]

@@ -24,6 +24,7 @@ from aai_cli.services.scheduler import (
     run_job,
 )
 from aai_cli.settings import load_settings
+from tests.jobs import DEFAULT_JOB_NAMES
 from tests.services.clock import START, FakeClock
 
 
@@ -209,14 +210,7 @@ def test_a_stop_during_a_job_finishes_it_and_starts_no_other(db_url: str) -> Non
 def test_the_default_jobs_take_their_triggers_from_settings() -> None:
     settings = load_settings(sync_interval_minutes=5, sync_full_at="04:15", job_retention_days=7)
     jobs = {job.name: job for job in scheduled_jobs.default_jobs(settings)}
-    assert list(jobs) == [
-        "sync-incremental",
-        "sync-full",
-        "auth0-outbox",
-        "email-outbox",
-        "registrations",
-        "cleanup",
-    ]
+    assert list(jobs) == DEFAULT_JOB_NAMES
     assert jobs["sync-incremental"].trigger == Every(5)
     assert jobs["sync-full"].trigger == DailyAt("04:15")
     assert jobs["auth0-outbox"].trigger == jobs["email-outbox"].trigger == Every(1)
