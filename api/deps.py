@@ -108,6 +108,14 @@ async def get_user_source(request: Request) -> profile.UserSource | None:
 UserSourceDep = Annotated[profile.UserSource | None, Depends(get_user_source)]
 
 
+def end_transaction(session: Session) -> None:
+    """End the request's transaction before a call to Auth0 or another service, so that
+    no transaction (nor SQLite's write lock) is held across it. Called after reads only;
+    the rows read stay usable (sessions do not expire on commit) and the next statement
+    begins a new transaction."""
+    session.commit()
+
+
 def load_me(session: Session, user_id: str, source: profile.UserSource | None) -> User:
     """The caller's row (soft-deleted too: reads may stay). On first sight it is created
     from Auth0: the request's transaction ends first and the row is written in a short one
@@ -116,7 +124,7 @@ def load_me(session: Session, user_id: str, source: profile.UserSource | None) -
     user = profile.get_own_row(session, user_id)
     if user is not None:
         return user
-    session.rollback()
+    end_transaction(session)
     remote = profile.fetch_identity(user_id, source=source)
     with session_scope() as writer:
         return profile.adopt(writer, user_id, remote)

@@ -20,7 +20,7 @@ from aai_cli.errors import Auth0Error, NotFound, ServiceUnavailable
 from aai_cli.services import access, directory
 from aai_cli.services.access import Administered
 from aai_cli.services.memberships import MAX_REASON_LENGTH, Target, transition
-from api.deps import AdminDep, CallerDep, SessionDep, UserSourceDep
+from api.deps import AdminDep, CallerDep, SessionDep, UserSourceDep, end_transaction
 from api.followup import after_decision, decision_response
 from api.routers import admin_schemas as shapes
 from api.routers.admin_schemas import Status
@@ -168,7 +168,7 @@ def get_user_details(
     user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
 ) -> Item:
     record = access.require_managed_user(session, who, user_id)
-    session.commit()  # no transaction stays open across the Auth0 call
+    end_transaction(session)
     remote = _management(source).get_user(user_id)
     if remote is None:
         raise NotFound(f"User '{user_id}' does not exist in Auth0")
@@ -197,7 +197,7 @@ def resend_verification(
     user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
 ) -> Item:
     access.require_managed_user(session, who, user_id)
-    session.commit()  # no transaction (nor SQLite's write lock) across the Auth0 call
+    end_transaction(session)
     try:
         job = _management(source).send_verification_email(user_id)
     except Auth0Error as exc:

@@ -10,11 +10,9 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from aai_cli.services.directory import UserRecord
+from aai_cli.services.profile import PORTAL_PLATFORMS
 
 Status = Literal["pending", "approved", "rejected", "revoked"]
-# The platforms the portal has a logo and a page for; any other id breaks its
-# user-details page, so the details leave other platforms out.
-PORTAL_PLATFORM_IDS = frozenset({"galaxy", "bpa_data_portal", "sbp"})
 
 
 class _Membership(BaseModel):
@@ -144,7 +142,7 @@ def platform_memberships(record: UserRecord, *, portal_only: bool = False) -> li
     return [
         {**_membership(record.id, m), "platform_id": m["platform_id"], "platform_name": m["name"]}
         for m in record.platform_memberships
-        if not portal_only or m["platform_id"] in PORTAL_PLATFORM_IDS
+        if not portal_only or m["platform_id"] in PORTAL_PLATFORMS
     ]
 
 

@@ -22,6 +22,7 @@ from api.deps import (
     CallerDep,
     SessionDep,
     UserSourceDep,
+    end_transaction,
     load_me,
 )
 from api.followup import after_decision, after_decisions, decision_response
@@ -184,8 +185,7 @@ def _institution_verdict(session: Session, me: User, group_ids: list[str]) -> bo
     needs it. It is an HTTP call: the request's transaction (so far only reads) ends first."""
     if not profile.needs_institutional_email(group_ids):
         return False
-    email = me.email
-    session.rollback()
-    if not email:
+    end_transaction(session)
+    if not me.email:
         return False
-    return institutions.is_australian_research_institution(email)
+    return institutions.is_australian_research_institution(me.email)
