@@ -58,32 +58,29 @@ def _queue(session: Session, result: TransitionResult) -> list[EmailMessage]:
     if result.to_status == "pending" and result.action == "request":
         return _notify_admins(session, result, user)
     kind = USER_EMAILS.get(result.to_status)
-    if not kind or not user.email or result.event.actor == REGISTRATION_ACTOR:  # type: ignore[union-attr]  # only called with an event
+    if not kind or result.event.actor == REGISTRATION_ACTOR:  # type: ignore[union-attr]  # only called with an event
         return []
-    context = {
-        "name": display_name(user),
-        "target_name": target_name(session, result.target),
-        "reason": result.membership.reason,
-    }
-    return [emails.enqueue_email(session, kind=kind, to=user.email, context=context)]
+    message = _email_user(
+        session,
+        user,
+        kind,
+        target_name=target_name(session, result.target),
+        reason=result.membership.reason,
+    )
+    return [message] if message else []
 
 
 def notify_registration(
     session: Session, *, user: User, memberships: list[dict[str, str]]
 ) -> EmailMessage | None:
     """The confirmation email to a newly registered user; `memberships` = [{name, status}]."""
-    if not user.email:
-        return None
-    return emails.enqueue_email(
+    return _email_user(
         session,
-        kind="registration",
-        to=user.email,
-        context={
-            "name": display_name(user),
-            "username": user.username or user.email,
-            "email": user.email,
-            "memberships": memberships,
-        },
+        user,
+        "registration",
+        username=user.username or user.email,
+        email=user.email,
+        memberships=memberships,
     )
 
 
@@ -92,17 +89,21 @@ def queue_request_received(
 ) -> EmailMessage | None:
     """The requester's confirmation that their bundle request arrived ("Your <group>
     Service Bundle request has been received"); None for a user without an email."""
+    return _email_user(
+        session,
+        user,
+        "request_received",
+        target_name=target_name(session, target),
+        reason=reason,
+    )
+
+
+def _email_user(session: Session, user: User, kind: str, **context: Any) -> EmailMessage | None:
+    """Queue an email of `kind` to `user` (greeted by name); None without an address."""
     if not user.email:
         return None
     return emails.enqueue_email(
-        session,
-        kind="request_received",
-        to=user.email,
-        context={
-            "name": display_name(user),
-            "target_name": target_name(session, target),
-            "reason": reason,
-        },
+        session, kind=kind, to=user.email, context={"name": display_name(user), **context}
     )
 
 
