@@ -30,7 +30,7 @@ def _database_error(exc: BaseException) -> AaiError | None:
     if sqlalchemy_exc and isinstance(
         exc, sqlalchemy_exc.OperationalError | sqlalchemy_exc.InterfaceError
     ):
-        from aai_cli.services.connectivity import database_error
+        from aai_cli.services.schema.connectivity import database_error
         from aai_cli.settings import get_settings
 
         return database_error(exc, get_settings().database_url)

@@ -16,7 +16,7 @@ from fastapi import FastAPI, Request, Response
 
 from aai_cli import __version__
 from aai_cli.errors import ConfigError
-from aai_cli.services.tokens import TokenVerifier
+from aai_cli.services.auth0 import TokenVerifier, get_gateway
 from aai_cli.settings import Settings, get_settings
 from api.errors import install_error_handlers, install_error_schema
 from api.guards import BodyLimit, TokenBeforeBody
@@ -80,7 +80,6 @@ def _user_source(settings: Settings) -> Callable[[], Any]:
             settings.require_auth0_management()
         except ConfigError:
             return None
-        from aai_cli.services.auth0 import get_gateway
 
         return get_gateway()
 

@@ -18,8 +18,8 @@ from sqlmodel import Session
 from aai_cli.db import finish, new_session, session_scope
 from aai_cli.errors import ServiceUnavailable
 from aai_cli.models import User
-from aai_cli.services import access, profile
-from aai_cli.services.tokens import Caller, InvalidToken, TokenVerifier
+from aai_cli.services.access import profile, scopes
+from aai_cli.services.auth0 import Caller, InvalidToken, TokenVerifier
 from aai_cli.settings import Settings
 
 _bearer = HTTPBearer(auto_error=False, description="An Auth0 access token for the AAI API")
@@ -85,19 +85,19 @@ SettingsDep = Annotated[Settings, Depends(get_settings_dep)]
 
 def get_administered(
     caller: CallerDep, session: SessionDep, settings: SettingsDep
-) -> access.Administered:
-    return access.administered(session, caller.roles, super_roles=settings.admin_roles)
+) -> scopes.Administered:
+    return scopes.administered(session, caller.roles, super_roles=settings.admin_roles)
 
 
-AdministeredDep = Annotated[access.Administered, Depends(get_administered)]
+AdministeredDep = Annotated[scopes.Administered, Depends(get_administered)]
 
 
-async def get_admin(who: AdministeredDep) -> access.Administered:
+async def get_admin(who: AdministeredDep) -> scopes.Administered:
     """The caller's admin reach; 403 for a caller who administers nothing."""
-    return access.require_admin(who)
+    return scopes.require_admin(who)
 
 
-AdminDep = Annotated[access.Administered, Depends(get_admin)]
+AdminDep = Annotated[scopes.Administered, Depends(get_admin)]
 
 
 async def get_user_source(request: Request) -> profile.UserSource | None:

@@ -30,8 +30,8 @@ from sqlalchemy.exc import DataError, InterfaceError, OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from aai_cli import errors
-from aai_cli.services.access import Forbidden
-from aai_cli.services.tokens import InvalidToken
+from aai_cli.services.access.scopes import Forbidden
+from aai_cli.services.auth0 import InvalidToken
 
 log = logging.getLogger("aai.api")
 

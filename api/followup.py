@@ -15,7 +15,8 @@ from fastapi import BackgroundTasks
 from sqlmodel import Session
 
 from aai_cli.services import followups
-from aai_cli.services.memberships import TransitionResult, pending_change_ids
+from aai_cli.services.access.memberships import pending_change_ids
+from aai_cli.services.access.results import TransitionResult
 
 log = logging.getLogger("aai.api")
 

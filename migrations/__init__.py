@@ -1,5 +1,5 @@
 """Alembic migrations: one tree for SQLite and PostgreSQL, shipped inside the wheel.
 
-`aai_cli.services.schema` finds this directory from `Path(migrations.__file__).parent`,
+`aai_cli.services.schema.migrations` finds this directory from `Path(migrations.__file__).parent`,
 so no `alembic.ini` is needed in the working directory.
 """

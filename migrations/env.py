@@ -1,9 +1,9 @@
-"""Alembic environment: run by `aai db ...` (aai_cli/services/schema.py).
+"""Alembic environment: run by `aai db ...` (aai_cli/services/schema/migrations.py).
 
 The caller passes an open connection (inside its transaction) in
 `config.attributes["connection"]`, or a URL in `config.attributes["url"]` for `--sql`.
 Options shared with `aai db check` (batch mode on SQLite, type rendering) come from
-`aai_cli.services.schema.context_options`.
+`migrations/options.py`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from __future__ import annotations
 from alembic import context
 
 from aai_cli.models import metadata
-from aai_cli.services.schema import context_options
+from migrations.options import context_options
 
 config = context.config
 

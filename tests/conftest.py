@@ -125,7 +125,7 @@ def empty_db_url(backend: str, tmp_path, settings_env: SettingsEnv) -> Iterator[
 
 def _build_schema(url: str) -> None:
     from aai_cli.models import metadata
-    from aai_cli.services.catalog import seed_catalog
+    from aai_cli.services.access.catalog import seed_catalog
 
     metadata.create_all(db.get_engine(url))
     with db.session_scope(url) as session:
@@ -157,7 +157,7 @@ def _postgres_template(templates: dict[str, str]) -> str:
 
 def _reset_postgres_database(url: str) -> None:
     from aai_cli.models import metadata
-    from aai_cli.services.catalog import seed_catalog
+    from aai_cli.services.access.catalog import seed_catalog
 
     # DELETE beats TRUNCATE by far on tables this small.
     with db.session_scope(url) as session:

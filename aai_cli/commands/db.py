@@ -38,16 +38,17 @@ def upgrade(
 ) -> None:
     """Migrate the database (and seed the catalog on the embedded SQLite default)."""
     from aai_cli import console
-    from aai_cli.services import catalog, schema
-    from aai_cli.services.connectivity import translate_db_errors
+    from aai_cli.services.access import catalog
+    from aai_cli.services.schema import migrations
+    from aai_cli.services.schema.connectivity import translate_db_errors
     from aai_cli.settings import get_settings
 
     settings = get_settings()
     url = settings.database_url
     if sql:
-        sys.stdout.write(schema.upgrade_sql(url, revision, directory=migrations_dir))
+        sys.stdout.write(migrations.upgrade_sql(url, revision, directory=migrations_dir))
         return
-    result = schema.upgrade(url, revision, directory=migrations_dir)
+    result = migrations.upgrade(url, revision, directory=migrations_dir)
     if result.changed:
         console.success(f"upgraded {_revisions(result.before)} -> {_revisions(result.after)}")
     else:
@@ -67,8 +68,8 @@ def downgrade(
     """Migrate the database down to REVISION (drops what later revisions added)."""
     from aai_cli import console
     from aai_cli.errors import UsageError
-    from aai_cli.services import schema
-    from aai_cli.services.connectivity import describe_target
+    from aai_cli.services.schema import migrations
+    from aai_cli.services.schema.connectivity import describe_target
 
     url = _url()
     if not yes:
@@ -78,7 +79,7 @@ def downgrade(
             f"Downgrade the {describe_target(url)} to {revision}? Tables and data may be lost",
             abort=True,
         )
-    result = schema.downgrade(url, revision, directory=migrations_dir)
+    result = migrations.downgrade(url, revision, directory=migrations_dir)
     if result.changed:
         console.success(f"downgraded {_revisions(result.before)} -> {_revisions(result.after)}")
     else:
@@ -89,11 +90,11 @@ def downgrade(
 def current(as_json: JsonOpt = False, migrations_dir: MigrationsDirOpt = None) -> None:
     """Show the revision the database is at."""
     from aai_cli import console
-    from aai_cli.services import schema
-    from aai_cli.services.connectivity import redacted_url
+    from aai_cli.services.schema import migrations
+    from aai_cli.services.schema.connectivity import redacted_url
 
     url = _url()
-    status = schema.current(url, directory=migrations_dir)
+    status = migrations.current(url, directory=migrations_dir)
     if as_json:
         console.print_json({"database": redacted_url(url), **status.as_dict()})
         return
@@ -105,9 +106,9 @@ def current(as_json: JsonOpt = False, migrations_dir: MigrationsDirOpt = None) -
 def history(as_json: JsonOpt = False, migrations_dir: MigrationsDirOpt = None) -> None:
     """List the migrations, newest first (no database needed)."""
     from aai_cli import console
-    from aai_cli.services import schema
+    from aai_cli.services.schema import migrations
 
-    revisions = schema.history(migrations_dir)
+    revisions = migrations.history(migrations_dir)
     if as_json:
         console.print_json([r.as_dict() for r in revisions])
         return
@@ -124,10 +125,10 @@ def history(as_json: JsonOpt = False, migrations_dir: MigrationsDirOpt = None) -
 def check(migrations_dir: MigrationsDirOpt = None) -> None:
     """Exit 0 when the database is at head and matches the models; 3 naming the drift."""
     from aai_cli import console
-    from aai_cli.services import schema
+    from aai_cli.services.schema import migrations
 
-    schema.check(_url(), directory=migrations_dir)
-    console.success(f"at head ({_revisions(schema.heads(migrations_dir))}); models match")
+    migrations.check(_url(), directory=migrations_dir)
+    console.success(f"at head ({_revisions(migrations.heads(migrations_dir))}); models match")
 
 
 @app.command()
@@ -149,10 +150,10 @@ def revision(
 ) -> None:
     """Write a new migration file (prints its path)."""
     from aai_cli import console
-    from aai_cli.services import schema
+    from aai_cli.services.schema import migrations
     from aai_cli.settings import normalise_db_url
 
-    path = schema.create_revision(
+    path = migrations.create_revision(
         message,
         autogenerate=autogenerate,
         url=normalise_db_url(url) if url else None,
@@ -169,7 +170,7 @@ def revision(
 def ping(as_json: JsonOpt = False) -> None:
     """Check connectivity: server version and round-trip time; exit 5 on failure."""
     from aai_cli import console
-    from aai_cli.services import connectivity
+    from aai_cli.services.schema import connectivity
 
     result = connectivity.ping(_url())
     if as_json:
@@ -190,7 +191,7 @@ def wait(
 ) -> None:
     """Wait until the database answers (container start-up); exit 5 after the timeout."""
     from aai_cli import console
-    from aai_cli.services import connectivity
+    from aai_cli.services.schema import connectivity
 
     def report(attempt: int, error: Exception, pause: float) -> None:
         console.info(
@@ -218,11 +219,12 @@ def seed(
 
 def _seed(url: str, file: Path | None, *, as_json: bool) -> None:
     from aai_cli import db
-    from aai_cli.services import catalog, schema
-    from aai_cli.services.connectivity import translate_db_errors
+    from aai_cli.services.access import catalog
+    from aai_cli.services.schema import migrations
+    from aai_cli.services.schema.connectivity import translate_db_errors
 
     spec = catalog.load_catalog_file(file) if file else None
-    schema.require_tables(url, "platforms", "groups")
+    migrations.require_tables(url, "platforms", "groups")
     with translate_db_errors(url), db.session_scope(url) as session:
         report = catalog.seed_catalog(session, spec)
     _report_seed(report, as_json=as_json)

@@ -22,7 +22,7 @@ OutputDirOpt = Annotated[
 def diagram(check: CheckOpt = False, output_dir: OutputDirOpt = None) -> None:
     """Regenerate diagrams/db_diagram.svg and its sorted text source db_diagram.dot."""
     from aai_cli import console
-    from aai_cli.services import diagram as service
+    from aai_cli.services.schema import diagram as service
 
     directory = output_dir or service.default_output_dir()
     if check:

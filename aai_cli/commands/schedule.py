@@ -11,8 +11,7 @@ import typer
 from aai_cli.commands import JsonOpt
 
 if TYPE_CHECKING:
-    from aai_cli.services.schedule_status import JobStatus
-    from aai_cli.services.scheduler import JobScheduler, JobSpec
+    from aai_cli.services.scheduler import JobScheduler, JobSpec, JobStatus
 
 app = typer.Typer(
     help="Run the recurring jobs: sync, the Auth0 and email outboxes, cleanup.",
@@ -22,10 +21,10 @@ app = typer.Typer(
 
 
 def _jobs(only: list[str] | None) -> list[JobSpec]:
-    from aai_cli.services import scheduled_jobs
+    from aai_cli.services.scheduler import jobs
     from aai_cli.settings import get_settings
 
-    return scheduled_jobs.select_jobs(scheduled_jobs.registered_jobs(get_settings()), only)
+    return jobs.select_jobs(jobs.registered_jobs(get_settings()), only)
 
 
 def _when(moment: datetime | None) -> str:
@@ -61,7 +60,7 @@ def _log_jobs_at_info() -> None:
     import logging
     import os
 
-    logger = logging.getLogger("aai_cli.services.scheduler")
+    logger = logging.getLogger("aai_cli.services.scheduler.runner")
     if "LOG_LEVEL" not in os.environ and logger.getEffectiveLevel() > logging.INFO:
         logger.setLevel(logging.INFO)
 
@@ -142,7 +141,7 @@ def status(as_json: JsonOpt = False) -> None:
     from aai_cli import console
     from aai_cli.db import session_scope
     from aai_cli.errors import CheckFailed
-    from aai_cli.services.schedule_status import job_statuses, unhealthy
+    from aai_cli.services.scheduler import job_statuses, unhealthy
 
     jobs = _jobs(None)
     with session_scope(readonly=True) as session:

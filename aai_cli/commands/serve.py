@@ -64,16 +64,17 @@ def prepare_database(settings: Settings) -> None:
     """Migrate and seed the embedded default; elsewhere refuse to start unless at head."""
     from aai_cli import console
     from aai_cli.errors import CheckFailed
-    from aai_cli.services import catalog, schema
+    from aai_cli.services.access import catalog
+    from aai_cli.services.schema import migrations
 
     url = settings.database_url
     if settings.is_default_sqlite:
-        result = schema.upgrade(url)
+        result = migrations.upgrade(url)
         if result.changed:
             console.info(f"migrated the embedded database to {', '.join(result.after)}")
         catalog.seed_embedded_default(settings)
         return
-    status = schema.current(url)
+    status = migrations.current(url)
     if not status.at_head:
         raise CheckFailed(
             f"the database is at {status.describe_current()}, head is {', '.join(status.heads)}",

@@ -1,7 +1,7 @@
 """The SQLModel tables. Importing this package registers every table on the metadata."""
 
 from aai_cli.models import derived
-from aai_cli.models.access import GroupMembership, MembershipEvent, PlatformMembership
+from aai_cli.models.access import GroupMembership, Kind, MembershipEvent, PlatformMembership, Target
 from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
 from aai_cli.models.catalog import (
     GROUP_PREFIX,
@@ -30,6 +30,7 @@ __all__ = [
     "GroupMembership",
     "GroupPlatform",
     "JobRun",
+    "Kind",
     "MembershipEvent",
     "Platform",
     "PlatformAdminRole",
@@ -40,6 +41,7 @@ __all__ = [
     "SQLModel",
     "SyncRun",
     "SyncState",
+    "Target",
     "UTCDateTime",
     "User",
     "metadata",

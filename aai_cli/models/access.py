@@ -2,12 +2,27 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import CheckConstraint, Index, Text, UniqueConstraint
 from sqlmodel import Field, SQLModel
 
 from aai_cli.models.base import MEMBERSHIP_STATUSES, created_timestamp, in_check, timestamp
+
+Kind = Literal["platform", "group"]
+
+
+@dataclass(frozen=True)
+class Target:
+    """What a membership is for: a platform or a group, by id."""
+
+    kind: Kind
+    id: str
+
+    def __str__(self) -> str:
+        return f"{self.kind} {self.id}"
 
 
 class PlatformMembership(SQLModel, table=True):

@@ -12,6 +12,13 @@ import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 
+from aai_cli.db import session_scope
+from aai_cli.errors import AaiError, ConfigError
+from aai_cli.services.access.role_outbox import push_role_changes as push
+from aai_cli.services.auth0 import get_gateway
+from aai_cli.services.email.delivery import run_delivery
+from aai_cli.settings import get_settings
+
 log = logging.getLogger(__name__)
 
 
@@ -43,14 +50,9 @@ def after_commit(change_ids: Sequence[int], *, deliver_emails: bool) -> FollowUp
 
 
 def push_role_changes(ids: Sequence[int]) -> Step:
-    from aai_cli.db import session_scope
-    from aai_cli.errors import AaiError, ConfigError
-    from aai_cli.settings import get_settings
 
     try:
         get_settings().require_auth0_management()
-        from aai_cli.services.auth0 import get_gateway
-        from aai_cli.services.outbox import push_role_changes as push
     except (ConfigError, ImportError) as exc:
         return Step(problem=str(exc), configured=False)
     try:
@@ -66,8 +68,6 @@ def push_role_changes(ids: Sequence[int]) -> Step:
 
 
 def deliver_due_emails() -> Step:
-    from aai_cli.errors import AaiError
-    from aai_cli.services.emails import run_delivery
 
     try:
         counts = run_delivery()

@@ -17,9 +17,11 @@ from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
 from aai_cli.errors import Auth0Error, NotFound, ServiceUnavailable
-from aai_cli.services import access, directory
-from aai_cli.services.access import Administered
-from aai_cli.services.memberships import MAX_REASON_LENGTH, Target, transition
+from aai_cli.models import Target
+from aai_cli.services import directory
+from aai_cli.services.access import scopes
+from aai_cli.services.access.memberships import MAX_REASON_LENGTH, transition
+from aai_cli.services.access.scopes import Administered
 from api.deps import AdminDep, CallerDep, SessionDep, UserSourceDep, end_transaction
 from api.followup import after_decision, decision_response
 from api.routers import admin_schemas as shapes
@@ -156,7 +158,7 @@ def filters(who: AdminDep, session: SessionDep) -> list[Item]:
     response_model=shapes.AdminUser,
 )
 def get_user(user_id: UserId, who: AdminDep, session: SessionDep) -> Item:
-    return shapes.admin_user(access.require_managed_user(session, who, user_id))
+    return shapes.admin_user(scopes.require_managed_user(session, who, user_id))
 
 
 @router.get(
@@ -167,7 +169,7 @@ def get_user(user_id: UserId, who: AdminDep, session: SessionDep) -> Item:
 def get_user_details(
     user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
 ) -> Item:
-    record = access.require_managed_user(session, who, user_id)
+    record = scopes.require_managed_user(session, who, user_id)
     end_transaction(session)
     remote = _management(source).get_user(user_id)
     if remote is None:
@@ -177,7 +179,7 @@ def get_user_details(
 
 @router.get("/users/{user_id}/history", summary="The user's membership events, oldest first")
 def get_user_history(user_id: UserId, who: AdminDep, session: SessionDep) -> list[Item]:
-    access.require_managed_user(session, who, user_id)
+    scopes.require_managed_user(session, who, user_id)
     return [
         event.model_dump() for event in directory.list_history(session, user_id, scope=who.scope)
     ]
@@ -196,7 +198,7 @@ def get_user_history(user_id: UserId, who: AdminDep, session: SessionDep) -> lis
 def resend_verification(
     user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
 ) -> Item:
-    access.require_managed_user(session, who, user_id)
+    scopes.require_managed_user(session, who, user_id)
     end_transaction(session)
     try:
         job = _management(source).send_verification_email(user_id)
@@ -226,7 +228,7 @@ def _decide(
     action: Decision,
     body: DecisionBody | None,
 ) -> Item:
-    access.require_decidable(session, who, actor=actor, user_id=user_id, target=target)
+    scopes.require_decidable(session, who, actor=actor, user_id=user_id, target=target)
     result = transition(
         session,
         user_id=user_id,

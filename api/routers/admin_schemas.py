@@ -9,8 +9,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, Field
 
-from aai_cli.services.directory import UserRecord
-from aai_cli.services.profile import PORTAL_PLATFORMS
+from aai_cli.services.access.profile import PORTAL_PLATFORMS
+from aai_cli.services.directory.query import UserRecord
 
 Status = Literal["pending", "approved", "rejected", "revoked"]
 

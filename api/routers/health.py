@@ -6,7 +6,9 @@ from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
 from aai_cli import __version__
+from aai_cli.db import is_sqlite_url, sqlite_path
 from aai_cli.errors import AaiError, DatabaseUnavailable
+from aai_cli.services.schema import migrations
 
 router = APIRouter(tags=["health"])
 
@@ -25,12 +27,11 @@ async def healthz() -> dict[str, str]:
 
 @router.get("/readyz", summary="The database answers and its schema is at head")
 def readyz(request: Request) -> JSONResponse:
-    from aai_cli.services import schema
 
     url = request.app.state.settings.database_url
     try:
         _sqlite_file_answers(url)
-        status = schema.current(url)  # on PostgreSQL the pool pings the server first
+        status = migrations.current(url)  # on PostgreSQL the pool pings the server first
     except AaiError as exc:
         return _not_ready(str(exc))
     if not status.at_head:
@@ -44,8 +45,6 @@ def _sqlite_file_answers(url: str) -> None:
     """A fresh, read-only connection reads the SQLite file: a pooled one keeps reading a
     file that was deleted, and a read-write one would create an empty file in its place."""
     import sqlite3
-
-    from aai_cli.db import is_sqlite_url, sqlite_path
 
     path = sqlite_path(url) if is_sqlite_url(url) else None
     if path is None:

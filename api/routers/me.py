@@ -12,10 +12,10 @@ from fastapi import APIRouter, BackgroundTasks, Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
-from aai_cli.models import User
-from aai_cli.services import access, institutions, profile
-from aai_cli.services.catalog import GROUP_ID_PATTERN
-from aai_cli.services.memberships import MAX_REASON_LENGTH, Target
+from aai_cli.models import Target, User
+from aai_cli.services.access import institutions, profile, scopes
+from aai_cli.services.access.catalog import GROUP_ID_PATTERN
+from aai_cli.services.access.memberships import MAX_REASON_LENGTH
 from api.deps import (
     ActiveMeDep,
     AdministeredDep,
@@ -134,14 +134,14 @@ def is_general_admin(who: AdministeredDep) -> bool:
 
 @router.get("/platforms/admin-roles", summary="The platforms the caller administers")
 def my_admin_platforms(who: AdministeredDep, session: SessionDep) -> list[Item]:
-    return [{"id": p.id, "name": p.name} for p in access.administered_platforms(session, who)]
+    return [{"id": p.id, "name": p.name} for p in scopes.administered_platforms(session, who)]
 
 
 @router.get("/groups/admin-roles", summary="The groups the caller administers")
 def my_admin_groups(who: AdministeredDep, session: SessionDep) -> list[Item]:
     return [
         {"id": g.id, "name": g.name, "short_name": g.short_name}
-        for g in access.administered_groups(session, who)
+        for g in scopes.administered_groups(session, who)
     ]
 
 

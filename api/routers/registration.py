@@ -1,5 +1,5 @@
 """Public self-service registration (rate-limited per client IP); the rules live in
-`aai_cli.services.registration`.
+`aai_cli.services.access.registration`.
 
 The routes take no request session: the service opens its own short transactions, none
 held while Auth0 answers.
@@ -13,7 +13,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from pydantic import BaseModel, Field
 
 from aai_cli.errors import AaiError, ServiceUnavailable
-from aai_cli.services import registration
+from aai_cli.services.access import registration
 from api import followup
 from api.deps import UserSourceDep
 from api.ratelimit import RateLimit

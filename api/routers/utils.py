@@ -15,8 +15,8 @@ from pydantic import BaseModel, Field
 from sqlmodel import Session
 
 from aai_cli.models import GROUP_PREFIX
-from aai_cli.services import catalog, institutions, registration
-from aai_cli.services.registration import RegistrationInvalid
+from aai_cli.services.access import catalog, institutions, registration
+from aai_cli.services.access.registration import RegistrationInvalid
 from api.deps import SessionDep
 from api.ratelimit import RateLimit
 

@@ -56,7 +56,8 @@ def add_user(db_url: str, user_id: str, **fields: Any) -> None:
 
 def decide(db_url: str, user_id: str, kind: str, target: str, *actions: str) -> None:
     """Drive a membership through the state machine directly (test set-up)."""
-    from aai_cli.services.memberships import Target, transition
+    from aai_cli.models import Target
+    from aai_cli.services.access.memberships import transition
 
     with db.session_scope(db_url) as session:
         for action in actions:

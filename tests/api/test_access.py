@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 from aai_cli.services import directory
-from aai_cli.services.access import administered
-from aai_cli.services.directory import UserQuery
+from aai_cli.services.access.scopes import administered
+from aai_cli.services.directory.query import UserQuery
 from tests.api.conftest import GALAXY_ADMIN, SUPER_ROLE, TSI, TSI_ADMIN, add_user, decide
 
 

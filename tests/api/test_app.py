@@ -34,7 +34,7 @@ def test_root_health_and_docs(db_url):
 
 def test_readyz_needs_the_schema_at_head(empty_db_url):
     from aai_cli import db
-    from aai_cli.services import schema
+    from aai_cli.services.schema import migrations
 
     with db.get_engine(empty_db_url).connect():
         pass  # an empty database (on SQLite: an empty file)
@@ -42,17 +42,17 @@ def test_readyz_needs_the_schema_at_head(empty_db_url):
     not_migrated = client.get("/readyz")
     assert not_migrated.status_code == 503
     assert "head is" in not_migrated.json()["detail"]
-    schema.upgrade(empty_db_url)
+    migrations.upgrade(empty_db_url)
     ready = client.get("/readyz")
     assert ready.status_code == 200, ready.text
-    assert ready.json()["revision"] == schema.heads()
+    assert ready.json()["revision"] == migrations.heads()
 
 
 def test_readyz_notices_the_database_is_gone(empty_db_url, backend):
-    from aai_cli.services import schema
+    from aai_cli.services.schema import migrations
     from tests.conftest import drop_postgres_database
 
-    schema.upgrade(empty_db_url)
+    migrations.upgrade(empty_db_url)
     client = _app()
     assert client.get("/readyz").status_code == 200  # the pool now holds a connection
     if backend == "sqlite":

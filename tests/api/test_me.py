@@ -160,7 +160,7 @@ def test_push_failure_leaves_the_change_pending_for_the_scheduler(api):
     api.fake.add_user(user_id="auth0|alice", email="alice@example.org", username="alice")
     api.fake.add_role("biocommons/platform/galaxy")
     from aai_cli.services.auth0 import get_gateway
-    from aai_cli.services.auth0_transport import RetryPolicy
+    from aai_cli.services.auth0.transport import RetryPolicy
 
     get_gateway().policy = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.01)
     api.fake.fail_next(50, status=503)

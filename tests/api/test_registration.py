@@ -11,8 +11,8 @@ from sqlmodel import select
 
 from aai_cli import db
 from aai_cli.models import GroupMembership, PlatformMembership, User, utcnow
-from aai_cli.services.scheduled_jobs import default_jobs
-from aai_cli.services.scheduler import run_job
+from aai_cli.services.scheduler.jobs import default_jobs
+from aai_cli.services.scheduler.runner import run_job
 from aai_cli.settings import get_settings
 from tests.api.conftest import add_user
 from tests.api.registration_util import (

@@ -44,7 +44,7 @@ def _memberships(start: int, stop: int) -> tuple[list[dict], list[dict]]:
 
 def populate(url: str, n_users: int) -> None:
     from aai_cli.models import GroupMembership, PlatformMembership, User, metadata
-    from aai_cli.services.catalog import seed_catalog
+    from aai_cli.services.access.catalog import seed_catalog
 
     engine = db.get_engine(url)
     metadata.create_all(engine)

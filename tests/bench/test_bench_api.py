@@ -81,7 +81,7 @@ LOAD_SECONDS = 10
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def big_db(request, tmp_path_factory, settings_env):  # type: ignore[no-untyped-def]
-    from aai_cli.services import schema
+    from aai_cli.services.schema import migrations
 
     if request.param == "sqlite":
         url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'api.db'}"
@@ -91,7 +91,7 @@ def big_db(request, tmp_path_factory, settings_env):  # type: ignore[no-untyped-
         url = create_postgres_database()
     try:
         started = time.perf_counter()
-        schema.upgrade(url)  # migrated, so that `aai serve` accepts it
+        migrations.upgrade(url)  # migrated, so that `aai serve` accepts it
         populate(url, N_USERS)
         elapsed = time.perf_counter() - started
         print(f"\n[{request.param}] {N_USERS} users loaded in {elapsed:.1f} s")

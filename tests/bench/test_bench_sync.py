@@ -54,8 +54,8 @@ def scenarios(users: int) -> dict:
 
     from aai_cli import db
     from aai_cli.models import User, metadata
+    from aai_cli.services.access.catalog import seed_catalog
     from aai_cli.services.auth0 import get_gateway
-    from aai_cli.services.catalog import seed_catalog
     from aai_cli.settings import get_settings
 
     metadata.create_all(db.get_engine())

@@ -65,7 +65,7 @@ def _export_child(url: str, path: str) -> tuple[float, float]:
 
 def test_bench_users(big_db, tmp_path):
     from aai_cli.services import directory
-    from aai_cli.services.directory import AdminScope, UserQuery
+    from aai_cli.services.directory.query import AdminScope, UserQuery
 
     backend, sizes = big_db
     url = sizes[N_USERS]

@@ -14,7 +14,7 @@ from sqlalchemy.engine import make_url
 
 from aai_cli import db
 from aai_cli.models import metadata
-from aai_cli.services import schema
+from aai_cli.services.schema import migrations
 from tests.cli import aai
 from tests.conftest import create_postgres_database, drop_postgres_database
 from tests.processes import spawn_aai
@@ -36,7 +36,7 @@ def count(url: str, table: str) -> int:
 
 @pytest.fixture
 def migrated_url(empty_db_url: str) -> str:
-    schema.upgrade(empty_db_url)
+    migrations.upgrade(empty_db_url)
     return empty_db_url
 
 
@@ -71,24 +71,24 @@ def test_current_json_and_text(empty_db_url: str) -> None:
     assert data == {
         "database": data["database"],
         "current": [],
-        "heads": schema.heads(),
+        "heads": migrations.heads(),
         "at_head": False,
     }
     assert aai("db", "upgrade").exit_code == 0
     after = json.loads(aai("db", "current", "--json").stdout)
-    assert after["current"] == schema.heads() and after["at_head"] is True
+    assert after["current"] == migrations.heads() and after["at_head"] is True
     text = aai("db", "current")
-    assert text.stdout.strip() == f"{schema.heads()[0]} (at head)"
+    assert text.stdout.strip() == f"{migrations.heads()[0]} (at head)"
 
 
 def test_history_json() -> None:
     result = aai("db", "history", "--json")
     assert result.exit_code == 0
     revisions = json.loads(result.stdout)
-    assert [r["revision"] for r in revisions if r["is_head"]] == schema.heads()
+    assert [r["revision"] for r in revisions if r["is_head"]] == migrations.heads()
     assert set(revisions[0]) == {"revision", "down_revision", "message", "is_head", "file"}
     assert revisions[-1]["down_revision"] is None
-    assert schema.heads()[0] in aai("db", "history").stdout
+    assert migrations.heads()[0] in aai("db", "history").stdout
 
 
 @pytest.fixture
@@ -255,7 +255,7 @@ def test_seed_on_an_unmigrated_database_exit_3(empty_db_url: str) -> None:
 
 def test_revision_writes_a_file_and_prints_its_path(tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
-    shutil.copytree(schema.migrations_dir(), directory)
+    shutil.copytree(migrations.migrations_dir(), directory)
     result = aai("db", "revision", "-m", "add a thing", "--migrations-dir", str(directory))
     assert result.exit_code == 0, result.stderr
     path = Path(result.stdout.strip())
@@ -304,7 +304,7 @@ def test_two_concurrent_upgrades_on_postgres() -> None:
         stderr = [err for _, err in outputs]
         assert sum("upgraded base ->" in err for err in stderr) == 1, stderr
         assert sum("nothing to do" in err for err in stderr) == 1, stderr
-        assert schema.current(url).at_head
+        assert migrations.current(url).at_head
     finally:
         db.dispose_engines()
         drop_postgres_database(url)

@@ -11,7 +11,7 @@ import pytest
 import sqlalchemy as sa
 
 from aai_cli.models import metadata
-from aai_cli.services import diagram
+from aai_cli.services.schema import diagram
 from tests.cli import aai
 
 REPO_DIAGRAMS = Path(__file__).resolve().parents[2] / "diagrams"
@@ -27,7 +27,7 @@ def test_committed_diagram_is_current() -> None:
 def test_dot_source_is_identical_across_processes() -> None:
     """Set iteration order changes with the hash seed: two processes must agree."""
     code = (
-        "import sys; from aai_cli.services.diagram import dot_source; "
+        "import sys; from aai_cli.services.schema.diagram import dot_source; "
         "sys.stdout.write(dot_source())"
     )
     # this process runs with a random hash seed; the child with a fixed, different one

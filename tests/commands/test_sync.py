@@ -90,7 +90,7 @@ def test_refused_credentials_exit_6_and_leave_pending_pushes_alone(
     db_url, auth0_env, settings_env
 ) -> None:
     from aai_cli.models import RoleChange, User
-    from aai_cli.services.outbox import enqueue_role_change
+    from aai_cli.services.access.role_outbox import enqueue_role_change
 
     with db.session_scope(db_url) as session:
         session.add(User(id="auth0|ada", email="ada@example.org", username="ada"))

@@ -8,7 +8,7 @@ import json
 import pytest
 from sqlmodel import select, update
 
-from aai_cli.commands import users_decide
+from aai_cli.commands.users import decide as users_decide
 from aai_cli.models import MembershipEvent, PlatformMembership, RoleChange, User, utcnow
 from tests.cli import aai
 from tests.services.directory_helpers import SBP, add_user, decide

@@ -6,7 +6,7 @@ import sqlalchemy as sa
 
 from aai_cli import db
 from aai_cli.models import metadata, utcnow
-from aai_cli.services import schema
+from aai_cli.services.schema import migrations
 
 BEFORE = "d8779ba899b1"
 RETIRED_AT = "61b3572af776"
@@ -50,15 +50,15 @@ def _old_rows(url: str) -> None:
 
 
 def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
-    schema.upgrade(empty_db_url, BEFORE)
+    migrations.upgrade(empty_db_url, BEFORE)
     _old_rows(empty_db_url)
 
-    schema.upgrade(empty_db_url, RETIRED_AT)
+    migrations.upgrade(empty_db_url, RETIRED_AT)
     assert "retired_at" in _group_columns(empty_db_url)
     assert _scalars(empty_db_url, "SELECT retired_at FROM groups") == [None]  # still offered
     _execute(empty_db_url, sa.text("UPDATE groups SET retired_at = CURRENT_TIMESTAMP"))
 
-    schema.downgrade(empty_db_url, BEFORE)
+    migrations.downgrade(empty_db_url, BEFORE)
     assert "retired_at" not in _group_columns(empty_db_url)
     assert _scalars(empty_db_url, "SELECT id FROM groups") == [BPA_GALAXY]
     assert _scalars(empty_db_url, "SELECT status FROM group_memberships") == ["approved"]
@@ -71,5 +71,5 @@ def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
     slots = "SELECT facet_slot FROM groups ORDER BY id"
     assert _scalars(empty_db_url, slots) == [0, 1]
 
-    schema.upgrade(empty_db_url)
-    schema.check(empty_db_url)
+    migrations.upgrade(empty_db_url)
+    migrations.check(empty_db_url)

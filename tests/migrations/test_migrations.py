@@ -13,10 +13,10 @@ from sqlmodel import Session
 
 from aai_cli import db
 from aai_cli.errors import Busy, CheckFailed, Conflict, DatabaseUnavailable, NotFound
-from aai_cli.models import MembershipEvent, User, metadata
-from aai_cli.services import schema
-from aai_cli.services.catalog import seed_catalog
-from aai_cli.services.memberships import Target, transition
+from aai_cli.models import MembershipEvent, Target, User, metadata
+from aai_cli.services.access.catalog import seed_catalog
+from aai_cli.services.access.memberships import transition
+from aai_cli.services.schema import migrations
 from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
 
 MODEL_TABLES = set(metadata.tables)
@@ -49,8 +49,8 @@ def add_rows(url: str) -> None:
 
 
 def test_exactly_one_head_and_a_linear_history() -> None:
-    assert len(schema.heads()) == 1
-    revisions = schema.history()
+    assert len(migrations.heads()) == 1
+    revisions = migrations.history()
     assert revisions[0].is_head
     assert revisions[-1].down_revision is None
     assert sum(r.is_head for r in revisions) == 1
@@ -59,31 +59,31 @@ def test_exactly_one_head_and_a_linear_history() -> None:
 def test_migrations_are_located_from_the_code_not_the_working_directory(tmp_path: Path) -> None:
     # the autouse fixture chdirs into an empty temp dir: no alembic.ini there
     assert not Path("alembic.ini").exists()
-    assert (schema.migrations_dir() / "env.py").is_file()
-    assert (schema.migrations_dir() / "__init__.py").is_file()
+    assert (migrations.migrations_dir() / "env.py").is_file()
+    assert (migrations.migrations_dir() / "__init__.py").is_file()
 
 
 def test_round_trip_with_rows(empty_db_url: str) -> None:
     with pytest.raises(CheckFailed, match=r"at base .*aai db upgrade"):
-        schema.check(empty_db_url)
-    result = schema.upgrade(empty_db_url)
-    assert result.before == [] and result.after == schema.heads()
+        migrations.check(empty_db_url)
+    result = migrations.upgrade(empty_db_url)
+    assert result.before == [] and result.after == migrations.heads()
     assert table_names(empty_db_url) >= MODEL_TABLES
-    assert not schema.upgrade(empty_db_url).changed  # a second upgrade finds nothing to do
+    assert not migrations.upgrade(empty_db_url).changed  # a second upgrade finds nothing to do
     add_rows(empty_db_url)
     assert count_rows(empty_db_url, "membership_events") == 1
-    schema.check(empty_db_url)
+    migrations.check(empty_db_url)
 
-    down = schema.downgrade(empty_db_url, "base")
+    down = migrations.downgrade(empty_db_url, "base")
     assert down.after == []
     assert table_names(empty_db_url) & MODEL_TABLES == set()
 
-    again = schema.upgrade(empty_db_url)
-    assert again.changed and again.after == schema.heads()
+    again = migrations.upgrade(empty_db_url)
+    assert again.changed and again.after == migrations.heads()
     assert count_rows(empty_db_url, "users") == 0
     add_rows(empty_db_url)  # the schema works again, constraints included
     assert count_rows(empty_db_url, "platforms") == 3
-    schema.check(empty_db_url)
+    migrations.check(empty_db_url)
     with Session(db.get_engine(empty_db_url)) as session:
         event = session.exec(sa.select(MembershipEvent)).scalars().one()  # type: ignore[call-overload]
         assert event.created_at.tzinfo is not None
@@ -100,25 +100,25 @@ def drifted_metadata() -> sa.MetaData:
 
 
 def test_check_names_model_drift(empty_db_url: str) -> None:
-    schema.upgrade(empty_db_url)
+    migrations.upgrade(empty_db_url)
     with pytest.raises(CheckFailed) as caught:
-        schema.check(empty_db_url, metadata=drifted_metadata())
+        migrations.check(empty_db_url, metadata=drifted_metadata())
     message = str(caught.value)
     assert "add column users.shoe_size" in message
     assert "add table audit_notes" in message
 
 
 def test_check_names_tables_the_models_do_not_have(empty_db_url: str) -> None:
-    schema.upgrade(empty_db_url)
+    migrations.upgrade(empty_db_url)
     with db.get_engine(empty_db_url).begin() as connection:
         connection.exec_driver_sql("CREATE TABLE stray (id INTEGER PRIMARY KEY)")
     with pytest.raises(CheckFailed, match="remove table stray"):
-        schema.check(empty_db_url)
+        migrations.check(empty_db_url)
 
 
 def test_unknown_revision_is_not_found(empty_db_url: str) -> None:
     with pytest.raises(NotFound, match="nope"):
-        schema.upgrade(empty_db_url, "nope")
+        migrations.upgrade(empty_db_url, "nope")
     assert table_names(empty_db_url) & MODEL_TABLES == set()
 
 
@@ -128,14 +128,14 @@ def test_a_failed_migration_leaves_the_database_as_it_was(empty_db_url: str) -> 
         connection.exec_driver_sql("CREATE TABLE users (id INTEGER PRIMARY KEY, note TEXT)")
         connection.exec_driver_sql("INSERT INTO users (id, note) VALUES (1, 'keep me')")
     with pytest.raises(Conflict, match="rolled back"):
-        schema.upgrade(empty_db_url)
+        migrations.upgrade(empty_db_url)
     assert table_names(empty_db_url) == {"users"}
     with db.get_engine(empty_db_url).connect() as connection:
         assert connection.exec_driver_sql("SELECT note FROM users").scalar_one() == "keep me"
 
 
 def test_initial_revision_text() -> None:
-    initial = Path(schema.history()[-1].path).read_text()
+    initial = Path(migrations.history()[-1].path).read_text()
     # partial unique indexes for live rows, on both databases
     for index in ("uq_users_username_live", "uq_roles_name_live"):
         line = next(line for line in initial.splitlines() if f"'{index}'" in line)
@@ -151,7 +151,7 @@ def test_initial_revision_text() -> None:
 
 def test_upgrade_sql_prints_without_touching_the_database(tmp_path: Path) -> None:
     url = f"sqlite:///{tmp_path / 'never.db'}"
-    sql = schema.upgrade_sql(url)
+    sql = migrations.upgrade_sql(url)
     assert "CREATE TABLE users" in sql
     assert (
         "CREATE UNIQUE INDEX uq_users_username_live ON users (username) WHERE deleted_at IS NULL"
@@ -160,7 +160,7 @@ def test_upgrade_sql_prints_without_touching_the_database(tmp_path: Path) -> Non
 
 
 def test_upgrade_sql_for_postgres_renders_timestamptz() -> None:
-    sql = schema.upgrade_sql("postgresql+psycopg://u@127.0.0.1:1/x")
+    sql = migrations.upgrade_sql("postgresql+psycopg://u@127.0.0.1:1/x")
     assert "deleted_at TIMESTAMP WITH TIME ZONE" in sql
 
 
@@ -183,7 +183,7 @@ def test_locked_sqlite_gives_busy_and_changes_nothing(
     holder.execute("CREATE TABLE holder (id INTEGER)")
     try:
         with pytest.raises(Busy, match="locked by another process"):
-            schema.upgrade(f"sqlite:///{path}")
+            migrations.upgrade(f"sqlite:///{path}")
     finally:
         holder.execute("ROLLBACK")
         holder.close()
@@ -193,7 +193,7 @@ def test_locked_sqlite_gives_busy_and_changes_nothing(
 def test_database_down_is_exit_5_without_the_password() -> None:
     url = "postgresql+psycopg://aai:hunter2-secret@127.0.0.1:1/aai"
     with pytest.raises(DatabaseUnavailable) as caught:
-        schema.upgrade(url)
+        migrations.upgrade(url)
     assert caught.value.exit_code == 5
     assert "connection refused" in str(caught.value)
     assert "hunter2" not in str(caught.value)
@@ -201,9 +201,9 @@ def test_database_down_is_exit_5_without_the_password() -> None:
 
 def test_autogenerate_writes_nothing_when_models_match(tmp_path: Path) -> None:
     directory = tmp_path / "migrations"
-    shutil.copytree(schema.migrations_dir(), directory)
+    shutil.copytree(migrations.migrations_dir(), directory)
     before = sorted(p.name for p in (directory / "versions").glob("*.py"))
-    assert schema.create_revision("nothing", autogenerate=True, directory=directory) is None
+    assert migrations.create_revision("nothing", autogenerate=True, directory=directory) is None
     assert sorted(p.name for p in (directory / "versions").glob("*.py")) == before
 
 
@@ -227,19 +227,19 @@ def test_autogenerate_writes_a_batch_revision_for_a_new_model(
     tmp_path: Path, extra_model_table: sa.Table
 ) -> None:
     directory = tmp_path / "migrations"
-    shutil.copytree(schema.migrations_dir(), directory)
-    path = schema.create_revision("add widgets", autogenerate=True, directory=directory)
+    shutil.copytree(migrations.migrations_dir(), directory)
+    path = migrations.create_revision("add widgets", autogenerate=True, directory=directory)
     assert path is not None and path.parent == directory / "versions"
     text = path.read_text()
     assert "op.create_table('widgets'" in text
     assert "sa.Column('seen_at', sa.DateTime(timezone=True), nullable=True)" in text
     assert "fk_widgets_user_id_users" in text
-    assert f"down_revision: str | Sequence[str] | None = '{schema.heads()[0]}'" in text
+    assert f"down_revision: str | Sequence[str] | None = '{migrations.heads()[0]}'" in text
     # the new tree has one head and migrates a fresh database
     url = f"sqlite:///{tmp_path / 'new.db'}"
-    schema.upgrade(url, directory=directory)
+    migrations.upgrade(url, directory=directory)
     assert "widgets" in table_names(url)
-    schema.check(url, directory=directory)
+    migrations.check(url, directory=directory)
 
 
 def test_the_wheel_ships_the_migrations() -> None:
@@ -249,26 +249,26 @@ def test_the_wheel_ships_the_migrations() -> None:
     root = Path(__file__).resolve().parents[2]
     project = tomllib.loads((root / "pyproject.toml").read_text())
     assert "migrations" in project["tool"]["hatch"]["build"]["targets"]["wheel"]["packages"]
-    shipped = schema.migrations_dir()
+    shipped = migrations.migrations_dir()
     assert (shipped / "script.py.mako").is_file()
-    assert {Path(r.path).parent for r in schema.history()} == {shipped / "versions"}
+    assert {Path(r.path).parent for r in migrations.history()} == {shipped / "versions"}
 
 
 def test_a_postgres_table_lock_held_elsewhere_is_busy(monkeypatch: pytest.MonkeyPatch) -> None:
     url = create_postgres_database()
     try:
-        schema.upgrade(url)
+        migrations.upgrade(url)
         db.dispose_engines()
         monkeypatch.setattr(db, "PG_LOCK_TIMEOUT_MS", 200)
         holder = sa.create_engine(url)
         with holder.connect() as connection:
             connection.exec_driver_sql("LOCK TABLE users IN ACCESS EXCLUSIVE MODE")
             with pytest.raises(Busy, match="lock was not granted"):
-                schema.downgrade(url, "base")
+                migrations.downgrade(url, "base")
             connection.rollback()
         holder.dispose()
         assert table_names(url) >= MODEL_TABLES
-        assert schema.current(url).at_head
+        assert migrations.current(url).at_head
     finally:
         db.dispose_engines()
         drop_postgres_database(url)
@@ -277,7 +277,7 @@ def test_a_postgres_table_lock_held_elsewhere_is_busy(monkeypatch: pytest.Monkey
 def test_the_directory_revision_derives_columns_for_existing_rows(empty_db_url: str) -> None:
     """Rows written before the directory columns existed get their masks, search text
     and catalog slots on upgrade, and the downgrade keeps the rows."""
-    schema.upgrade(empty_db_url, "409671bd0d2e")
+    migrations.upgrade(empty_db_url, "409671bd0d2e")
     with db.get_engine(empty_db_url).begin() as connection:
         connection.execute(
             sa.text(
@@ -300,8 +300,8 @@ def test_the_directory_revision_derives_columns_for_existing_rows(empty_db_url: 
             ),
             {"now": "2025-01-01 00:00:00+00:00"},
         )
-    schema.upgrade(empty_db_url)
-    schema.check(empty_db_url)
+    migrations.upgrade(empty_db_url)
+    migrations.check(empty_db_url)
     with db.get_engine(empty_db_url).connect() as connection:
         slots = dict(connection.execute(sa.text("SELECT id, facet_slot FROM platforms")).all())
         user = connection.execute(
@@ -311,9 +311,9 @@ def test_the_directory_revision_derives_columns_for_existing_rows(empty_db_url: 
     assert user.platform_mask == 1 << (4 * 1 + 1)  # zeta's slot, "approved"
     assert user.search_text == "old@example.org\noldie"
 
-    schema.downgrade(empty_db_url, "409671bd0d2e")
+    migrations.downgrade(empty_db_url, "409671bd0d2e")
     assert count_rows(empty_db_url, "platform_memberships") == 1
-    schema.upgrade(empty_db_url)  # and back again, triggers included
+    migrations.upgrade(empty_db_url)  # and back again, triggers included
     with db.get_engine(empty_db_url).begin() as connection:
         connection.execute(sa.text("DELETE FROM platform_memberships"))
         mask = connection.execute(sa.text("SELECT platform_mask FROM users")).scalar_one()
@@ -349,7 +349,7 @@ def test_search_index_where_pg_trgm_can_be_had_and_none_where_it_cannot() -> Non
     role = f"aai_limited_{name[-12:]}"
     server = sa.create_engine(postgres_admin_url(), isolation_level="AUTOCOMMIT")
     try:
-        schema.upgrade(urls[0])
+        migrations.upgrade(urls[0])
         assert _has_index(urls[0], "ix_users_search_trgm")
 
         with server.connect() as conn:
@@ -358,8 +358,8 @@ def test_search_index_where_pg_trgm_can_be_had_and_none_where_it_cannot() -> Non
         with db.get_engine(urls[1]).begin() as conn:
             conn.exec_driver_sql(f"GRANT ALL ON SCHEMA public TO {role}")
         limited = make_url(urls[1]).set(username=role).render_as_string(hide_password=False)
-        schema.upgrade(limited)
-        schema.check(limited)
+        migrations.upgrade(limited)
+        migrations.check(limited)
         assert not _has_index(limited, "ix_users_search_trgm")
         with db.session_scope(limited) as session:
             session.add(User(id="auth0|s", email="Someone@Example.org", username="some"))
@@ -381,10 +381,10 @@ def _has_index(url: str, name: str) -> bool:
 
 
 def test_check_names_a_missing_derived_column_trigger(empty_db_url: str) -> None:
-    schema.upgrade(empty_db_url)
+    migrations.upgrade(empty_db_url)
     on_table = " ON users" if empty_db_url.startswith("postgresql") else ""
     name = "trg_users_search_text" if on_table else "trg_users_search_text_insert"
     with db.get_engine(empty_db_url).begin() as connection:
         connection.exec_driver_sql(f"DROP TRIGGER {name}{on_table}")
     with pytest.raises(CheckFailed, match=f"missing trigger {name}"):
-        schema.check(empty_db_url)
+        migrations.check(empty_db_url)

@@ -9,10 +9,9 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import event
 
-from aai_cli.models import User
-from aai_cli.services import memberships
-from aai_cli.services.directory import AdminScope
-from aai_cli.services.memberships import Target
+from aai_cli.models import Target, User
+from aai_cli.services.access import memberships
+from aai_cli.services.directory.query import AdminScope
 
 T0 = datetime(2025, 1, 1, tzinfo=UTC)
 SBP = Target("platform", "sbp")

@@ -9,7 +9,7 @@ from sqlalchemy import select
 from aai_cli import db
 from aai_cli.models import GroupMembership, MembershipEvent, PlatformMembership, SyncRun, User
 from aai_cli.services import auth0
-from aai_cli.services.auth0_transport import RetryPolicy
+from aai_cli.services.auth0.transport import RetryPolicy
 from tests.fakes.auth0_server import BIOCOMMONS_ROLES
 
 GALAXY = "biocommons/platform/galaxy"

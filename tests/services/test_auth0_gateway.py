@@ -10,8 +10,8 @@ import pytest
 
 from aai_cli.errors import Auth0Error, Auth0Unavailable, ConfigError, Conflict
 from aai_cli.services import auth0
-from aai_cli.services.auth0_models import parse_export
-from aai_cli.services.auth0_transport import RetryPolicy
+from aai_cli.services.auth0.models import parse_export
+from aai_cli.services.auth0.transport import RetryPolicy
 
 
 @pytest.fixture(autouse=True)

@@ -12,11 +12,12 @@ from aai_cli.models import (
     GroupMembership,
     GroupPlatform,
     MembershipEvent,
+    Target,
     User,
 )
-from aai_cli.services import schema
-from aai_cli.services.catalog import offered_groups, parse_catalog, seed_catalog
-from aai_cli.services.memberships import Target, transition
+from aai_cli.services.access.catalog import offered_groups, parse_catalog, seed_catalog
+from aai_cli.services.access.memberships import transition
+from aai_cli.services.schema import migrations
 
 BPA_GALAXY = "biocommons/group/bpa_galaxy"
 SBP_BUNDLE = "biocommons/group/sbp_workflow_execution"
@@ -45,7 +46,7 @@ OLD_DEFAULT = {
 @pytest.fixture
 def old_database(empty_db_url: str) -> str:
     """A migrated database seeded with the old default, with a BPA-Galaxy member."""
-    schema.upgrade(empty_db_url)
+    migrations.upgrade(empty_db_url)
     with db.session_scope(empty_db_url) as session:
         seed_catalog(session, parse_catalog(OLD_DEFAULT))
         session.add(User(id="auth0|old", email="old@example.org", username="old"))

@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from aai_cli.errors import InvalidInput, NotFound, UsageError
-from aai_cli.models import User
-from aai_cli.services import directory, memberships
-from aai_cli.services.directory import AdminScope, UserQuery
-from aai_cli.services.memberships import Target
+from aai_cli.models import Target, User
+from aai_cli.services import directory
+from aai_cli.services.access import memberships
+from aai_cli.services.directory.query import AdminScope, UserQuery
 from tests.services.directory_helpers import (
     GALAXY_ADMIN,
     SBP,

@@ -8,10 +8,9 @@ import pytest
 from sqlalchemy import delete, insert, select, update
 
 from aai_cli.errors import NotFound
-from aai_cli.models import Platform, PlatformMembership, User, derived
+from aai_cli.models import Platform, PlatformMembership, Target, User, derived
 from aai_cli.services import directory
-from aai_cli.services.directory import AdminScope, UserQuery
-from aai_cli.services.memberships import Target
+from aai_cli.services.directory.query import AdminScope, UserQuery
 from tests.services.directory_helpers import (
     GALAXY,
     SBP,
@@ -188,7 +187,7 @@ def test_the_sync_upsert_keeps_search_text_and_masks(session) -> None:
     the update path both set search_text, and neither touches the masks."""
     from datetime import UTC, datetime
 
-    from aai_cli.services.sync_users import upsert_rows
+    from aai_cli.services.sync.users import upsert_rows
 
     now = datetime(2026, 1, 1, tzinfo=UTC)
     row = {

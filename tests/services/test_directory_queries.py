@@ -10,7 +10,7 @@ import pytest
 from aai_cli.errors import InvalidInput, NotFound
 from aai_cli.models import Group, utcnow
 from aai_cli.services import directory
-from aai_cli.services.directory import AdminScope, UserQuery
+from aai_cli.services.directory.query import AdminScope, UserQuery
 from tests.services.directory_helpers import (
     GALAXY_ADMIN,
     TSI_ADMIN,

@@ -5,9 +5,8 @@ from __future__ import annotations
 import pytest
 from sqlmodel import delete, select
 
-from aai_cli.models import EmailMessage, GroupAdminRole, User
-from aai_cli.services import memberships, notifications
-from aai_cli.services.memberships import Target
+from aai_cli.models import EmailMessage, GroupAdminRole, Target, User
+from aai_cli.services.access import memberships, notifications
 
 SBP = Target("platform", "sbp")
 GALAXY = Target("platform", "galaxy")

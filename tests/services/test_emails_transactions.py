@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 
 from aai_cli.db import session_scope
-from aai_cli.services import emails
+from aai_cli.services.email import delivery
 from tests.transactions import transactions_left_open
 
 ROLE = "biocommons/role/sbp/admin"
@@ -18,7 +18,7 @@ ROLE = "biocommons/role/sbp/admin"
 
 def enqueue(to: str) -> None:
     with session_scope() as session:
-        emails.enqueue_email(
+        delivery.enqueue_email(
             session,
             kind="access_approved",
             to=to,
@@ -29,7 +29,7 @@ def enqueue(to: str) -> None:
 def deliver_while_held(held, db_url: str) -> tuple[list[str], list[dict]]:  # type: ignore[no-untyped-def]
     """Run a delivery in a worker thread; what is open on the database while `held` waits."""
     counts: list[dict] = []
-    worker = threading.Thread(target=lambda: counts.append(emails.run_delivery()))
+    worker = threading.Thread(target=lambda: counts.append(delivery.run_delivery()))
     worker.start()
     try:
         assert held.wait_arrivals(1), "the delivery never reached the server"
@@ -53,7 +53,7 @@ def test_no_transaction_is_open_while_auth0_lists_a_roles_members(
 ) -> None:
     role_id = auth0_env.add_role(ROLE)["id"]
     auth0_env.assign_role(auth0_env.add_user(email="ann@example.org")["user_id"], role_id)
-    enqueue(emails.role_recipient(ROLE))
+    enqueue(delivery.role_recipient(ROLE))
     held = auth0_env.hold("GET", r"/api/v2/roles/[^/]+/users")
     left_open, counts = deliver_while_held(held, db_url)
     assert left_open == []

@@ -7,8 +7,8 @@ from sqlmodel import select
 
 from aai_cli.errors import Conflict, InvalidInput
 from aai_cli.models import MembershipEvent, RoleChange
-from aai_cli.services import imports
-from aai_cli.services.imports import ImportRow
+from aai_cli.services.access import imports
+from aai_cli.services.access.imports import ImportRow
 from tests.services.directory_helpers import add_user
 
 

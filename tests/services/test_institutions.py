@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from aai_cli.services.institutions import (
+from aai_cli.services.access.institutions import (
     InstitutionCheckUnavailable,
     is_australian_research_institution,
 )

@@ -6,9 +6,8 @@ import pytest
 from sqlmodel import select
 
 from aai_cli.errors import Conflict, InvalidInput, NotFound
-from aai_cli.models import MembershipEvent, RoleChange, User, utcnow
-from aai_cli.services import memberships
-from aai_cli.services.memberships import Target
+from aai_cli.models import MembershipEvent, RoleChange, Target, User, utcnow
+from aai_cli.services.access import memberships
 
 SBP = Target("platform", "sbp")  # not auto-approved
 GALAXY = Target("platform", "galaxy")  # auto-approved

@@ -11,9 +11,10 @@ from sqlalchemy import update
 from sqlmodel import select
 
 from aai_cli.db import session_scope
-from aai_cli.models import RoleChange, User, utcnow
-from aai_cli.services import auth0, outbox
-from aai_cli.services.memberships import Target, transition
+from aai_cli.models import RoleChange, Target, User, utcnow
+from aai_cli.services import auth0
+from aai_cli.services.access import role_outbox
+from aai_cli.services.access.memberships import transition
 from aai_cli.services.sync import run_sync
 from tests.services.sync_helpers import (
     GALAXY,
@@ -50,7 +51,7 @@ def test_push_assigns_and_removes_roles_in_auth0(session, auth0_env) -> None:
     user_id = add_user(session, auth0_env, "ada")
     transition(session, user_id=user_id, target=GALAXY_TARGET, action="approve", actor="admin")
     session.commit()
-    result = outbox.push_role_changes(session, fast_gateway())
+    result = role_outbox.push_role_changes(session, fast_gateway())
     session.commit()
     assert result["done"] == 1
     assert auth0_env.user_roles(user_id) == [GALAXY]
@@ -60,7 +61,7 @@ def test_push_assigns_and_removes_roles_in_auth0(session, auth0_env) -> None:
         session, user_id=user_id, target=GALAXY_TARGET, action="revoke", actor="a", reason="r"
     )
     session.commit()
-    assert outbox.push_role_changes(session, fast_gateway())["done"] == 1
+    assert role_outbox.push_role_changes(session, fast_gateway())["done"] == 1
     assert auth0_env.user_roles(user_id) == []
 
 
@@ -70,7 +71,7 @@ def test_failures_back_off_and_end_dead(session, auth0_env) -> None:
     session.commit()
     gateway = fast_gateway()
     now = utcnow()
-    result = outbox.push_role_changes(session, gateway, now=now)
+    result = role_outbox.push_role_changes(session, gateway, now=now)
     row = changes(session)[0]
     assert result == {
         "attempted": 1,
@@ -81,27 +82,29 @@ def test_failures_back_off_and_end_dead(session, auth0_env) -> None:
         "unavailable": 0,
     }
     assert row.attempts == 1 and row.status == "pending"
-    assert row.next_attempt_at == now + outbox.retry_delay(1)
+    assert row.next_attempt_at == now + role_outbox.retry_delay(1)
     assert "does not exist" in (row.last_error or "")
     # not due yet: left alone
-    assert outbox.push_role_changes(session, gateway, now=now)["attempted"] == 0
-    for attempt in range(2, outbox.MAX_ATTEMPTS + 1):
-        outbox.push_role_changes(session, gateway, now=now + timedelta(days=attempt))
+    assert role_outbox.push_role_changes(session, gateway, now=now)["attempted"] == 0
+    for attempt in range(2, role_outbox.MAX_ATTEMPTS + 1):
+        role_outbox.push_role_changes(session, gateway, now=now + timedelta(days=attempt))
     row = changes(session)[0]
-    assert row.status == "dead" and row.attempts == outbox.MAX_ATTEMPTS
+    assert row.status == "dead" and row.attempts == role_outbox.MAX_ATTEMPTS
 
 
 def test_changes_of_one_user_and_role_apply_in_order(session, auth0_env) -> None:
     auth0_env.add_role(GALAXY)
     user_id = add_user(session, auth0_env, "ada")
     later = utcnow() + timedelta(hours=1)
-    first = outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="assign")
+    first = role_outbox.enqueue_role_change(
+        session, user_id=user_id, role_name=GALAXY, action="assign"
+    )
     first.next_attempt_at = later  # backing off
-    outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="remove")
+    role_outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="remove")
     session.commit()
-    result = outbox.push_role_changes(session, fast_gateway())
+    result = role_outbox.push_role_changes(session, fast_gateway())
     assert result["attempted"] == 0 and result["waiting"] == 2
-    result = outbox.push_role_changes(session, fast_gateway(), now=later)
+    result = role_outbox.push_role_changes(session, fast_gateway(), now=later)
     assert result["done"] == 2
     assert auth0_env.user_roles(user_id) == []
 
@@ -109,14 +112,14 @@ def test_changes_of_one_user_and_role_apply_in_order(session, auth0_env) -> None
 def test_auth0_down_stops_the_push_at_the_first_row(session, auth0_env) -> None:
     auth0_env.add_role(GALAXY)
     ada, bob = add_user(session, auth0_env, "ada"), add_user(session, auth0_env, "bob")
-    outbox.enqueue_role_change(session, user_id=ada, role_name=GALAXY, action="assign")
-    outbox.enqueue_role_change(session, user_id=bob, role_name=GALAXY, action="assign")
+    role_outbox.enqueue_role_change(session, user_id=ada, role_name=GALAXY, action="assign")
+    role_outbox.enqueue_role_change(session, user_id=bob, role_name=GALAXY, action="assign")
     session.commit()
     gateway = fast_gateway()
     gateway.role_by_name(GALAXY)  # cached before Auth0 goes down
     gateway.policy.max_attempts = 2
     auth0_env.fail_next(20, 503)
-    result = outbox.push_role_changes(session, gateway)
+    result = role_outbox.push_role_changes(session, gateway)
     assert (result["attempted"], result["unavailable"]) == (1, 1)
     first, second = changes(session)
     assert first.attempts == 1 and "Auth0 unavailable" in (first.last_error or "")
@@ -126,10 +129,10 @@ def test_auth0_down_stops_the_push_at_the_first_row(session, auth0_env) -> None:
 def test_push_only_the_given_ids(session, auth0_env) -> None:
     auth0_env.add_role(GALAXY)
     ada, bob = add_user(session, auth0_env, "ada"), add_user(session, auth0_env, "bob")
-    mine = outbox.enqueue_role_change(session, user_id=ada, role_name=GALAXY, action="assign")
-    outbox.enqueue_role_change(session, user_id=bob, role_name=GALAXY, action="assign")
+    mine = role_outbox.enqueue_role_change(session, user_id=ada, role_name=GALAXY, action="assign")
+    role_outbox.enqueue_role_change(session, user_id=bob, role_name=GALAXY, action="assign")
     session.commit()
-    assert outbox.push_role_changes(session, fast_gateway(), ids=[mine.id])["done"] == 1
+    assert role_outbox.push_role_changes(session, fast_gateway(), ids=[mine.id])["done"] == 1
     assert auth0_env.user_roles(ada) == [GALAXY] and auth0_env.user_roles(bob) == []
 
 
@@ -169,22 +172,22 @@ def test_decisions_not_yet_pushed_are_not_undone_by_the_sync(
 def test_rows_being_pushed_are_left_to_their_worker(session, auth0_env) -> None:
     auth0_env.add_role(GALAXY)
     user_id = add_user(session, auth0_env, "ada")
-    outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="assign")
-    outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="remove")
+    role_outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="assign")
+    role_outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="remove")
     session.commit()
     held = auth0_env.hold("POST", r"/api/v2/users/[^/]+/roles")
     first: list[dict] = []
 
     def first_worker() -> None:
         with session_scope() as own:
-            first.append(outbox.push_role_changes(own, fast_gateway()))
+            first.append(role_outbox.push_role_changes(own, fast_gateway()))
 
     worker = threading.Thread(target=first_worker)
     worker.start()
     try:
         assert held.wait_arrivals(1)
         # both rows are leased by the first worker: a second one waits for them
-        second = outbox.push_role_changes(session, fast_gateway())
+        second = role_outbox.push_role_changes(session, fast_gateway())
     finally:
         held.release()
         worker.join(30)
@@ -202,17 +205,19 @@ def test_a_row_left_by_a_dead_worker_is_pushed_once_its_lease_has_passed(
 ) -> None:
     auth0_env.add_role(GALAXY)
     user_id = add_user(session, auth0_env, "ada")
-    change = outbox.enqueue_role_change(session, user_id=user_id, role_name=GALAXY, action="assign")
+    change = role_outbox.enqueue_role_change(
+        session, user_id=user_id, role_name=GALAXY, action="assign"
+    )
     session.commit()
     now = utcnow()
     # what a worker's claim leaves behind when the worker dies before recording anything
     session.exec(
         update(RoleChange)
         .where(RoleChange.id == change.id)
-        .values(next_attempt_at=now + outbox.LEASE)
+        .values(next_attempt_at=now + role_outbox.LEASE)
     )
     session.commit()
-    assert outbox.push_role_changes(session, fast_gateway(), now=now)["waiting"] == 1
-    later = now + outbox.LEASE + timedelta(seconds=1)
-    assert outbox.push_role_changes(session, fast_gateway(), now=later)["done"] == 1
+    assert role_outbox.push_role_changes(session, fast_gateway(), now=now)["waiting"] == 1
+    later = now + role_outbox.LEASE + timedelta(seconds=1)
+    assert role_outbox.push_role_changes(session, fast_gateway(), now=later)["done"] == 1
     assert auth0_env.user_roles(user_id) == [GALAXY]

@@ -19,9 +19,9 @@ from aai_cli.models import (
     User,
     utcnow,
 )
-from aai_cli.services import registration, registration_records
-from aai_cli.services.institutions import InstitutionCheckUnavailable
-from aai_cli.services.registration import (
+from aai_cli.services.access import registration, registration_records
+from aai_cli.services.access.institutions import InstitutionCheckUnavailable
+from aai_cli.services.access.registration import (
     AlreadyTaken,
     BundleChoice,
     Registration,

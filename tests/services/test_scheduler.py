@@ -12,8 +12,8 @@ from sqlmodel import select
 from aai_cli.db import advisory_lock, session_scope
 from aai_cli.errors import Busy, ConfigError, UsageError
 from aai_cli.models import JobRun
-from aai_cli.services import scheduled_jobs
-from aai_cli.services.scheduler import (
+from aai_cli.services.scheduler import jobs as scheduled_jobs
+from aai_cli.services.scheduler.runner import (
     INTERRUPTED,
     DailyAt,
     Every,
@@ -74,7 +74,7 @@ def test_a_raising_job_is_recorded_and_neither_stops_the_others_nor_its_schedule
     assert calls == ["boom@10:01:00", "fine@10:01:00", "boom@10:02:00", "fine@10:02:00"]
     failed = runs(db_url, "boom")
     assert [(r.status, r.error) for r in failed] == [("failed", "RuntimeError: kaput")] * 2
-    logged = [r.message for r in caplog.records if r.name == "aai_cli.services.scheduler"]
+    logged = [r.message for r in caplog.records if r.name == "aai_cli.services.scheduler.runner"]
     assert any("job boom failed: RuntimeError: kaput" in message for message in logged)
 
 
@@ -164,7 +164,7 @@ def test_a_job_longer_than_its_interval_logs_a_warning(
     def slow(ctx: JobContext) -> None:
         clock.advance(minutes=3)
 
-    caplog.set_level(logging.INFO, logger="aai_cli.services.scheduler")
+    caplog.set_level(logging.INFO, logger="aai_cli.services.scheduler.runner")
     run_job(JobSpec("slow", Every(1), slow), clock=clock, url=db_url)
     warnings = [r.message for r in caplog.records if r.levelno == logging.WARNING]
     assert warnings == ["job slow ran for 0:03:00, longer than its interval (0:01:00)"]
@@ -183,7 +183,7 @@ def test_the_loop_catches_up_runs_jobs_and_logs_a_heartbeat_each_minute(
         if clock.now >= START + timedelta(minutes=3, seconds=30):
             scheduler.stop.requested = True
 
-    caplog.set_level(logging.DEBUG, logger="aai_cli.services.scheduler")
+    caplog.set_level(logging.DEBUG, logger="aai_cli.services.scheduler.runner")
     scheduler.run_forever(sleep=fake_sleep)
     assert calls == ["tick@10:00:00", "tick@10:01:00", "tick@10:02:00", "tick@10:03:00"]
     heartbeats = [r for r in caplog.records if getattr(r, "heartbeat", False)]

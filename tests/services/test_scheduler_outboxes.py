@@ -9,11 +9,12 @@ import pytest
 from sqlmodel import select
 
 from aai_cli.db import session_scope
-from aai_cli.models import EmailMessage, JobRun, RoleChange, User, utcnow
-from aai_cli.services import auth0, scheduled_jobs
-from aai_cli.services.auth0_transport import RetryPolicy
-from aai_cli.services.memberships import Target, transition
+from aai_cli.models import EmailMessage, JobRun, RoleChange, Target, User, utcnow
+from aai_cli.services import auth0
+from aai_cli.services.access.memberships import transition
+from aai_cli.services.auth0.transport import RetryPolicy
 from aai_cli.services.scheduler import JobScheduler
+from aai_cli.services.scheduler import jobs as scheduled_jobs
 from aai_cli.settings import get_settings
 from tests.services.clock import FakeClock
 

@@ -8,9 +8,8 @@ from sqlmodel import select
 
 from aai_cli.db import session_scope
 from aai_cli.models import EmailMessage, JobRun, MembershipEvent, SyncRun, User
-from aai_cli.services.cleanup import prune_runs
-from aai_cli.services.schedule_status import job_statuses, unhealthy
-from aai_cli.services.scheduler import DailyAt, Every, JobSpec
+from aai_cli.services.scheduler import DailyAt, Every, JobSpec, job_statuses, unhealthy
+from aai_cli.services.scheduler.cleanup import prune_runs
 
 NOW = datetime(2026, 3, 10, 12, 0, tzinfo=UTC)
 

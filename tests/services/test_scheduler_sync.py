@@ -8,9 +8,10 @@ from sqlmodel import select
 
 from aai_cli.db import advisory_lock, session_scope
 from aai_cli.models import JobRun
-from aai_cli.services import auth0, scheduled_jobs
-from aai_cli.services.scheduler import run_job
-from aai_cli.services.sync import LOCK_NAME
+from aai_cli.services import auth0
+from aai_cli.services.scheduler import jobs as scheduled_jobs
+from aai_cli.services.scheduler.runner import run_job
+from aai_cli.services.sync.runner import LOCK_NAME
 from aai_cli.settings import get_settings
 from tests.services.clock import FakeClock
 from tests.services.sync_helpers import build_tenant, fast_gateway

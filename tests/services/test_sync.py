@@ -8,9 +8,10 @@ import pytest
 
 from aai_cli import db
 from aai_cli.errors import Auth0Unavailable, Busy, SafetyGuard
-from aai_cli.services import auth0, sync_users
+from aai_cli.services import auth0
 from aai_cli.services.sync import run_sync, sync_status
-from aai_cli.services.sync_users import get_watermark
+from aai_cli.services.sync import users as sync_users
+from aai_cli.services.sync.users import get_watermark
 from tests.services.sync_helpers import (
     GALAXY,
     TSI,

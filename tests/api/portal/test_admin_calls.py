@@ -24,8 +24,8 @@ import pytest
 from sqlmodel import update
 
 from aai_cli import db
-from aai_cli.models import Platform, User
-from aai_cli.services.memberships import Target, transition
+from aai_cli.models import Platform, Target, User
+from aai_cli.services.access.memberships import transition
 from tests.api.conftest import GALAXY_ADMIN, SBP_ADMIN, TSI, TSI_ADMIN, add_user
 
 BPA_ADMIN = "biocommons/role/bpa_data_portal/admin"
