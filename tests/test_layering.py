@@ -3,7 +3,9 @@
 commands -> services -> models/db/settings/errors, api -> services; services import neither
 typer/rich nor fastapi (nor commands/api); nothing imports commands except main (and the
 command modules themselves); api never imports commands; nobody imports click; command
-modules import only typer and light modules at top level.
+modules import only typer and light modules at top level; service packages depend on each
+other without a cycle; no module imports in the middle of a file; no command module imports
+another for a helper.
 """
 
 from __future__ import annotations
@@ -97,3 +99,108 @@ def test_command_modules_import_only_light_modules_at_top_level(path: Path) -> N
         and module.split(".")[0] not in sys.stdlib_module_names
     ]
     assert heavy == []
+
+
+# Which service package may import which (docs/architecture.md, "Services by noun").
+# Shared single modules (bulk, leases, followups) sit beside the packages.
+SERVICE_DEPENDENCIES = {
+    "auth0": {"bulk"},
+    "schema": set(),
+    "email": {"auth0", "leases"},
+    "directory": set(),
+    "access": {"auth0", "directory", "email", "leases", "schema"},
+    "sync": {"access", "auth0", "bulk"},
+    "scheduler": {"access", "auth0", "email", "sync"},
+    "followups": {"access", "auth0", "email"},
+    "bulk": set(),
+    "leases": set(),
+}
+
+
+def service_unit(path: Path) -> str:
+    """The package (or single module) of aai_cli/services a file belongs to."""
+    parts = path.relative_to(ROOT / "aai_cli" / "services").parts
+    return parts[0] if len(parts) > 1 else parts[0].removesuffix(".py")
+
+
+def service_imports() -> dict[str, set[str]]:
+    found: dict[str, set[str]] = {}
+    for path in python_files("aai_cli", "services"):
+        if path.name == "__init__.py" and path.parent.name == "services":
+            continue
+        unit = service_unit(path)
+        for _, module in imports(path):
+            parts = module.split(".")
+            if parts[:2] == ["aai_cli", "services"] and len(parts) > 2 and parts[2] != unit:
+                found.setdefault(unit, set()).add(parts[2])
+    return found
+
+
+def test_service_packages_import_only_the_packages_below_them() -> None:
+    extra = {
+        unit: sorted(targets - SERVICE_DEPENDENCIES.get(unit, set()))
+        for unit, targets in service_imports().items()
+        if targets - SERVICE_DEPENDENCIES.get(unit, set())
+    }
+    assert extra == {}
+
+
+def test_the_service_dependencies_have_no_cycle() -> None:
+    done: set[str] = set()
+
+    def visit(unit: str, path: tuple[str, ...]) -> None:
+        assert unit not in path, f"cycle: {' -> '.join((*path, unit))}"
+        if unit in done:
+            return
+        for target in SERVICE_DEPENDENCIES[unit]:
+            visit(target, (*path, unit))
+        done.add(unit)
+
+    for unit in SERVICE_DEPENDENCIES:
+        visit(unit, ())
+    assert done == set(SERVICE_DEPENDENCIES)
+
+
+def statements_after_code(path: Path) -> list[int]:
+    """Lines of module-level imports that come after the module's first definition."""
+    body = ast.parse(path.read_text(encoding="utf-8")).body
+    seen_code, late = False, []
+    for node in body:
+        if isinstance(node, ast.Import | ast.ImportFrom):
+            if seen_code:
+                late.append(node.lineno)
+        elif isinstance(node, ast.Expr) and isinstance(node.value, ast.Constant):
+            continue  # the docstring
+        elif isinstance(node, ast.If) and "TYPE_CHECKING" in ast.unparse(node.test):
+            continue
+        else:
+            seen_code = True
+    return late
+
+
+def test_no_module_imports_in_the_middle_of_a_file() -> None:
+    files = python_files("aai_cli") + python_files("api") + [ROOT / "migrations" / "env.py"]
+    late = {
+        str(path.relative_to(ROOT)): lines
+        for path in files
+        if (lines := statements_after_code(path))
+    }
+    assert late == {}
+
+
+def test_a_command_module_imports_no_other_command_module() -> None:
+    """Helpers two commands share belong in a service (or among the shared option types of
+    `aai_cli/commands/__init__.py`); a command package's own modules may import each other."""
+    commands_dir = ROOT / "aai_cli" / "commands"
+    command_modules = {p.stem for p in commands_dir.glob("*.py") if p.stem != "__init__"} | {
+        p.name for p in commands_dir.iterdir() if (p / "__init__.py").exists()
+    }
+    wrong = []
+    for path in python_files("aai_cli", "commands"):
+        own = path.relative_to(commands_dir).parts[0].removesuffix(".py")
+        for line, module in imports(path):
+            parts = module.split(".")
+            other = parts[2] if parts[:2] == ["aai_cli", "commands"] and len(parts) > 2 else own
+            if other != own and other in command_modules:
+                wrong.append(f"{path.relative_to(ROOT)}:{line} imports {module}")
+    assert wrong == []
