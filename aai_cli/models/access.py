@@ -93,9 +93,9 @@ class TargetTables:
     twins (only their foreign keys differ), so code written against this works for both."""
 
     kind: Kind
-    catalog: type[Platform] | type[Group]
-    membership: type[PlatformMembership] | type[GroupMembership]
-    admin_role: type[PlatformAdminRole] | type[GroupAdminRole]
+    catalog: type[Platform | Group]
+    membership: type[PlatformMembership | GroupMembership]
+    admin_role: type[PlatformAdminRole | GroupAdminRole]
     # The target's id column in the membership, admin-role and event tables.
     key: str
     # The catalog column that names the Auth0 role granting access (a group's id is its role).
