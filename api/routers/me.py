@@ -133,7 +133,9 @@ def _my_admin_targets(kind: Kind) -> Callable[..., list[Item]]:
 
 def _admin_target(row: Platform | Group) -> Item:
     item = {"id": row.id, "name": row.name}
-    return item | {"short_name": row.short_name} if isinstance(row, Group) else item
+    if isinstance(row, Group):  # only groups have a short name
+        item["short_name"] = row.short_name
+    return item
 
 
 for _kind, _plural in PLURALS.items():
