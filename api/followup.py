@@ -22,7 +22,7 @@ log = logging.getLogger("aai.api")
 
 
 def decision_response(result: TransitionResult) -> dict[str, Any]:
-    key = "platform_id" if result.target.kind == "platform" else "group_id"
+    key = result.target.tables.key
     return {
         "updated": result.changed,
         "user_id": result.user_id,

@@ -1,7 +1,16 @@
 """The SQLModel tables. Importing this package registers every table on the metadata."""
 
 from aai_cli.models import derived
-from aai_cli.models.access import GroupMembership, Kind, MembershipEvent, PlatformMembership, Target
+from aai_cli.models.access import (
+    TARGET_TABLES,
+    GroupMembership,
+    Kind,
+    MembershipEvent,
+    MembershipState,
+    PlatformMembership,
+    Target,
+    TargetTables,
+)
 from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
 from aai_cli.models.catalog import (
     GROUP_PREFIX,
@@ -24,6 +33,7 @@ __all__ = [
     "GROUP_PREFIX",
     "MEMBERSHIP_STATUSES",
     "NAMING_CONVENTION",
+    "TARGET_TABLES",
     "EmailMessage",
     "Group",
     "GroupAdminRole",
@@ -32,6 +42,7 @@ __all__ = [
     "JobRun",
     "Kind",
     "MembershipEvent",
+    "MembershipState",
     "Platform",
     "PlatformAdminRole",
     "PlatformMembership",
@@ -42,6 +53,7 @@ __all__ = [
     "SyncRun",
     "SyncState",
     "Target",
+    "TargetTables",
     "UTCDateTime",
     "User",
     "metadata",

@@ -14,14 +14,12 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
-from sqlmodel import Session
 
 from aai_cli.errors import Auth0Error, NotFound, ServiceUnavailable
-from aai_cli.models import Target
+from aai_cli.models import TARGET_TABLES, Kind, Target
 from aai_cli.services import directory
 from aai_cli.services.access import scopes
 from aai_cli.services.access.memberships import MAX_REASON_LENGTH, transition
-from aai_cli.services.access.scopes import Administered
 from api.deps import AdminDep, CallerDep, SessionDep, UserSourceDep, end_transaction
 from api.followup import after_decision, decision_response
 from api.routers import admin_schemas as shapes
@@ -217,30 +215,6 @@ def _management(source: Any) -> Any:
     return source
 
 
-def _decide(
-    session: Session,
-    background: BackgroundTasks,
-    who: Administered,
-    *,
-    actor: str,
-    user_id: str,
-    target: Target,
-    action: Decision,
-    body: DecisionBody | None,
-) -> Item:
-    scopes.require_decidable(session, who, actor=actor, user_id=user_id, target=target)
-    result = transition(
-        session,
-        user_id=user_id,
-        target=target,
-        action=action.value,
-        actor=actor,
-        reason=body.reason if body else None,
-    )
-    after_decision(session, background, result)
-    return decision_response(result)
-
-
 DECISION_HELP = (
     "approve (also from revoked or rejected: access is given back), reject (a reason is "
     "required), revoke, unrevoke (= approve from revoked), unreject (back to pending). "
@@ -248,45 +222,51 @@ DECISION_HELP = (
 )
 
 
-@router.post(
+def _decision_route(kind: Kind, path: str, *, max_length: int, summary: str) -> None:
+    """`POST {path}`: decide a membership of `kind`; the target's id is the path's
+    `{kind}_id`. The platform and group routes are this one handler."""
+
+    @router.post(
+        path,
+        name=f"decide_{kind}",
+        summary=summary,
+        description=DECISION_HELP,
+        response_model=shapes.DecisionResult,
+    )
+    def decide(
+        user_id: UserId,
+        target_id: str = Path(alias=TARGET_TABLES[kind].key, min_length=1, max_length=max_length),
+        *,
+        action: Decision,
+        who: AdminDep,
+        caller: CallerDep,
+        session: SessionDep,
+        background: BackgroundTasks,
+        body: DecisionBody | None = None,
+    ) -> Item:
+        target = Target(kind, target_id)
+        scopes.require_decidable(session, who, actor=caller.sub, user_id=user_id, target=target)
+        result = transition(
+            session,
+            user_id=user_id,
+            target=target,
+            action=action.value,
+            actor=caller.sub,
+            reason=body.reason if body else None,
+        )
+        after_decision(session, background, result)
+        return decision_response(result)
+
+
+_decision_route(
+    "platform",
     "/users/{user_id}/platforms/{platform_id}/{action}",
+    max_length=64,
     summary="Decide a platform membership",
-    description=DECISION_HELP,
-    response_model=shapes.DecisionResult,
 )
-def decide_platform(
-    user_id: UserId,
-    platform_id: Annotated[str, Path(min_length=1, max_length=64)],
-    action: Decision,
-    who: AdminDep,
-    caller: CallerDep,
-    session: SessionDep,
-    background: BackgroundTasks,
-    body: DecisionBody | None = None,
-) -> Item:
-    return _decide(
-        session, background, who, actor=caller.sub, user_id=user_id,
-        target=Target("platform", platform_id), action=action, body=body,
-    )  # fmt: skip
-
-
-@router.post(
+_decision_route(
+    "group",
     "/users/{user_id}/groups/{group_id:path}/{action}",
+    max_length=255,
     summary="Decide a group membership (the group id keeps its slashes)",
-    description=DECISION_HELP,
-    response_model=shapes.DecisionResult,
 )
-def decide_group(
-    user_id: UserId,
-    group_id: Annotated[str, Path(min_length=1, max_length=255)],
-    action: Decision,
-    who: AdminDep,
-    caller: CallerDep,
-    session: SessionDep,
-    background: BackgroundTasks,
-    body: DecisionBody | None = None,
-) -> Item:
-    return _decide(
-        session, background, who, actor=caller.sub, user_id=user_id,
-        target=Target("group", group_id), action=action, body=body,
-    )  # fmt: skip

@@ -6,13 +6,14 @@ from Auth0 the first time they are seen, before the sync has brought it.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Path
 from pydantic import BaseModel, ConfigDict, Field, model_validator
 from sqlmodel import Session
 
-from aai_cli.models import Target, User
+from aai_cli.models import Group, Kind, Platform, Target, User
 from aai_cli.services.access import institutions, profile, scopes
 from aai_cli.services.access.catalog import GROUP_ID_PATTERN
 from aai_cli.services.access.memberships import MAX_REASON_LENGTH
@@ -91,34 +92,25 @@ def get_profile(caller: CallerDep, session: SessionDep, source: UserSourceDep) -
     return profile.profile(session, me, claims=caller.claims)
 
 
-@router.get("/platforms", summary="The caller's platform memberships")
-def my_platforms(caller: CallerDep, session: SessionDep) -> list[Item]:
-    return profile.list_my_platforms(session, caller.sub)
+# The twin routes of platforms and groups: one handler each, made for a kind.
+PLURALS: dict[Kind, str] = {"platform": "platforms", "group": "groups"}
 
 
-@router.get("/platforms/approved")
-def my_approved_platforms(caller: CallerDep, session: SessionDep) -> list[Item]:
-    return profile.list_my_platforms(session, caller.sub, status="approved")
+def _my_memberships(kind: Kind, status: str | None) -> Callable[..., list[Item]]:
+    def my_memberships(caller: CallerDep, session: SessionDep) -> list[Item]:
+        return profile.list_my(session, caller.sub, kind, status=status)
+
+    return my_memberships
 
 
-@router.get("/platforms/pending")
-def my_pending_platforms(caller: CallerDep, session: SessionDep) -> list[Item]:
-    return profile.list_my_platforms(session, caller.sub, status="pending")
-
-
-@router.get("/groups", summary="The caller's group memberships")
-def my_groups(caller: CallerDep, session: SessionDep) -> list[Item]:
-    return profile.list_my_groups(session, caller.sub)
-
-
-@router.get("/groups/approved")
-def my_approved_groups(caller: CallerDep, session: SessionDep) -> list[Item]:
-    return profile.list_my_groups(session, caller.sub, status="approved")
-
-
-@router.get("/groups/pending")
-def my_pending_groups(caller: CallerDep, session: SessionDep) -> list[Item]:
-    return profile.list_my_groups(session, caller.sub, status="pending")
+for _kind, _plural in PLURALS.items():
+    router.get(f"/{_plural}", name=f"my_{_plural}", summary=f"The caller's {_kind} memberships")(
+        _my_memberships(_kind, None)
+    )
+    for _status in ("approved", "pending"):
+        router.get(f"/{_plural}/{_status}", name=f"my_{_status}_{_plural}")(
+            _my_memberships(_kind, _status)
+        )
 
 
 @router.get("/all/pending", summary="The caller's pending platform and group requests")
@@ -132,17 +124,26 @@ def is_general_admin(who: AdministeredDep) -> bool:
     return who.is_admin
 
 
-@router.get("/platforms/admin-roles", summary="The platforms the caller administers")
-def my_admin_platforms(who: AdministeredDep, session: SessionDep) -> list[Item]:
-    return [{"id": p.id, "name": p.name} for p in scopes.administered_platforms(session, who)]
+def _my_admin_targets(kind: Kind) -> Callable[..., list[Item]]:
+    def my_admin_targets(who: AdministeredDep, session: SessionDep) -> list[Item]:
+        return [_admin_target(row) for row in scopes.administered_targets(session, who, kind)]
+
+    return my_admin_targets
 
 
-@router.get("/groups/admin-roles", summary="The groups the caller administers")
-def my_admin_groups(who: AdministeredDep, session: SessionDep) -> list[Item]:
-    return [
-        {"id": g.id, "name": g.name, "short_name": g.short_name}
-        for g in scopes.administered_groups(session, who)
-    ]
+def _admin_target(row: Platform | Group) -> Item:
+    item = {"id": row.id, "name": row.name}
+    if isinstance(row, Group):  # only groups have a short name
+        item["short_name"] = row.short_name
+    return item
+
+
+for _kind, _plural in PLURALS.items():
+    router.get(
+        f"/{_plural}/admin-roles",
+        name=f"my_admin_{_plural}",
+        summary=f"The {_plural} the caller administers",
+    )(_my_admin_targets(_kind))
 
 
 @router.post("/platforms/{platform_id}/request", summary="Ask for access to a platform")

@@ -20,7 +20,7 @@ from sqlmodel import Session, SQLModel, col, select
 
 from aai_cli import db
 from aai_cli.errors import InvalidInput, NotFound
-from aai_cli.models import Group, GroupAdminRole, GroupPlatform, Platform, PlatformAdminRole, utcnow
+from aai_cli.models import Group, GroupPlatform, Platform, Target, utcnow
 from aai_cli.models.catalog import GROUP_PREFIX
 from aai_cli.services.schema import migrations
 
@@ -242,15 +242,7 @@ def _upsert_platform(session: Session, spec: PlatformSpec) -> str:
     for key, value in values.items():
         setattr(platform, key, value)
     session.add(platform)
-    current = {
-        r.role_name
-        for r in session.exec(
-            select(PlatformAdminRole).where(PlatformAdminRole.platform_id == spec.id)
-        )
-    }
-    if _replace_links(
-        session, PlatformAdminRole, "platform_id", spec.id, "role_name", current, spec.admin_roles
-    ):
+    if _replace_admin_roles(session, Target("platform", spec.id), spec.admin_roles):
         outcome = "updated" if outcome == "unchanged" else outcome
     if outcome == "updated":
         platform.updated_at = utcnow()
@@ -269,17 +261,11 @@ def _upsert_group(session: Session, spec: GroupSpec) -> str:
         setattr(group, key, value)
     session.add(group)
     session.flush()
-    roles = {
-        r.role_name
-        for r in session.exec(select(GroupAdminRole).where(GroupAdminRole.group_id == spec.id))
-    }
+    changed = _replace_admin_roles(session, Target("group", spec.id), spec.admin_roles)
     platforms = {
         p.platform_id
         for p in session.exec(select(GroupPlatform).where(GroupPlatform.group_id == spec.id))
     }
-    changed = _replace_links(
-        session, GroupAdminRole, "group_id", spec.id, "role_name", roles, spec.admin_roles
-    )
     changed |= _replace_links(
         session, GroupPlatform, "group_id", spec.id, "platform_id", platforms, spec.platforms
     )
@@ -288,6 +274,18 @@ def _upsert_group(session: Session, spec: GroupSpec) -> str:
     if outcome == "updated":
         group.updated_at = utcnow()
     return outcome
+
+
+def _replace_admin_roles(session: Session, target: Target, wanted: Iterable[str]) -> bool:
+    tables = target.tables
+    current = set(
+        session.exec(
+            select(tables.admin_role.role_name).where(tables.admin_role_key() == target.id)
+        )
+    )
+    return _replace_links(
+        session, tables.admin_role, tables.key, target.id, "role_name", current, wanted
+    )
 
 
 def _replace_links(

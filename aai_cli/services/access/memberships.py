@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import replace
-from datetime import datetime
 from typing import Literal, cast
 
 from sqlmodel import Session, col, select
@@ -18,10 +17,8 @@ from sqlmodel import Session, col, select
 from aai_cli.errors import Conflict, InvalidInput, NotFound
 from aai_cli.models import (
     Group,
-    GroupMembership,
     MembershipEvent,
     Platform,
-    PlatformMembership,
     RoleChange,
     Target,
     User,
@@ -74,38 +71,27 @@ def allowed_actions(status: str | None) -> list[str]:
 
 
 def access_role_name(session: Session, target: Target) -> str:
-    if target.kind == "platform":
-        return require_platform(session, target.id).access_role_name
-    return require_group(session, target.id).id
+    return cast(str, getattr(require_target(session, target), target.tables.access_role))
+
+
+def require_target(session: Session, target: Target) -> Platform | Group:
+    """The platform or group `target` names."""
+    row = session.get(target.tables.catalog, target.id)
+    if row is None:
+        raise NotFound(f"unknown {target.kind}: {target.id}")
+    return cast(Platform | Group, row)
 
 
 def require_platform(session: Session, platform_id: str) -> Platform:
-    platform = session.get(Platform, platform_id)
-    if platform is None:
-        raise NotFound(f"unknown platform: {platform_id}")
-    return platform
-
-
-def require_group(session: Session, group_id: str) -> Group:
-    group = session.get(Group, group_id)
-    if group is None:
-        raise NotFound(f"unknown group: {group_id}")
-    return group
+    return cast(Platform, require_target(session, Target("platform", platform_id)))
 
 
 def get_membership(session: Session, *, user_id: str, target: Target) -> Membership | None:
-    if target.kind == "platform":
-        return session.exec(
-            select(PlatformMembership).where(
-                PlatformMembership.user_id == user_id,
-                PlatformMembership.platform_id == target.id,
-            )
-        ).first()
-    return session.exec(
-        select(GroupMembership).where(
-            GroupMembership.user_id == user_id, GroupMembership.group_id == target.id
-        )
+    table = target.tables.membership
+    found = session.exec(
+        select(table).where(table.user_id == user_id, target.tables.membership_key() == target.id)
     ).first()
+    return cast(Membership | None, found)
 
 
 def transition(
@@ -130,10 +116,12 @@ def transition(
     reason = _clean_reason(reason, action)
     if action in reasons_required and not reason:
         raise InvalidInput(f"a reason is required to {action}")
-    role_name = access_role_name(session, target)
+    catalog_row = require_target(session, target)
+    role_name = cast(str, getattr(catalog_row, target.tables.access_role))
     if push_to_auth0 and action in GRANTING:
         _require_live_user(session, user_id)
-    auto_approve = target.kind == "platform" and require_platform(session, target.id).auto_approve
+    # Only platforms approve a first request automatically (groups have no such setting).
+    auto_approve = isinstance(catalog_row, Platform) and catalog_row.auto_approve
 
     membership = get_membership(session, user_id=user_id, target=target)
     current = membership.status if membership else None
@@ -150,7 +138,9 @@ def transition(
 
     now = utcnow()
     if membership is None:
-        membership = _new_membership(target, user_id=user_id, status=new_status, now=now)
+        membership = target.tables.new_membership(
+            target.id, user_id=user_id, status=new_status, created_at=now, updated_at=now
+        )
     membership.status = new_status
     membership.updated_at = now
     if action == "request":
@@ -167,8 +157,7 @@ def transition(
 
     event = MembershipEvent(
         user_id=user_id,
-        platform_id=target.id if target.kind == "platform" else None,
-        group_id=target.id if target.kind == "group" else None,
+        **target.tables.keyed(target.id),
         from_status=current,
         to_status=new_status,
         actor=actor,
@@ -197,16 +186,6 @@ def _queue_role_change(
         role_outbox.enqueue_role_change(
             session, user_id=user_id, role_name=role_name, action="remove"
         )
-
-
-def _new_membership(target: Target, *, user_id: str, status: str, now: datetime) -> Membership:
-    if target.kind == "platform":
-        return PlatformMembership(
-            user_id=user_id, platform_id=target.id, status=status, created_at=now, updated_at=now
-        )
-    return GroupMembership(
-        user_id=user_id, group_id=target.id, status=status, created_at=now, updated_at=now
-    )
 
 
 def _clean_reason(reason: str | None, action: str) -> str | None:

@@ -15,20 +15,12 @@ per-platform "approved" mail either: the registration email lists them.
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, cast
 from urllib.parse import quote
 
 from sqlmodel import Session, select
 
-from aai_cli.models import (
-    EmailMessage,
-    Group,
-    GroupAdminRole,
-    Platform,
-    PlatformAdminRole,
-    Target,
-    User,
-)
+from aai_cli.models import EmailMessage, Group, Platform, Target, User
 from aai_cli.services.access.results import TransitionResult
 from aai_cli.services.email import delivery
 from aai_cli.settings import get_settings
@@ -132,19 +124,14 @@ def _notify_admins(session: Session, result: TransitionResult, user: User) -> li
 
 def admin_roles(session: Session, target: Target) -> list[str]:
     """The admin roles of a platform/group; the super-admin roles when it has none."""
-    if target.kind == "platform":
-        query: Any = select(PlatformAdminRole.role_name).where(
-            PlatformAdminRole.platform_id == target.id
-        )
-    else:
-        query = select(GroupAdminRole.role_name).where(GroupAdminRole.group_id == target.id)
+    tables = target.tables
+    query = select(tables.admin_role.role_name).where(tables.admin_role_key() == target.id)
     roles = sorted(session.exec(query))
     return roles or list(get_settings().admin_roles)
 
 
 def target_name(session: Session, target: Target) -> str:
-    platform = target.kind == "platform"
-    row = session.get(Platform, target.id) if platform else session.get(Group, target.id)
+    row = cast(Platform | Group | None, session.get(target.tables.catalog, target.id))
     return row.name if row is not None else target.id
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
-from typing import Any, Protocol
+from typing import Any, Protocol, cast
 from urllib.parse import quote
 
 from sqlalchemy import Select, literal, union_all
@@ -18,16 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session
 
 from aai_cli.errors import Conflict, InvalidInput, NotFound
-from aai_cli.models import (
-    Group,
-    GroupMembership,
-    Platform,
-    PlatformMembership,
-    Target,
-    User,
-    table_of,
-    utcnow,
-)
+from aai_cli.models import TARGET_TABLES, Group, Kind, Target, User, table_of, utcnow
 from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.access import notifications
 from aai_cli.services.access.institutions import INSTITUTIONAL_EMAIL_REQUIRED, INSTITUTIONAL_GROUPS
@@ -100,6 +91,8 @@ def require_active(user: User) -> User:
 
 # The only platforms the portal can draw (any other id breaks its profile page).
 PORTAL_PLATFORMS = ("galaxy", "bpa_data_portal", "sbp")
+# kind -> the only ids the profile shows (every group it has).
+LIVE_TARGETS: dict[Kind, tuple[str, ...]] = {"platform": PORTAL_PLATFORMS}
 # Set by the Auth0 login Action for a user who has just moved from the legacy password store.
 WELCOME_CLAIM = "https://biocommons.org.au/show_migration_welcome"
 
@@ -158,8 +151,6 @@ def _initials(user: User) -> str:
     return letters or "u"
 
 
-PM = table_of(PlatformMembership)
-GM = table_of(GroupMembership)
 MEMBERSHIP_COLUMNS = (
     "status",
     "request_reason",
@@ -171,43 +162,44 @@ MEMBERSHIP_COLUMNS = (
 
 
 def _memberships_select(
-    kind: str, user_id: str, status: str | None, live_only: bool
+    kind: Kind, user_id: str, status: str | None, live_only: bool
 ) -> Select[Any]:
     """The user's memberships of one kind, in the columns `_items` reads; never those of a
     retired group. `live_only`: what the profile shows (no revoked, portal platforms)."""
-    if kind == "platform":
-        table, catalog, target, short_name = PM, table_of(Platform), PM.c.platform_id, None
-    else:
-        table, catalog, target = GM, table_of(Group), GM.c.group_id
-        short_name = catalog.c.short_name
+    tables = TARGET_TABLES[kind]
+    table, catalog = table_of(tables.membership), table_of(tables.catalog)
+    target = table.c[tables.key]
+    # Only groups have a short name and retire; only some platforms show in the portal.
+    short_name = catalog.c.get("short_name", literal(None))
     query = (
         sa_select(
             literal(kind).label("kind"),
             target.label("target_id"),
             catalog.c.name,
-            (literal(None) if short_name is None else short_name).label("short_name"),
+            short_name.label("short_name"),
             *(table.c[name] for name in MEMBERSHIP_COLUMNS),
         )
         .join(catalog, catalog.c.id == target)
         .where(table.c.user_id == user_id)
     )
-    if kind == "group":
+    if "retired_at" in catalog.c:
         query = query.where(catalog.c.retired_at.is_(None))
     if live_only:
         query = query.where(table.c.status != "revoked")
-        if kind == "platform":
-            query = query.where(target.in_(PORTAL_PLATFORMS))
+        if kind in LIVE_TARGETS:
+            query = query.where(target.in_(LIVE_TARGETS[kind]))
     return query if status is None else query.where(table.c.status == status)
 
 
 def _items(
-    session: Session, *kinds: str, user_id: str, status: str | None, live_only: bool = False
+    session: Session, *kinds: Kind, user_id: str, status: str | None, live_only: bool = False
 ) -> dict[str, list]:
     """The memberships of `kinds` in one statement, as the /me routes show them."""
     selects = [_memberships_select(kind, user_id, status, live_only) for kind in kinds]
     stmt = (selects[0] if len(selects) == 1 else union_all(*selects)).order_by("kind", "target_id")
     mine: dict[str, list[dict[str, Any]]] = {kind: [] for kind in kinds}
-    for kind, target_id, name, short_name, *values in session.connection().execute(stmt):
+    for row_kind, target_id, name, short_name, *values in session.connection().execute(stmt):
+        kind = cast(Kind, row_kind)
         mine[kind].append(
             _item(
                 kind,
@@ -220,10 +212,10 @@ def _items(
     return mine
 
 
-def _item(kind: str, target_id: str, name: str, short_name: str | None, row: dict) -> dict:
+def _item(kind: Kind, target_id: str, name: str, short_name: str | None, row: dict) -> dict:
     item: dict[str, Any] = {f"{kind}_id": target_id, f"{kind}_name": name}
-    if kind == "group":
-        item["group_short_name"] = short_name
+    if "short_name" in table_of(TARGET_TABLES[kind].catalog).c:  # groups only
+        item[f"{kind}_short_name"] = short_name
     status = row["status"]
     return item | {
         "approval_status": status,
@@ -236,16 +228,11 @@ def _item(kind: str, target_id: str, name: str, short_name: str | None, row: dic
     }
 
 
-def list_my_platforms(
-    session: Session, user_id: str, *, status: str | None = None
+def list_my(
+    session: Session, user_id: str, kind: Kind, *, status: str | None = None
 ) -> list[dict[str, Any]]:
-    return _items(session, "platform", user_id=user_id, status=status)["platform"]
-
-
-def list_my_groups(
-    session: Session, user_id: str, *, status: str | None = None
-) -> list[dict[str, Any]]:
-    return _items(session, "group", user_id=user_id, status=status)["group"]
+    """The caller's platform or group memberships (`/me/platforms`, `/me/groups`)."""
+    return _items(session, kind, user_id=user_id, status=status)[kind]
 
 
 def list_mine(

@@ -169,6 +169,7 @@ def complete(session: Session, record_id: str, remote: Any) -> Outcome | None:
     statuses = _statuses(session, user.id, requests)
     notifications.notify_registration(session, user=user, memberships=statuses)
     for requested, result in zip(requests, results, strict=True):
+        # A bundle (group) request left pending also confirms its arrival to the user.
         if requested.kind == "group" and result is not None and result.to_status == "pending":
             notifications.queue_request_received(
                 session, user=user, target=requested.target, reason=requested.reason

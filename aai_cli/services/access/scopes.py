@@ -13,12 +13,13 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from typing import cast
 
 from sqlalchemy import literal, union_all
 from sqlmodel import Session, col, select
 
 from aai_cli.errors import AaiError, NotFound
-from aai_cli.models import Group, GroupAdminRole, Platform, PlatformAdminRole, Target, User
+from aai_cli.models import TARGET_TABLES, Group, Kind, Platform, Target, User
 from aai_cli.services import directory
 from aai_cli.services.access import memberships
 from aai_cli.services.directory.query import AdminScope, UserRecord
@@ -43,11 +44,18 @@ class Administered:
             return AdminScope(platforms=None, groups=None)
         return AdminScope(platforms=self.platforms, groups=self.groups)
 
+    def ids(self, kind: Kind) -> frozenset[str]:
+        """The platforms or groups administered by admin role (none for a super-admin)."""
+        return {"platform": self.platforms, "group": self.groups}[kind]
+
+    def covers(self, target: Target) -> bool:
+        return self.super_admin or target.id in self.ids(target.kind)
+
     def covers_platform(self, platform_id: str) -> bool:
-        return self.super_admin or platform_id in self.platforms
+        return self.covers(Target("platform", platform_id))
 
     def covers_group(self, group_id: str) -> bool:
-        return self.super_admin or group_id in self.groups
+        return self.covers(Target("group", group_id))
 
 
 def administered(
@@ -61,32 +69,28 @@ def administered(
         return Administered(False, frozenset(), frozenset())
     # One statement: the admin role tables of platforms and groups together.
     query = union_all(
-        select(literal("platform"), PlatformAdminRole.platform_id).where(
-            col(PlatformAdminRole.role_name).in_(roles)
-        ),
-        select(literal("group"), GroupAdminRole.group_id).where(
-            col(GroupAdminRole.role_name).in_(roles)
-        ),
+        *(
+            select(literal(kind), tables.admin_role_key()).where(
+                col(tables.admin_role.role_name).in_(roles)
+            )
+            for kind, tables in TARGET_TABLES.items()
+        )
     )
     rows = session.exec(query).all()  # type: ignore[call-overload]  # sqlmodel types exec for SELECT, not UNION
-    platforms = [target for kind, target in rows if kind == "platform"]
-    groups = [target for kind, target in rows if kind == "group"]
-    return Administered(False, frozenset(platforms), frozenset(groups))
+    ids: dict[str, set[str]] = {kind: set() for kind in TARGET_TABLES}
+    for kind, target_id in rows:
+        ids[kind].add(target_id)
+    return Administered(False, frozenset(ids["platform"]), frozenset(ids["group"]))
 
 
-def administered_platforms(session: Session, who: Administered) -> list[Platform]:
-    """The platforms the caller administers (every platform for a super-admin)."""
-    query = select(Platform).order_by(Platform.id)
+def administered_targets(session: Session, who: Administered, kind: Kind) -> list[Platform | Group]:
+    """The platforms or groups the caller administers (every one for a super-admin)."""
+    catalog = TARGET_TABLES[kind].catalog
+    query = select(catalog).order_by(catalog.id)
     if not who.super_admin:
-        query = query.where(col(Platform.id).in_(who.platforms))
-    return list(session.exec(query))
-
-
-def administered_groups(session: Session, who: Administered) -> list[Group]:
-    query = select(Group).order_by(Group.id)
-    if not who.super_admin:
-        query = query.where(col(Group.id).in_(who.groups))
-    return list(session.exec(query))
+        query = query.where(col(catalog.id).in_(who.ids(kind)))
+    found = session.exec(query).all()
+    return cast(list[Platform | Group], list(found))
 
 
 class Forbidden(AaiError):
@@ -112,29 +116,27 @@ def require_managed_user(session: Session, who: Administered, user_id: str) -> U
     return record
 
 
+# The API's messages for an unknown target, as the portal has always received them.
+TARGET_NOT_FOUND: dict[Kind, str] = {
+    "platform": "Platform '{id}' not found",
+    "group": "Group {id} not found in database",
+}
+
+
 def require_decidable(
     session: Session, who: Administered, *, actor: str, user_id: str, target: Target
 ) -> None:
     """The checks before an admin decides on `user_id`'s membership of `target`, in order:
     the target exists (404), the caller administers it (403), it is not the caller's own
     membership (403), the user is live (404) and has that membership (404)."""
-    if target.kind == "platform":
-        if session.get(Platform, target.id) is None:
-            raise NotFound(f"Platform '{target.id}' not found")
-        if not who.covers_platform(target.id):
-            raise Forbidden("You do not have permission to manage this platform.")
-    else:
-        if session.get(Group, target.id) is None:
-            raise NotFound(f"Group {target.id} not found in database")
-        if not who.covers_group(target.id):
-            raise Forbidden("You do not have permission to manage this group.")
+    if session.get(target.tables.catalog, target.id) is None:
+        raise NotFound(TARGET_NOT_FOUND[target.kind].format(id=target.id))
+    if not who.covers(target):
+        raise Forbidden(f"You do not have permission to manage this {target.kind}.")
     if actor == user_id:
         raise Forbidden("You cannot decide your own access; another admin must.")
     user = session.get(User, user_id)
     if user is None or user.deleted_at is not None:
         raise NotFound(f"User '{user_id}' not found")
     if memberships.get_membership(session, user_id=user_id, target=target) is None:
-        label = "Platform" if target.kind == "platform" else "Group"
-        raise NotFound(
-            f"{label} membership for user {user_id} on {target.kind} {target.id} not found"
-        )
+        raise NotFound(f"{target.tables.label} membership for user {user_id} on {target} not found")

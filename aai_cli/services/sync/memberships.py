@@ -20,11 +20,8 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from aai_cli.models import (
-    Group,
-    GroupMembership,
+    TARGET_TABLES,
     MembershipEvent,
-    Platform,
-    PlatformMembership,
     Role,
     Target,
     User,
@@ -65,13 +62,12 @@ class MembershipCounts:
 
 def access_targets(session: Session) -> list[tuple[Target, str]]:
     """Every platform and group with the name of the Auth0 role that grants it."""
-    platforms = session.execute(
-        select(col(Platform.id), col(Platform.access_role_name)).order_by(col(Platform.id))
-    )
-    groups = session.execute(select(col(Group.id)).order_by(col(Group.id))).scalars()
-    return [(Target("platform", pid), role) for pid, role in platforms] + [
-        (Target("group", gid), gid) for gid in groups
-    ]
+    targets = []
+    for kind, tables in TARGET_TABLES.items():
+        ids = col(tables.catalog.id)
+        rows = session.execute(select(ids, tables.access_role_column()).order_by(ids))
+        targets += [(Target(kind, target_id), role) for target_id, role in rows]
+    return targets
 
 
 def _role_id(session: Session, gateway: Auth0Gateway, name: str) -> str | None:
@@ -170,14 +166,10 @@ def _ensure_users(
 
 
 def _current(session: Session, target: Target) -> dict[str, str]:
-    if target.kind == "platform":
-        rows = select(col(PlatformMembership.user_id), col(PlatformMembership.status)).where(
-            col(PlatformMembership.platform_id) == target.id
-        )
-    else:
-        rows = select(col(GroupMembership.user_id), col(GroupMembership.status)).where(
-            col(GroupMembership.group_id) == target.id
-        )
+    table = target.tables.membership
+    rows = select(col(table.user_id), col(table.status)).where(
+        target.tables.membership_key() == target.id
+    )
     return dict(session.execute(rows).all())
 
 
@@ -235,14 +227,13 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
         return
     status = memberships.TRANSITIONS["approve"][None]
     now = utcnow()
-    key = "platform_id" if target.kind == "platform" else "group_id"
-    table = PlatformMembership if target.kind == "platform" else GroupMembership
+    key = target.tables.keyed(target.id)
     decision = {"status": status, "reason": GRANTED_REASON, "decided_by": ACTOR}
     bulk_write(
         session,
-        table_of(table),
+        table_of(target.tables.membership),
         [
-            {"user_id": uid, key: target.id, **decision, "decided_at": now}
+            {"user_id": uid, **key, **decision, "decided_at": now}
             | {"created_at": now, "updated_at": now}
             for uid in user_ids
         ],
@@ -251,7 +242,7 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
         session,
         table_of(MembershipEvent),
         [
-            {"user_id": uid, key: target.id, "from_status": None, "to_status": status}
+            {"user_id": uid, **key, "from_status": None, "to_status": status}
             | {"actor": ACTOR, "reason": GRANTED_REASON, "created_at": now}
             for uid in user_ids
         ],
