@@ -132,35 +132,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_users_email'), ['email'], unique=False)
         batch_op.create_index('uq_users_username_live', ['username'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
-    op.create_table('group_admin_roles',
-    sa.Column('group_id', sa.String(length=255), nullable=False),
-    sa.Column('role_name', sa.String(length=255), nullable=False),
-    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_admin_roles_group_id_groups')),
-    sa.PrimaryKeyConstraint('group_id', 'role_name', name=op.f('pk_group_admin_roles'))
-    )
-    with op.batch_alter_table('group_admin_roles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_group_admin_roles_role_name'), ['role_name'], unique=False)
-
-    op.create_table('group_memberships',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.String(length=255), nullable=False),
-    sa.Column('group_id', sa.String(length=255), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('request_reason', sa.Text(), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('decided_by', sa.String(length=255), nullable=True),
-    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'revoked')", name=op.f('ck_group_memberships_status')),
-    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_memberships_group_id_groups')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_group_memberships_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_group_memberships')),
-    sa.UniqueConstraint('user_id', 'group_id', name=op.f('uq_group_memberships_user_id_group_id'))
-    )
-    with op.batch_alter_table('group_memberships', schema=None) as batch_op:
-        batch_op.create_index('ix_group_memberships_group_id_status', ['group_id', 'status'], unique=False)
+    _create_admin_roles('group', 'groups', 255)
+    _create_memberships('group', 'groups', 255)
 
     op.create_table('group_platforms',
     sa.Column('group_id', sa.String(length=255), nullable=False),
@@ -192,35 +165,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_membership_events_platform_id'), ['platform_id'], unique=False)
         batch_op.create_index('ix_membership_events_user_id_created_at', ['user_id', 'created_at'], unique=False)
 
-    op.create_table('platform_admin_roles',
-    sa.Column('platform_id', sa.String(length=64), nullable=False),
-    sa.Column('role_name', sa.String(length=255), nullable=False),
-    sa.ForeignKeyConstraint(['platform_id'], ['platforms.id'], name=op.f('fk_platform_admin_roles_platform_id_platforms')),
-    sa.PrimaryKeyConstraint('platform_id', 'role_name', name=op.f('pk_platform_admin_roles'))
-    )
-    with op.batch_alter_table('platform_admin_roles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_platform_admin_roles_role_name'), ['role_name'], unique=False)
-
-    op.create_table('platform_memberships',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.String(length=255), nullable=False),
-    sa.Column('platform_id', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('request_reason', sa.Text(), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('decided_by', sa.String(length=255), nullable=True),
-    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'revoked')", name=op.f('ck_platform_memberships_status')),
-    sa.ForeignKeyConstraint(['platform_id'], ['platforms.id'], name=op.f('fk_platform_memberships_platform_id_platforms')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_platform_memberships_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_platform_memberships')),
-    sa.UniqueConstraint('user_id', 'platform_id', name=op.f('uq_platform_memberships_user_id_platform_id'))
-    )
-    with op.batch_alter_table('platform_memberships', schema=None) as batch_op:
-        batch_op.create_index('ix_platform_memberships_platform_id_status', ['platform_id', 'status'], unique=False)
+    _create_admin_roles('platform', 'platforms', 64)
+    _create_memberships('platform', 'platforms', 64)
 
     op.create_table('role_changes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -253,14 +199,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_role_changes_status_next_attempt_at')
 
     op.drop_table('role_changes')
-    with op.batch_alter_table('platform_memberships', schema=None) as batch_op:
-        batch_op.drop_index('ix_platform_memberships_platform_id_status')
-
-    op.drop_table('platform_memberships')
-    with op.batch_alter_table('platform_admin_roles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_platform_admin_roles_role_name'))
-
-    op.drop_table('platform_admin_roles')
+    _drop_memberships('platform')
+    _drop_admin_roles('platform')
     with op.batch_alter_table('membership_events', schema=None) as batch_op:
         batch_op.drop_index('ix_membership_events_user_id_created_at')
         batch_op.drop_index(batch_op.f('ix_membership_events_platform_id'))
@@ -268,14 +208,8 @@ def downgrade() -> None:
 
     op.drop_table('membership_events')
     op.drop_table('group_platforms')
-    with op.batch_alter_table('group_memberships', schema=None) as batch_op:
-        batch_op.drop_index('ix_group_memberships_group_id_status')
-
-    op.drop_table('group_memberships')
-    with op.batch_alter_table('group_admin_roles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_group_admin_roles_role_name'))
-
-    op.drop_table('group_admin_roles')
+    _drop_memberships('group')
+    _drop_admin_roles('group')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('uq_users_username_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_users_email'))
@@ -303,3 +237,58 @@ def downgrade() -> None:
 
     op.drop_table('email_outbox')
     # ### end Alembic commands ###
+
+
+# Groups and platforms have twin tables: who administers the target and who is a member of it.
+
+
+def _create_admin_roles(target: str, targets: str, id_length: int) -> None:
+    table = f'{target}_admin_roles'
+    op.create_table(table,
+    sa.Column(f'{target}_id', sa.String(length=id_length), nullable=False),
+    sa.Column('role_name', sa.String(length=255), nullable=False),
+    sa.ForeignKeyConstraint([f'{target}_id'], [f'{targets}.id'], name=op.f(f'fk_{table}_{target}_id_{targets}')),
+    sa.PrimaryKeyConstraint(f'{target}_id', 'role_name', name=op.f(f'pk_{table}'))
+    )
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(batch_op.f(f'ix_{table}_role_name'), ['role_name'], unique=False)
+
+
+def _create_memberships(target: str, targets: str, id_length: int) -> None:
+    table = f'{target}_memberships'
+    op.create_table(table,
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.String(length=255), nullable=False),
+    sa.Column(f'{target}_id', sa.String(length=id_length), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('request_reason', sa.Text(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('decided_by', sa.String(length=255), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'revoked')", name=op.f(f'ck_{table}_status')),
+    sa.ForeignKeyConstraint([f'{target}_id'], [f'{targets}.id'], name=op.f(f'fk_{table}_{target}_id_{targets}')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f(f'fk_{table}_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{table}')),
+    sa.UniqueConstraint('user_id', f'{target}_id', name=op.f(f'uq_{table}_user_id_{target}_id'))
+    )
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(f'ix_{table}_{target}_id_status', [f'{target}_id', 'status'], unique=False)
+
+
+def _drop_admin_roles(target: str) -> None:
+    table = f'{target}_admin_roles'
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f(f'ix_{table}_role_name'))
+
+    op.drop_table(table)
+
+
+def _drop_memberships(target: str) -> None:
+    table = f'{target}_memberships'
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_index(f'ix_{table}_{target}_id_status')
+
+    op.drop_table(table)
