@@ -18,11 +18,8 @@ from tests.fakes.auth0_server import FakeAuth0
 
 @pytest.fixture(scope="session")
 def _fake_auth0_server() -> Iterator[FakeAuth0]:
-    fake = FakeAuth0().start()
-    try:
+    with FakeAuth0() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture
