@@ -126,6 +126,21 @@ class Spawned(NamedTuple):
 
         return httpx.get(f"{self.url}/__fake__/stats").json()
 
+    def management_token(self) -> str:
+        """A Management API access token, by the client credentials grant."""
+        import httpx
+
+        answer = httpx.post(
+            f"{self.url}/oauth/token",
+            json={
+                "grant_type": "client_credentials",
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "audience": f"https://{self.domain}/api/v2/",
+            },
+        )
+        return answer.json()["access_token"]
+
 
 @contextlib.contextmanager
 def spawned(*args: str, users: int = 1000, timeout_s: float = 600) -> Iterator[Spawned]:
