@@ -49,19 +49,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_groups'))
     )
-    op.create_table('job_runs',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('job', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('counts', sa.JSON(), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f('ck_job_runs_status')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs'))
-    )
-    with op.batch_alter_table('job_runs', schema=None) as batch_op:
-        batch_op.create_index('ix_job_runs_job_started_at', ['job', 'started_at'], unique=False)
+    _create_runs('job_runs')
 
     op.create_table('platforms',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -85,23 +73,13 @@ def upgrade() -> None:
     with op.batch_alter_table('roles', schema=None) as batch_op:
         batch_op.create_index('uq_roles_name_live', ['name'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
-    op.create_table('sync_runs',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('job', sa.String(length=64), nullable=False),
-    sa.Column('mode', sa.String(length=16), nullable=True),
-    sa.Column('dry_run', sa.Boolean(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('counts', sa.JSON(), nullable=False),
-    sa.Column('auth0_requests', sa.Integer(), nullable=False),
-    sa.Column('rate_limited', sa.Integer(), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f('ck_sync_runs_status')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_runs'))
-    )
-    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
-        batch_op.create_index('ix_sync_runs_job_started_at', ['job', 'started_at'], unique=False)
+    _create_runs('sync_runs', after_job=[
+        sa.Column('mode', sa.String(length=16), nullable=True),
+        sa.Column('dry_run', sa.Boolean(), nullable=False),
+    ], after_counts=[
+        sa.Column('auth0_requests', sa.Integer(), nullable=False),
+        sa.Column('rate_limited', sa.Integer(), nullable=False),
+    ])
 
     op.create_table('sync_state',
     sa.Column('key', sa.String(length=64), nullable=False),
@@ -199,7 +177,7 @@ def downgrade() -> None:
         batch_op.drop_index('ix_role_changes_status_next_attempt_at')
 
     op.drop_table('role_changes')
-    _drop_memberships('platform')
+    _drop_with_index('platform_memberships', 'ix_platform_memberships_platform_id_status')
     _drop_admin_roles('platform')
     with op.batch_alter_table('membership_events', schema=None) as batch_op:
         batch_op.drop_index('ix_membership_events_user_id_created_at')
@@ -208,7 +186,7 @@ def downgrade() -> None:
 
     op.drop_table('membership_events')
     op.drop_table('group_platforms')
-    _drop_memberships('group')
+    _drop_with_index('group_memberships', 'ix_group_memberships_group_id_status')
     _drop_admin_roles('group')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('uq_users_username_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
@@ -218,25 +196,35 @@ def downgrade() -> None:
 
     op.drop_table('users')
     op.drop_table('sync_state')
-    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
-        batch_op.drop_index('ix_sync_runs_job_started_at')
-
-    op.drop_table('sync_runs')
+    _drop_with_index('sync_runs', 'ix_sync_runs_job_started_at')
     with op.batch_alter_table('roles', schema=None) as batch_op:
         batch_op.drop_index('uq_roles_name_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.drop_table('roles')
     op.drop_table('platforms')
-    with op.batch_alter_table('job_runs', schema=None) as batch_op:
-        batch_op.drop_index('ix_job_runs_job_started_at')
-
-    op.drop_table('job_runs')
+    _drop_with_index('job_runs', 'ix_job_runs_job_started_at')
     op.drop_table('groups')
-    with op.batch_alter_table('email_outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_email_outbox_status_next_attempt_at')
-
-    op.drop_table('email_outbox')
+    _drop_with_index('email_outbox', 'ix_email_outbox_status_next_attempt_at')
     # ### end Alembic commands ###
+
+
+def _create_runs(table: str, *, after_job: Sequence[sa.Column] = (), after_counts: Sequence[sa.Column] = ()) -> None:
+    """A record of runs (sync_runs, job_runs): `after_job` and `after_counts` are its own columns."""
+    op.create_table(table,
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=64), nullable=False),
+    *after_job,
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    *after_counts,
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f(f'ck_{table}_status')),
+    sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{table}'))
+    )
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(f'ix_{table}_job_started_at', ['job', 'started_at'], unique=False)
 
 
 # Groups and platforms have twin tables: who administers the target and who is a member of it.
@@ -286,9 +274,8 @@ def _drop_admin_roles(target: str) -> None:
     op.drop_table(table)
 
 
-def _drop_memberships(target: str) -> None:
-    table = f'{target}_memberships'
+def _drop_with_index(table: str, index: str) -> None:
     with op.batch_alter_table(table, schema=None) as batch_op:
-        batch_op.drop_index(f'ix_{table}_{target}_id_status')
+        batch_op.drop_index(index)
 
     op.drop_table(table)
