@@ -127,19 +127,12 @@ class Spawned(NamedTuple):
         return httpx.get(f"{self.url}/__fake__/stats").json()
 
     def management_token(self) -> str:
-        """A Management API access token, by the client credentials grant."""
-        import httpx
+        """A Management API access token, by the SDK's client credentials grant."""
+        from auth0.authentication import GetToken
 
-        answer = httpx.post(
-            f"{self.url}/oauth/token",
-            json={
-                "grant_type": "client_credentials",
-                "client_id": self.client_id,
-                "client_secret": self.client_secret,
-                "audience": f"https://{self.domain}/api/v2/",
-            },
-        )
-        return answer.json()["access_token"]
+        host = self.url.removeprefix("http://")
+        grant = GetToken(host, self.client_id, self.client_secret, protocol="http")
+        return grant.client_credentials(f"https://{self.domain}/api/v2/")["access_token"]
 
 
 @contextlib.contextmanager
