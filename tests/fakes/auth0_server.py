@@ -63,7 +63,7 @@ from tests.fakes import auth0_users_api as users_api
 from tests.fakes.auth0_holds import HeldAnswer
 from tests.fakes.auth0_http import ApiError, Request, Response, error_body
 from tests.fakes.auth0_jobs import JobBook
-from tests.fakes.auth0_runner import BIOCOMMONS_ROLES, populate, spawned
+from tests.fakes.auth0_runner import BIOCOMMONS_ROLES, auth0_variables, populate, spawned
 from tests.fakes.auth0_store import TenantStore
 from tests.fakes.auth0_tokens import ROLES_CLAIM, TokenAuthority
 from tests.fakes.auth0_wire import FakeHTTPServer, RequestRecord, TokenBucket, _Handler
@@ -126,6 +126,17 @@ class FakeAuth0(LocalServer, TokenAuthority):
     @property
     def issuer(self) -> str:
         return f"{self.url}/"
+
+    def env(self) -> dict[str, str]:
+        """The AUTH0_* variables pointing our settings at this server."""
+        return auth0_variables(
+            self.domain,
+            self.url,
+            self.client_id,
+            self.client_secret,
+            self.api_audience,
+            self.issuer,
+        )
 
     def reset(self) -> None:
         """Empty tenant, default knobs, fresh request log (tokens already issued stay valid)."""
