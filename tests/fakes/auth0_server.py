@@ -33,7 +33,7 @@ burst), latency_s, fail_fraction (seeded 503s), fail_next(n, status, path_prefix
 drops the connection), hold(method, path_regex) (answers wait until released),
 token_expires_in, export_pending_polls, export_delay_s, export_link_ttl_s,
 export_final_status, require_username; requests / request_count / requests_to(prefix) /
-rate_limited / verification_emails; reset().
+rate_limited / verification_emails; env() (the AUTH0_* variables pointing at it); reset().
 
 Behaviour chosen where Auth0 documents nothing (docs/auth0.md lists these too):
 - users list: `total` is the true number of matches; the cap applies when
