@@ -9,9 +9,18 @@ from __future__ import annotations
 
 
 class AaiError(Exception):
-    """An error with a message for the operator and an exit code for the shell."""
+    """An error with a message for the operator and an exit code for the shell.
+
+    A subclass states its exit code in its header: `class NotFound(AaiError, exit_code=4)`;
+    without one it keeps its parent's.
+    """
 
     exit_code = 1
+
+    def __init_subclass__(cls, *, exit_code: int | None = None, **kwargs: object) -> None:
+        super().__init_subclass__(**kwargs)
+        if exit_code is not None:
+            cls.exit_code = exit_code
 
     def __init__(self, message: str, *, hint: str | None = None) -> None:
         super().__init__(message)
@@ -22,30 +31,24 @@ class AaiError(Exception):
         return f"{self.message} ({self.hint})" if self.hint else self.message
 
 
-class UsageError(AaiError):
-    exit_code = 2
+class UsageError(AaiError, exit_code=2):
+    """The command was called wrongly (bad arguments)."""
 
 
-class CheckFailed(AaiError):
+class CheckFailed(AaiError, exit_code=3):
     """A check found drift or a stale artefact."""
 
-    exit_code = 3
 
-
-class Conflict(AaiError):
+class Conflict(AaiError, exit_code=3):
     """The requested change is not allowed from the current state."""
 
-    exit_code = 3
+
+class NotFound(AaiError, exit_code=4):
+    """The thing asked for does not exist."""
 
 
-class NotFound(AaiError):
-    exit_code = 4
-
-
-class ServiceUnavailable(AaiError):
+class ServiceUnavailable(AaiError, exit_code=5):
     """An external service (database, Auth0, SMTP) could not be reached or gave up."""
-
-    exit_code = 5
 
 
 class DatabaseUnavailable(ServiceUnavailable):
@@ -60,26 +63,20 @@ class SmtpUnavailable(ServiceUnavailable):
     pass
 
 
-class ConfigError(AaiError):
-    exit_code = 6
+class ConfigError(AaiError, exit_code=6):
+    """The settings are missing or wrong."""
 
 
-class Busy(AaiError):
+class Busy(AaiError, exit_code=7):
     """Another run holds the lock."""
 
-    exit_code = 7
 
-
-class SafetyGuard(AaiError):
+class SafetyGuard(AaiError, exit_code=8):
     """A safety guard stopped the work before it could do damage."""
 
-    exit_code = 8
 
-
-class Auth0Error(AaiError):
+class Auth0Error(AaiError, exit_code=1):
     """Auth0 answered with an error that is not a transient failure (4xx other than 429)."""
-
-    exit_code = 1
 
     def __init__(self, message: str, *, status_code: int, error_code: str | None = None) -> None:
         super().__init__(message)

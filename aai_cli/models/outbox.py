@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Index, Text
 from sqlmodel import Field, SQLModel
@@ -14,14 +15,23 @@ ROLE_CHANGE_STATUSES = ("pending", "done", "dead")
 EMAIL_STATUSES = ("pending", "sending", "sent", "dead")
 
 
+def outbox_table_args(table: str, statuses: tuple[str, ...], *more: Any) -> tuple[Any, ...]:
+    """An outbox's constraints: its status, and an index to find the rows due (then `more`)."""
+    return (
+        CheckConstraint(in_check("status", statuses), name="status"),
+        Index(f"ix_{table}_status_next_attempt_at", "status", "next_attempt_at"),
+        *more,
+    )
+
+
 class RoleChange(SQLModel, table=True):
     """An Auth0 role assignment or removal to push (the Auth0 outbox)."""
 
     __tablename__ = "role_changes"
-    __table_args__ = (
+    __table_args__ = outbox_table_args(
+        "role_changes",
+        ROLE_CHANGE_STATUSES,
         CheckConstraint(in_check("action", ROLE_CHANGE_ACTIONS), name="action"),
-        CheckConstraint(in_check("status", ROLE_CHANGE_STATUSES), name="status"),
-        Index("ix_role_changes_status_next_attempt_at", "status", "next_attempt_at"),
         Index("ix_role_changes_user_id_role_name", "user_id", "role_name"),
     )
 
@@ -42,10 +52,7 @@ class EmailMessage(SQLModel, table=True):
     """A queued email (the email outbox)."""
 
     __tablename__ = "email_outbox"
-    __table_args__ = (
-        CheckConstraint(in_check("status", EMAIL_STATUSES), name="status"),
-        Index("ix_email_outbox_status_next_attempt_at", "status", "next_attempt_at"),
-    )
+    __table_args__ = outbox_table_args("email_outbox", EMAIL_STATUSES)
 
     id: int | None = Field(default=None, primary_key=True)
     kind: str = Field(max_length=64)

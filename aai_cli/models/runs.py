@@ -13,12 +13,19 @@ from aai_cli.models.base import created_timestamp, in_check, timestamp
 RUN_STATUSES = ("running", "succeeded", "failed")
 
 
-class SyncRun(SQLModel, table=True):
-    __tablename__ = "sync_runs"
-    __table_args__ = (
+def run_table_args(table: str) -> tuple[Any, ...]:
+    """A run record's constraints: its status, and an index to find a job's latest runs."""
+    return (
         CheckConstraint(in_check("status", RUN_STATUSES), name="status"),
-        Index("ix_sync_runs_job_started_at", "job", "started_at"),
+        Index(f"ix_{table}_job_started_at", "job", "started_at"),
     )
+
+
+class SyncRun(SQLModel, table=True):
+    """One sync: what it did, how many Auth0 requests it made, how it ended."""
+
+    __tablename__ = "sync_runs"
+    __table_args__ = run_table_args("sync_runs")
 
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=64)
@@ -44,11 +51,10 @@ class SyncState(SQLModel, table=True):
 
 
 class JobRun(SQLModel, table=True):
+    """One run of a scheduled job and how it ended."""
+
     __tablename__ = "job_runs"
-    __table_args__ = (
-        CheckConstraint(in_check("status", RUN_STATUSES), name="status"),
-        Index("ix_job_runs_job_started_at", "job", "started_at"),
-    )
+    __table_args__ = run_table_args("job_runs")
 
     id: int | None = Field(default=None, primary_key=True)
     job: str = Field(max_length=64)

@@ -49,19 +49,7 @@ def upgrade() -> None:
     sa.Column('updated_at', sa.DateTime(timezone=True), nullable=True),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_groups'))
     )
-    op.create_table('job_runs',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('job', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('counts', sa.JSON(), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f('ck_job_runs_status')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_job_runs'))
-    )
-    with op.batch_alter_table('job_runs', schema=None) as batch_op:
-        batch_op.create_index('ix_job_runs_job_started_at', ['job', 'started_at'], unique=False)
+    _create_runs('job_runs')
 
     op.create_table('platforms',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -85,23 +73,13 @@ def upgrade() -> None:
     with op.batch_alter_table('roles', schema=None) as batch_op:
         batch_op.create_index('uq_roles_name_live', ['name'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
-    op.create_table('sync_runs',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('job', sa.String(length=64), nullable=False),
-    sa.Column('mode', sa.String(length=16), nullable=True),
-    sa.Column('dry_run', sa.Boolean(), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('counts', sa.JSON(), nullable=False),
-    sa.Column('auth0_requests', sa.Integer(), nullable=False),
-    sa.Column('rate_limited', sa.Integer(), nullable=False),
-    sa.Column('error', sa.Text(), nullable=True),
-    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f('ck_sync_runs_status')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_sync_runs'))
-    )
-    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
-        batch_op.create_index('ix_sync_runs_job_started_at', ['job', 'started_at'], unique=False)
+    _create_runs('sync_runs', after_job=[
+        sa.Column('mode', sa.String(length=16), nullable=True),
+        sa.Column('dry_run', sa.Boolean(), nullable=False),
+    ], after_counts=[
+        sa.Column('auth0_requests', sa.Integer(), nullable=False),
+        sa.Column('rate_limited', sa.Integer(), nullable=False),
+    ])
 
     op.create_table('sync_state',
     sa.Column('key', sa.String(length=64), nullable=False),
@@ -132,35 +110,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_users_email'), ['email'], unique=False)
         batch_op.create_index('uq_users_username_live', ['username'], unique=True, sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
-    op.create_table('group_admin_roles',
-    sa.Column('group_id', sa.String(length=255), nullable=False),
-    sa.Column('role_name', sa.String(length=255), nullable=False),
-    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_admin_roles_group_id_groups')),
-    sa.PrimaryKeyConstraint('group_id', 'role_name', name=op.f('pk_group_admin_roles'))
-    )
-    with op.batch_alter_table('group_admin_roles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_group_admin_roles_role_name'), ['role_name'], unique=False)
-
-    op.create_table('group_memberships',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.String(length=255), nullable=False),
-    sa.Column('group_id', sa.String(length=255), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('request_reason', sa.Text(), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('decided_by', sa.String(length=255), nullable=True),
-    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'revoked')", name=op.f('ck_group_memberships_status')),
-    sa.ForeignKeyConstraint(['group_id'], ['groups.id'], name=op.f('fk_group_memberships_group_id_groups')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_group_memberships_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_group_memberships')),
-    sa.UniqueConstraint('user_id', 'group_id', name=op.f('uq_group_memberships_user_id_group_id'))
-    )
-    with op.batch_alter_table('group_memberships', schema=None) as batch_op:
-        batch_op.create_index('ix_group_memberships_group_id_status', ['group_id', 'status'], unique=False)
+    _create_admin_roles('group', 'groups', 255)
+    _create_memberships('group', 'groups', 255)
 
     op.create_table('group_platforms',
     sa.Column('group_id', sa.String(length=255), nullable=False),
@@ -192,35 +143,8 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_membership_events_platform_id'), ['platform_id'], unique=False)
         batch_op.create_index('ix_membership_events_user_id_created_at', ['user_id', 'created_at'], unique=False)
 
-    op.create_table('platform_admin_roles',
-    sa.Column('platform_id', sa.String(length=64), nullable=False),
-    sa.Column('role_name', sa.String(length=255), nullable=False),
-    sa.ForeignKeyConstraint(['platform_id'], ['platforms.id'], name=op.f('fk_platform_admin_roles_platform_id_platforms')),
-    sa.PrimaryKeyConstraint('platform_id', 'role_name', name=op.f('pk_platform_admin_roles'))
-    )
-    with op.batch_alter_table('platform_admin_roles', schema=None) as batch_op:
-        batch_op.create_index(batch_op.f('ix_platform_admin_roles_role_name'), ['role_name'], unique=False)
-
-    op.create_table('platform_memberships',
-    sa.Column('id', sa.Integer(), nullable=False),
-    sa.Column('user_id', sa.String(length=255), nullable=False),
-    sa.Column('platform_id', sa.String(length=64), nullable=False),
-    sa.Column('status', sa.String(length=16), nullable=False),
-    sa.Column('request_reason', sa.Text(), nullable=True),
-    sa.Column('reason', sa.Text(), nullable=True),
-    sa.Column('decided_by', sa.String(length=255), nullable=True),
-    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
-    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
-    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
-    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'revoked')", name=op.f('ck_platform_memberships_status')),
-    sa.ForeignKeyConstraint(['platform_id'], ['platforms.id'], name=op.f('fk_platform_memberships_platform_id_platforms')),
-    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f('fk_platform_memberships_user_id_users')),
-    sa.PrimaryKeyConstraint('id', name=op.f('pk_platform_memberships')),
-    sa.UniqueConstraint('user_id', 'platform_id', name=op.f('uq_platform_memberships_user_id_platform_id'))
-    )
-    with op.batch_alter_table('platform_memberships', schema=None) as batch_op:
-        batch_op.create_index('ix_platform_memberships_platform_id_status', ['platform_id', 'status'], unique=False)
+    _create_admin_roles('platform', 'platforms', 64)
+    _create_memberships('platform', 'platforms', 64)
 
     op.create_table('role_changes',
     sa.Column('id', sa.Integer(), nullable=False),
@@ -253,14 +177,8 @@ def downgrade() -> None:
         batch_op.drop_index('ix_role_changes_status_next_attempt_at')
 
     op.drop_table('role_changes')
-    with op.batch_alter_table('platform_memberships', schema=None) as batch_op:
-        batch_op.drop_index('ix_platform_memberships_platform_id_status')
-
-    op.drop_table('platform_memberships')
-    with op.batch_alter_table('platform_admin_roles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_platform_admin_roles_role_name'))
-
-    op.drop_table('platform_admin_roles')
+    _drop_with_index('platform_memberships', 'ix_platform_memberships_platform_id_status')
+    _drop_admin_roles('platform')
     with op.batch_alter_table('membership_events', schema=None) as batch_op:
         batch_op.drop_index('ix_membership_events_user_id_created_at')
         batch_op.drop_index(batch_op.f('ix_membership_events_platform_id'))
@@ -268,14 +186,8 @@ def downgrade() -> None:
 
     op.drop_table('membership_events')
     op.drop_table('group_platforms')
-    with op.batch_alter_table('group_memberships', schema=None) as batch_op:
-        batch_op.drop_index('ix_group_memberships_group_id_status')
-
-    op.drop_table('group_memberships')
-    with op.batch_alter_table('group_admin_roles', schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f('ix_group_admin_roles_role_name'))
-
-    op.drop_table('group_admin_roles')
+    _drop_with_index('group_memberships', 'ix_group_memberships_group_id_status')
+    _drop_admin_roles('group')
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.drop_index('uq_users_username_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_users_email'))
@@ -284,22 +196,86 @@ def downgrade() -> None:
 
     op.drop_table('users')
     op.drop_table('sync_state')
-    with op.batch_alter_table('sync_runs', schema=None) as batch_op:
-        batch_op.drop_index('ix_sync_runs_job_started_at')
-
-    op.drop_table('sync_runs')
+    _drop_with_index('sync_runs', 'ix_sync_runs_job_started_at')
     with op.batch_alter_table('roles', schema=None) as batch_op:
         batch_op.drop_index('uq_roles_name_live', sqlite_where=sa.text('deleted_at IS NULL'), postgresql_where=sa.text('deleted_at IS NULL'))
 
     op.drop_table('roles')
     op.drop_table('platforms')
-    with op.batch_alter_table('job_runs', schema=None) as batch_op:
-        batch_op.drop_index('ix_job_runs_job_started_at')
-
-    op.drop_table('job_runs')
+    _drop_with_index('job_runs', 'ix_job_runs_job_started_at')
     op.drop_table('groups')
-    with op.batch_alter_table('email_outbox', schema=None) as batch_op:
-        batch_op.drop_index('ix_email_outbox_status_next_attempt_at')
-
-    op.drop_table('email_outbox')
+    _drop_with_index('email_outbox', 'ix_email_outbox_status_next_attempt_at')
     # ### end Alembic commands ###
+
+
+def _create_runs(table: str, *, after_job: Sequence[sa.Column] = (), after_counts: Sequence[sa.Column] = ()) -> None:
+    """A record of runs (sync_runs, job_runs): `after_job` and `after_counts` are its own columns."""
+    op.create_table(table,
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('job', sa.String(length=64), nullable=False),
+    *after_job,
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('started_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('finished_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('counts', sa.JSON(), nullable=False),
+    *after_counts,
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.CheckConstraint("status IN ('running', 'succeeded', 'failed')", name=op.f(f'ck_{table}_status')),
+    sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{table}'))
+    )
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(f'ix_{table}_job_started_at', ['job', 'started_at'], unique=False)
+
+
+# Groups and platforms have twin tables: who administers the target and who is a member of it.
+
+
+def _create_admin_roles(target: str, targets: str, id_length: int) -> None:
+    table = f'{target}_admin_roles'
+    op.create_table(table,
+    sa.Column(f'{target}_id', sa.String(length=id_length), nullable=False),
+    sa.Column('role_name', sa.String(length=255), nullable=False),
+    sa.ForeignKeyConstraint([f'{target}_id'], [f'{targets}.id'], name=op.f(f'fk_{table}_{target}_id_{targets}')),
+    sa.PrimaryKeyConstraint(f'{target}_id', 'role_name', name=op.f(f'pk_{table}'))
+    )
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(batch_op.f(f'ix_{table}_role_name'), ['role_name'], unique=False)
+
+
+def _create_memberships(target: str, targets: str, id_length: int) -> None:
+    table = f'{target}_memberships'
+    op.create_table(table,
+    sa.Column('id', sa.Integer(), nullable=False),
+    sa.Column('user_id', sa.String(length=255), nullable=False),
+    sa.Column(f'{target}_id', sa.String(length=id_length), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('request_reason', sa.Text(), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('decided_by', sa.String(length=255), nullable=True),
+    sa.Column('requested_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('decided_at', sa.DateTime(timezone=True), nullable=True),
+    sa.Column('created_at', sa.DateTime(timezone=True), nullable=False),
+    sa.Column('updated_at', sa.DateTime(timezone=True), nullable=False),
+    sa.CheckConstraint("status IN ('pending', 'approved', 'rejected', 'revoked')", name=op.f(f'ck_{table}_status')),
+    sa.ForeignKeyConstraint([f'{target}_id'], [f'{targets}.id'], name=op.f(f'fk_{table}_{target}_id_{targets}')),
+    sa.ForeignKeyConstraint(['user_id'], ['users.id'], name=op.f(f'fk_{table}_user_id_users')),
+    sa.PrimaryKeyConstraint('id', name=op.f(f'pk_{table}')),
+    sa.UniqueConstraint('user_id', f'{target}_id', name=op.f(f'uq_{table}_user_id_{target}_id'))
+    )
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.create_index(f'ix_{table}_{target}_id_status', [f'{target}_id', 'status'], unique=False)
+
+
+def _drop_admin_roles(target: str) -> None:
+    table = f'{target}_admin_roles'
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f(f'ix_{table}_role_name'))
+
+    op.drop_table(table)
+
+
+def _drop_with_index(table: str, index: str) -> None:
+    with op.batch_alter_table(table, schema=None) as batch_op:
+        batch_op.drop_index(index)
+
+    op.drop_table(table)

@@ -5,40 +5,32 @@ is being asked."""
 from __future__ import annotations
 
 import contextlib
-import sqlite3
 from typing import Any
 
 from sqlalchemy import func, text
 from sqlmodel import select
 
 from aai_cli import db
-from aai_cli.models import (
-    EmailMessage,
-    GroupMembership,
-    MembershipEvent,
-    PlatformMembership,
-    RegistrationRecord,
-    RoleChange,
-    User,
-)
+from aai_cli.models import RegistrationRecord, metadata
+from tests.transactions import transactions_left_open
 
 SBP_BUNDLE = "biocommons/group/sbp_workflow_execution"
-COUNTED = {
-    "users": User,
-    "platform_memberships": PlatformMembership,
-    "group_memberships": GroupMembership,
-    "membership_events": MembershipEvent,
-    "role_changes": RoleChange,
-    "email_outbox": EmailMessage,
-    "registrations": RegistrationRecord,
-}
+COUNTED = (
+    "users",
+    "platform_memberships",
+    "group_memberships",
+    "membership_events",
+    "role_changes",
+    "email_outbox",
+    "registrations",
+)
 
 
 def row_counts(url: str) -> dict[str, int]:
     with db.session_scope(url, readonly=True) as session:
         return {
-            name: session.exec(select(func.count()).select_from(model)).one()
-            for name, model in COUNTED.items()
+            name: session.exec(select(func.count()).select_from(metadata.tables[name])).one()
+            for name in COUNTED
         }
 
 
@@ -90,32 +82,7 @@ def database_state(url: str) -> dict[str, Any]:
     whether a writer would have to wait (SQLite's write lock; Postgres sessions idle in a
     transaction)."""
     checked_out = sum(engine.pool.checkedout() for engine in list(db._engines.values()))
-    if db.is_sqlite_url(url):
-        path = db.sqlite_path(url)
-        other = sqlite3.connect(str(path), timeout=0, isolation_level=None)
-        try:
-            other.execute("BEGIN IMMEDIATE")
-            other.execute("ROLLBACK")
-            writer_blocked = False
-        except sqlite3.OperationalError:
-            writer_blocked = True
-        finally:
-            other.close()
-        return {"checked_out": checked_out, "writer_blocked": writer_blocked}
-    from sqlalchemy import create_engine
-
-    probe = create_engine(url)
-    try:
-        with probe.connect() as connection:
-            idle = connection.execute(
-                text(
-                    "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() "
-                    "AND state LIKE 'idle in transaction%' AND pid <> pg_backend_pid()"
-                )
-            ).scalar_one()
-    finally:
-        probe.dispose()
-    return {"checked_out": checked_out, "writer_blocked": idle > 0}
+    return {"checked_out": checked_out, "writer_blocked": bool(transactions_left_open(url))}
 
 
 class WatchingGateway:

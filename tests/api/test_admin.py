@@ -200,34 +200,24 @@ def test_decision_permissions_and_missing_things(people):
         response = people.post(f"/admin/users/{path}", roles=roles, sub=ADMIN, **kw)
         return response.status_code, response.json()["message"]
 
-    assert post("auth0|bob/platforms/sbp/approve", [GALAXY_ADMIN]) == (
-        403,
-        "You do not have permission to manage this platform.",
-    )
-    assert post("auth0|bob/platforms/galaxy/approve", [GALAXY_ADMIN]) == (
-        404,
-        "Platform membership for user auth0|bob on platform galaxy not found",
-    )
-    assert post("auth0|bob/platforms/nope/approve", [SUPER_ROLE]) == (
-        404,
-        "Platform 'nope' not found",
-    )
-    assert post(f"auth0|alice/groups/{TSI}/approve", [GALAXY_ADMIN]) == (
-        403,
-        "You do not have permission to manage this group.",
-    )
-    assert post("auth0|alice/groups/biocommons/group/nope/approve", [SUPER_ROLE]) == (
-        404,
-        "Group biocommons/group/nope not found in database",
-    )
-    assert post(f"auth0|carol/groups/{TSI}/approve", [TSI_ADMIN]) == (
-        404,
-        f"Group membership for user auth0|carol on group {TSI} not found",
-    )
-    assert post(f"auth0|nobody/groups/{TSI}/approve", [TSI_ADMIN]) == (
-        404,
-        "User 'auth0|nobody' not found",
-    )
+    cases = (
+        ("auth0|bob/platforms/sbp/approve", GALAXY_ADMIN,
+         403, "You do not have permission to manage this platform."),
+        ("auth0|bob/platforms/galaxy/approve", GALAXY_ADMIN,
+         404, "Platform membership for user auth0|bob on platform galaxy not found"),
+        ("auth0|bob/platforms/nope/approve", SUPER_ROLE,
+         404, "Platform 'nope' not found"),
+        (f"auth0|alice/groups/{TSI}/approve", GALAXY_ADMIN,
+         403, "You do not have permission to manage this group."),
+        ("auth0|alice/groups/biocommons/group/nope/approve", SUPER_ROLE,
+         404, "Group biocommons/group/nope not found in database"),
+        (f"auth0|carol/groups/{TSI}/approve", TSI_ADMIN,
+         404, f"Group membership for user auth0|carol on group {TSI} not found"),
+        (f"auth0|nobody/groups/{TSI}/approve", TSI_ADMIN,
+         404, "User 'auth0|nobody' not found"),
+    )  # fmt: skip
+    for path, role, status, message in cases:
+        assert post(path, [role]) == (status, message), path
     assert post("auth0|bob/platforms/sbp/approve", [])[0] == 403  # not an admin
     events = _rows(people.db_url, MembershipEvent, MembershipEvent.user_id == "auth0|bob")
     assert len(events) == 1  # nothing changed

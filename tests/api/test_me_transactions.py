@@ -4,8 +4,9 @@ short transaction where a row written meanwhile (sync, concurrent first sight) w
 
 from __future__ import annotations
 
+import contextlib
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -29,17 +30,23 @@ def add_newcomer(fake) -> None:  # type: ignore[no-untyped-def]
     fake.add_user(user_id=NEWCOMER, email="new@example.org", username="newcomer", name="New Comer")
 
 
-def in_threads(n: int, call: Callable[[], Any]) -> tuple[list[threading.Thread], list[Any]]:
+@contextlib.contextmanager
+def first_sights_held(api, n: int, call: Callable[[], Any]) -> Iterator[list[Any]]:  # type: ignore[no-untyped-def]
+    """`call` on `n` threads by the newcomer, the block running while all `n` wait for
+    Auth0's answer about them; yields their answers, complete once the block ends."""
+    add_newcomer(api.fake)
+    held = api.fake.hold("GET", GET_USER)
     answers: list[Any] = []
     threads = [threading.Thread(target=lambda: answers.append(call())) for _ in range(n)]
     for thread in threads:
         thread.start()
-    return threads, answers
-
-
-def join(threads: list[threading.Thread]) -> None:
-    for thread in threads:
-        thread.join(60)
+    try:
+        assert held.wait_arrivals(n)
+        yield answers
+    finally:
+        held.release()
+        for thread in threads:
+            thread.join(60)
 
 
 @pytest.mark.parametrize("backend", ["sqlite"], indirect=True)
@@ -62,15 +69,8 @@ FIRST_SIGHTS = {
 
 @pytest.mark.parametrize("route", sorted(FIRST_SIGHTS))
 def test_first_sight_holds_no_transaction_while_auth0_answers(api, route: str) -> None:
-    add_newcomer(api.fake)
-    held = api.fake.hold("GET", GET_USER)
-    threads, answers = in_threads(1, lambda: FIRST_SIGHTS[route](api))
-    try:
-        assert held.wait_arrivals(1)
+    with first_sights_held(api, 1, lambda: FIRST_SIGHTS[route](api)) as answers:
         left_open = transactions_left_open(api.db_url)
-    finally:
-        held.release()
-        join(threads)
     assert left_open == []
     assert [a.status_code for a in answers] == [200], answers[0].text
     [row] = users(api.db_url, NEWCOMER)
@@ -78,30 +78,19 @@ def test_first_sight_holds_no_transaction_while_auth0_answers(api, route: str) -
 
 
 def test_concurrent_first_sights_make_one_row(api) -> None:
-    add_newcomer(api.fake)
-    held = api.fake.hold("GET", GET_USER)
-    threads, answers = in_threads(2, lambda: api.get("/me/profile", sub=NEWCOMER))
-    try:
-        assert held.wait_arrivals(2)
-    finally:
-        held.release()
-        join(threads)
+    with first_sights_held(api, 2, lambda: api.get("/me/profile", sub=NEWCOMER)) as answers:
+        pass  # both wait for Auth0 at once
     assert [a.status_code for a in answers] == [200, 200], [a.text for a in answers]
     assert [a.json()["email"] for a in answers] == ["new@example.org"] * 2
     assert len(users(api.db_url, NEWCOMER)) == 1
 
 
 def test_a_row_the_sync_writes_meanwhile_wins(api) -> None:
-    add_newcomer(api.fake)
-    held = api.fake.hold("GET", GET_USER)
-    threads, answers = in_threads(1, lambda: api.post("/me/platforms/sbp/request", sub=NEWCOMER))
-    try:
-        assert held.wait_arrivals(1)
+    with first_sights_held(
+        api, 1, lambda: api.post("/me/platforms/sbp/request", sub=NEWCOMER)
+    ) as answers:
         # the sync brings the row while the first sight waits on Auth0
         add_user(api.db_url, NEWCOMER, email="synced@example.org", username="newcomer")
-    finally:
-        held.release()
-        join(threads)
     assert [a.status_code for a in answers] == [200], answers[0].text
     assert answers[0].json()["status"] == "pending"
     [row] = users(api.db_url, NEWCOMER)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import bisect
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -138,18 +139,21 @@ def user_roles(store: TenantStore, req: Request) -> Response:
 
 
 def assign_user_roles(store: TenantStore, req: Request) -> Response:
-    with store.lock:
-        if req.params["id"] not in store.users:
-            raise user_not_found()
-        store.assign(req.params["id"], _role_ids(store, req))
-    return Response(204)
+    return _change_user_roles(store, req, store.assign)
 
 
 def remove_user_roles(store: TenantStore, req: Request) -> Response:
+    return _change_user_roles(store, req, store.unassign)
+
+
+def _change_user_roles(
+    store: TenantStore, req: Request, change: Callable[[str, list[str]], Any]
+) -> Response:
+    """POST or DELETE /users/{id}/roles: `change` (assign or unassign) the body's roles."""
     with store.lock:
         if req.params["id"] not in store.users:
             raise user_not_found()
-        store.unassign(req.params["id"], _role_ids(store, req))
+        change(req.params["id"], _role_ids(store, req))
     return Response(204)
 
 

@@ -101,6 +101,20 @@ def populate(
         fake.generate_role_members(role["id"], rng.sample(generated, min(per_role, len(generated))))
 
 
+def auth0_variables(
+    domain: str, url: str, client_id: str, client_secret: str, audience: str, issuer: str
+) -> dict[str, str]:
+    """The AUTH0_* variables pointing our settings at a local Auth0."""
+    return {
+        "AUTH0_DOMAIN": domain,
+        "AUTH0_BASE_URL": url,
+        "AUTH0_MANAGEMENT_ID": client_id,
+        "AUTH0_MANAGEMENT_SECRET": client_secret,
+        "AUTH0_AUDIENCE": audience,
+        "AUTH0_ISSUER": issuer,
+    }
+
+
 class Spawned(NamedTuple):
     url: str
     domain: str
@@ -112,19 +126,22 @@ class Spawned(NamedTuple):
 
     def env(self) -> dict[str, str]:
         """The AUTH0_* variables pointing our settings at this server."""
-        return {
-            "AUTH0_DOMAIN": self.domain,
-            "AUTH0_BASE_URL": self.url,
-            "AUTH0_MANAGEMENT_ID": self.client_id,
-            "AUTH0_MANAGEMENT_SECRET": self.client_secret,
-            "AUTH0_AUDIENCE": self.audience,
-            "AUTH0_ISSUER": self.issuer,
-        }
+        return auth0_variables(
+            self.domain, self.url, self.client_id, self.client_secret, self.audience, self.issuer
+        )
 
     def stats(self) -> dict[str, int]:
         import httpx
 
         return httpx.get(f"{self.url}/__fake__/stats").json()
+
+    def management_token(self) -> str:
+        """A Management API access token, by the SDK's client credentials grant."""
+        from auth0.authentication import GetToken
+
+        host = self.url.removeprefix("http://")
+        grant = GetToken(host, self.client_id, self.client_secret, protocol="http")
+        return grant.client_credentials(f"https://{self.domain}/api/v2/")["access_token"]
 
 
 @contextlib.contextmanager

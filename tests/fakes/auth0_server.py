@@ -33,7 +33,7 @@ burst), latency_s, fail_fraction (seeded 503s), fail_next(n, status, path_prefix
 drops the connection), hold(method, path_regex) (answers wait until released),
 token_expires_in, export_pending_polls, export_delay_s, export_link_ttl_s,
 export_final_status, require_username; requests / request_count / requests_to(prefix) /
-rate_limited / verification_emails; reset().
+rate_limited / verification_emails; env() (the AUTH0_* variables pointing at it); reset().
 
 Behaviour chosen where Auth0 documents nothing (docs/auth0.md lists these too):
 - users list: `total` is the true number of matches; the cap applies when
@@ -63,10 +63,11 @@ from tests.fakes import auth0_users_api as users_api
 from tests.fakes.auth0_holds import HeldAnswer
 from tests.fakes.auth0_http import ApiError, Request, Response, error_body
 from tests.fakes.auth0_jobs import JobBook
-from tests.fakes.auth0_runner import BIOCOMMONS_ROLES, populate, spawned
+from tests.fakes.auth0_runner import BIOCOMMONS_ROLES, auth0_variables, populate, spawned
 from tests.fakes.auth0_store import TenantStore
 from tests.fakes.auth0_tokens import ROLES_CLAIM, TokenAuthority
 from tests.fakes.auth0_wire import FakeHTTPServer, RequestRecord, TokenBucket, _Handler
+from tests.fakes.serving import LocalServer
 
 __all__ = [
     "BIOCOMMONS_ROLES",
@@ -80,7 +81,15 @@ __all__ = [
 Handler = Callable[[Request], Response]
 
 
-class FakeAuth0(TokenAuthority):
+def _job_knob(name: str) -> Any:
+    """A knob of the export jobs (`JobBook.<name>`), read and set on the fake itself."""
+    return property(
+        lambda fake: getattr(fake.jobs, name),
+        lambda fake, value: setattr(fake.jobs, name, value),
+    )
+
+
+class FakeAuth0(LocalServer, TokenAuthority):
     """The local Auth0. `start()` (or `with FakeAuth0() as fake:`) serves it on an
     ephemeral port; the methods below change its state directly and are thread-safe."""
 
@@ -100,8 +109,6 @@ class FakeAuth0(TokenAuthority):
         self.api_audience = api_audience
         self.seed = seed
         self._port = port
-        self._server: FakeHTTPServer | None = None
-        self._thread: threading.Thread | None = None
         self._routes = self._build_routes()
         self.reset()
 
@@ -110,33 +117,26 @@ class FakeAuth0(TokenAuthority):
     def start(self) -> FakeAuth0:
         server = FakeHTTPServer(("127.0.0.1", self._port), _Handler)
         server.fake = self  # type: ignore[attr-defined]
-        self._server = server
-        self._thread = threading.Thread(
-            target=server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
-        )
-        self._thread.start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
-            self._server = None
-
-    def __enter__(self) -> FakeAuth0:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
+        return self._serve(server, poll_interval=0.05)
 
     @property
     def url(self) -> str:
-        assert self._server is not None, "FakeAuth0 is not started"
-        return f"http://127.0.0.1:{self._server.server_address[1]}"
+        return self.origin
 
     @property
     def issuer(self) -> str:
         return f"{self.url}/"
+
+    def env(self) -> dict[str, str]:
+        """The AUTH0_* variables pointing our settings at this server."""
+        return auth0_variables(
+            self.domain,
+            self.url,
+            self.client_id,
+            self.client_secret,
+            self.api_audience,
+            self.issuer,
+        )
 
     def reset(self) -> None:
         """Empty tenant, default knobs, fresh request log (tokens already issued stay valid)."""
@@ -181,37 +181,11 @@ class FakeAuth0(TokenAuthority):
             self._holds.append(held)
         return held
 
-    @property
-    def export_pending_polls(self) -> int:
-        return self.jobs.pending_polls
-
-    @export_pending_polls.setter
-    def export_pending_polls(self, value: int) -> None:
-        self.jobs.pending_polls = value
-
-    @property
-    def export_delay_s(self) -> float:
-        return self.jobs.delay_s
-
-    @export_delay_s.setter
-    def export_delay_s(self, value: float) -> None:
-        self.jobs.delay_s = value
-
-    @property
-    def export_link_ttl_s(self) -> float:
-        return self.jobs.link_ttl_s
-
-    @export_link_ttl_s.setter
-    def export_link_ttl_s(self, value: float) -> None:
-        self.jobs.link_ttl_s = value
-
-    @property
-    def export_final_status(self) -> str:
-        return self.jobs.final_status
-
-    @export_final_status.setter
-    def export_final_status(self, value: str) -> None:
-        self.jobs.final_status = value
+    # the export job's knobs live on the job book
+    export_pending_polls = _job_knob("pending_polls")
+    export_delay_s = _job_knob("delay_s")
+    export_link_ttl_s = _job_knob("link_ttl_s")
+    export_final_status = _job_knob("final_status")
 
     @property
     def verification_emails(self) -> list[str]:

@@ -18,11 +18,8 @@ from tests.fakes.auth0_server import FakeAuth0
 
 @pytest.fixture(scope="session")
 def _fake_auth0_server() -> Iterator[FakeAuth0]:
-    fake = FakeAuth0().start()
-    try:
+    with FakeAuth0() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture
@@ -37,13 +34,5 @@ def fake_auth0(_fake_auth0_server: FakeAuth0) -> Iterator[FakeAuth0]:
 def auth0_env(fake_auth0: FakeAuth0, settings_env) -> FakeAuth0:
     """Settings point at the local Auth0 (AUTH0_* variables set, settings cache cleared)."""
 
-    settings_env(
-        AUTH0_DOMAIN=fake_auth0.domain,
-        AUTH0_BASE_URL=fake_auth0.url,
-        AUTH0_MANAGEMENT_ID=fake_auth0.client_id,
-        AUTH0_MANAGEMENT_SECRET=fake_auth0.client_secret,
-        AUTH0_AUDIENCE=fake_auth0.api_audience,
-        AUTH0_ISSUER=fake_auth0.issuer,
-        AUTH0_MAX_RPS="10000",
-    )
+    settings_env(**fake_auth0.env(), AUTH0_MAX_RPS="10000")
     return fake_auth0

@@ -19,12 +19,13 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
+from tests.fakes.serving import LocalServer
+
 PATH = "/institution/validate"
 
 
-class FakeInstitutions:
+class FakeInstitutions(LocalServer):
     def __init__(self) -> None:
-        self._server: ThreadingHTTPServer | None = None
         self.reset()
 
     def reset(self) -> None:
@@ -67,28 +68,17 @@ class FakeInstitutions:
             def log_message(self, *args: Any) -> None:
                 pass
 
-        self._server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
-        return self
-
-    def stop(self) -> None:
-        if self._server is not None:
-            self._server.shutdown()
-            self._server.server_close()
+        return self._serve(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
 
     @property
     def url(self) -> str:
-        assert self._server is not None
-        return f"http://127.0.0.1:{self._server.server_address[1]}{PATH}"
+        return f"{self.origin}{PATH}"
 
 
 @pytest.fixture(scope="session")
 def _institution_server() -> Iterator[FakeInstitutions]:
-    fake = FakeInstitutions().start()
-    try:
+    with FakeInstitutions() as fake:
         yield fake
-    finally:
-        fake.stop()
 
 
 @pytest.fixture

@@ -486,15 +486,7 @@ def test_fail_fraction_is_seeded(fake_auth0, http):
 
 def test_by_hand_entry_point_serves_a_populated_tenant():
     with spawned("--role-members", "8", users=40) as server:
-        token = httpx.post(
-            f"{server.url}/oauth/token",
-            json={
-                "grant_type": "client_credentials",
-                "client_id": server.client_id,
-                "client_secret": server.client_secret,
-                "audience": f"https://{server.domain}/api/v2/",
-            },
-        ).json()["access_token"]
+        token = server.management_token()
         sdk = Auth0(base_url=f"{server.url}/api/v2", token=token, max_retries=0)
         roles = list(sdk.roles.list())
         assert len(roles) == 5

@@ -145,8 +145,11 @@ def test_initial_revision_text() -> None:
     assert "sa.DateTime(timezone=True)" in initial
     assert not re.search(r"sqlmodel|aai_cli|UTCDateTime|AutoString", initial)
     # named constraints from the naming convention
-    assert "name=op.f('fk_platform_memberships_user_id_users')" in initial
-    assert "name=op.f('ck_platform_memberships_status')" in initial
+    assert "name=op.f('fk_membership_events_user_id_users')" in initial
+    assert "name=op.f('ck_membership_events_to_status')" in initial
+    # and in the twin membership tables, which one local function creates
+    assert "name=op.f(f'fk_{table}_user_id_users')" in initial
+    assert "name=op.f(f'ck_{table}_status')" in initial
 
 
 def test_upgrade_sql_prints_without_touching_the_database(tmp_path: Path) -> None:
@@ -157,6 +160,19 @@ def test_upgrade_sql_prints_without_touching_the_database(tmp_path: Path) -> Non
         "CREATE UNIQUE INDEX uq_users_username_live ON users (username) WHERE deleted_at IS NULL"
     ) in sql
     assert not (tmp_path / "never.db").exists()
+
+
+def test_upgrade_sql_names_the_twin_membership_tables_constraints() -> None:
+    sql = migrations.upgrade_sql("postgresql+psycopg://u@127.0.0.1:1/x")
+    for constraint in (
+        "CONSTRAINT pk_group_memberships PRIMARY KEY (id)",
+        "CONSTRAINT ck_group_memberships_status CHECK",
+        "CONSTRAINT fk_group_memberships_user_id_users FOREIGN KEY(user_id) REFERENCES users",
+        "CONSTRAINT pk_platform_memberships PRIMARY KEY (id)",
+        "CONSTRAINT ck_platform_memberships_status CHECK",
+        "CONSTRAINT fk_platform_memberships_user_id_users FOREIGN KEY(user_id) REFERENCES users",
+    ):
+        assert constraint in sql
 
 
 def test_upgrade_sql_for_postgres_renders_timestamptz() -> None:

@@ -36,6 +36,18 @@ def decide(session, user_id: str, target: Target, *actions: str) -> None:
         )
 
 
+def approve_as_sync(session, user_id: str, target: Target) -> None:
+    """An approval the sync copies from Auth0: recorded, never pushed back to Auth0."""
+    memberships.transition(
+        session,
+        user_id=user_id,
+        target=target,
+        action="approve",
+        actor="system:sync",
+        push_to_auth0=False,
+    )
+
+
 def ids(records) -> list[str]:
     return [r.id.removeprefix("auth0|") for r in records]
 

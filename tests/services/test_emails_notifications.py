@@ -7,6 +7,7 @@ from sqlmodel import delete, select
 
 from aai_cli.models import EmailMessage, GroupAdminRole, Target, User
 from aai_cli.services.access import memberships, notifications
+from tests.services.directory_helpers import approve_as_sync
 
 SBP = Target("platform", "sbp")
 GALAXY = Target("platform", "galaxy")
@@ -88,14 +89,7 @@ def test_auto_approved_request_mails_the_user_not_the_admins(session, user):
 
 
 def test_sync_imports_and_repeats_send_nothing(session, user):
-    memberships.transition(
-        session,
-        user_id=user,
-        target=SBP,
-        action="approve",
-        actor="system:sync",
-        push_to_auth0=False,
-    )
+    approve_as_sync(session, user, SBP)
     assert _outbox(session) == []
     repeat = _act(session, user, SBP, "approve")
     assert repeat.changed is False

@@ -8,6 +8,7 @@ from sqlmodel import select
 from aai_cli.errors import Conflict, InvalidInput, NotFound
 from aai_cli.models import MembershipEvent, RoleChange, Target, User, utcnow
 from aai_cli.services.access import memberships
+from tests.services.directory_helpers import approve_as_sync
 
 SBP = Target("platform", "sbp")  # not auto-approved
 GALAXY = Target("platform", "galaxy")  # auto-approved
@@ -166,14 +167,7 @@ def test_a_rejected_request_changes_no_role(session, user):
 
 
 def test_sync_transitions_do_not_push(session, user):
-    memberships.transition(
-        session,
-        user_id=user,
-        target=SBP,
-        action="approve",
-        actor="system:sync",
-        push_to_auth0=False,
-    )
+    approve_as_sync(session, user, SBP)
     assert session.exec(select(RoleChange)).all() == []
 
 

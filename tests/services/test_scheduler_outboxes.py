@@ -39,8 +39,8 @@ def job_counts(job: str) -> list[dict]:
         return [run.counts for run in session.exec(query) if run.status == "succeeded"]
 
 
-def test_role_changes_back_off_while_auth0_fails_then_reach_it(db_url: str, auth0_env) -> None:  # type: ignore[no-untyped-def]
-    auth0_env.add_role(GALAXY)
+def ada_approved_for_galaxy(auth0_env) -> dict:  # type: ignore[no-untyped-def]
+    """Ada in the local Auth0 and here, approved for Galaxy: one role change queued."""
     remote = auth0_env.add_user(email="ada@example.org", username="ada")
     with session_scope() as session:
         session.add(User(id=remote["user_id"], email="ada@example.org", username="ada"))
@@ -52,6 +52,12 @@ def test_role_changes_back_off_while_auth0_fails_then_reach_it(db_url: str, auth
             action="approve",
             actor="auth0|admin",
         )
+    return remote
+
+
+def test_role_changes_back_off_while_auth0_fails_then_reach_it(db_url: str, auth0_env) -> None:  # type: ignore[no-untyped-def]
+    auth0_env.add_role(GALAXY)
+    remote = ada_approved_for_galaxy(auth0_env)
     # one attempt per push: the outbox's own backoff is what is under test
     auth0.get_gateway().policy = RetryPolicy(max_attempts=1, base_delay_s=0.01, max_delay_s=0.01)
     clock = FakeClock(utcnow())
@@ -109,17 +115,7 @@ def test_email_stuck_in_sending_is_delivered_after_its_lease(db_url: str) -> Non
 def test_refused_management_credentials_fail_the_push_job_and_spare_the_rows(
     db_url: str, auth0_env, settings_env
 ) -> None:  # type: ignore[no-untyped-def]
-    remote = auth0_env.add_user(email="ada@example.org", username="ada")
-    with session_scope() as session:
-        session.add(User(id=remote["user_id"], email="ada@example.org", username="ada"))
-        session.flush()
-        transition(
-            session,
-            user_id=remote["user_id"],
-            target=Target("platform", "galaxy"),
-            action="approve",
-            actor="auth0|admin",
-        )
+    ada_approved_for_galaxy(auth0_env)
     settings_env(AUTH0_MANAGEMENT_SECRET="s3cr3t-wrong-value")
     scheduler = scheduler_for("auth0-outbox", FakeClock(utcnow()), db_url)
 

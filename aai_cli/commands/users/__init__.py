@@ -5,7 +5,10 @@ Reads here (list, show, pending, export); decisions and import in `decide.py`.
 
 from __future__ import annotations
 
+import functools
+import inspect
 import sys
+from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,16 +40,44 @@ DeletedOpt = Annotated[bool, typer.Option("--deleted", help="Only soft-deleted u
 JsonOpt = Annotated[bool, typer.Option("--json", help="One JSON document on stdout.")]
 CsvOpt = Annotated[bool, typer.Option("--csv", help="CSV with a header on stdout.")]
 
+# The user filter of `list` and `export`: (annotation, default) of each option, in order.
+USER_FILTERS: dict[str, tuple[Any, Any]] = {
+    "platform": (PlatformOpt, None),
+    "group": (GroupOpt, None),
+    "status": (StatusOpt, None),
+    "search": (SearchOpt, None),
+    "email_verified": (VerifiedOpt, None),
+    "blocked": (BlockedOpt, False),
+    "deleted": (DeletedOpt, False),
+}
+
+
+def with_user_filters(command: Callable[..., None]) -> Callable[..., None]:
+    """Give `command` the user filter options where its `filters` parameter stands; it
+    receives them together as the dict `filters` (the keyword arguments of build_query)."""
+    signature = inspect.signature(command, eval_str=True)
+    own = list(signature.parameters.values())
+    at = [p.name for p in own].index("filters")
+    options = [
+        inspect.Parameter(name, own[at].kind, annotation=a, default=d)
+        for name, (a, d) in USER_FILTERS.items()
+    ]
+
+    @functools.wraps(command)
+    def with_filters(**kwargs: Any) -> None:
+        command(filters={name: kwargs.pop(name) for name in USER_FILTERS}, **kwargs)
+
+    with_filters.__signature__ = signature.replace(  # type: ignore[attr-defined]
+        parameters=[*own[:at], *options, *own[at + 1 :]]
+    )
+    return with_filters
+
 
 @app.command("list")
+@with_user_filters
 def list_(
-    platform: PlatformOpt = None,
-    group: GroupOpt = None,
-    status: StatusOpt = None,
-    search: SearchOpt = None,
-    email_verified: VerifiedOpt = None,
-    blocked: BlockedOpt = False,
-    deleted: DeletedOpt = False,
+    *,
+    filters: dict[str, Any],
     limit: Annotated[int, typer.Option(min=1, max=10_000, help="Page size.")] = 50,
     offset: Annotated[int, typer.Option(min=0, help="Users to skip.")] = 0,
     sort: Annotated[
@@ -64,10 +95,7 @@ def list_(
 
     console.reject_json_and_csv(as_json, as_csv)
     with session_scope(readonly=True) as session:
-        query = exports.build_query(
-            session, platform=platform, group=group, status=status, search=search,
-            email_verified=email_verified, blocked=blocked, deleted=deleted,
-        )  # fmt: skip
+        query = exports.build_query(session, **filters)
         page: dict[str, Any] = {"limit": limit, "offset": offset, "sort": sort}
         total: int | None = None
         if not (as_json or as_csv) and console.is_tty(sys.stdout):
@@ -156,26 +184,18 @@ def pending(
 
 
 @app.command()
+@with_user_filters
 def export(
     output: Annotated[
         str, typer.Option("--output", "-o", help="File to write; '-' for stdout.")
     ] = "-",
     fmt: Annotated[str, typer.Option("--format", help="csv or jsonl.")] = "csv",
-    platform: PlatformOpt = None,
-    group: GroupOpt = None,
-    status: StatusOpt = None,
-    search: SearchOpt = None,
-    email_verified: VerifiedOpt = None,
-    blocked: BlockedOpt = False,
-    deleted: DeletedOpt = False,
+    *,
+    filters: dict[str, Any],
 ) -> None:
     """Stream every matching user with memberships (constant memory), ordered by id."""
     if fmt not in ("csv", "jsonl"):
         raise UsageError("--format must be csv or jsonl")
-    filters = dict(
-        platform=platform, group=group, status=status, search=search,
-        email_verified=email_verified, blocked=blocked, deleted=deleted,
-    )  # fmt: skip
     exports.export_users(output=None if output == "-" else Path(output), fmt=fmt, filters=filters)
 
 

@@ -33,10 +33,8 @@ JWKS_TIMEOUT_S = 3.0
 MAX_TOKEN_LENGTH = 16_384
 
 
-class InvalidToken(AaiError):
+class InvalidToken(AaiError, exit_code=2):
     """The bearer token is missing or not acceptable (HTTP 401)."""
-
-    exit_code = 2
 
 
 @dataclass(frozen=True)
