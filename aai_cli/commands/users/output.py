@@ -5,8 +5,7 @@ Only the standard library at top level (command modules load fast).
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 CSV_COLUMNS = (
@@ -55,16 +54,6 @@ def csv_row(record: Any) -> dict[str, Any]:
     )
     row["groups"] = ";".join(f"{m['group_id']}:{m['status']}" for m in record.group_memberships)
     return row
-
-
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def json_line(data: Any) -> str:
-    return json.dumps(data, default=_default, separators=(",", ":"))
 
 
 MEMBERSHIP_COLUMNS = ("kind", "id", "status", "updated", "reason", "request reason")

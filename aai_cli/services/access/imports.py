@@ -71,16 +71,29 @@ class ImportReport:
             self.by_action[action] = self.by_action.get(action, 0) + n
         self.role_change_ids.extend(batch.role_change_ids)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "dry_run": self.dry_run,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "by_action": dict(sorted(self.by_action.items())),
-            "batches": self.batches,
-            "errors": [{"line": e.line, "message": e.message} for e in self.errors],
-        }
+    def summary(self) -> ImportSummary:
+        return ImportSummary(
+            rows=self.rows,
+            dry_run=self.dry_run,
+            changed=self.changed,
+            unchanged=self.unchanged,
+            by_action=dict(sorted(self.by_action.items())),
+            batches=self.batches,
+            errors=list(self.errors),
+        )
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What `aai users import --json` shows of a report (not the role changes to push)."""
+
+    rows: int
+    dry_run: bool
+    changed: int
+    unchanged: int
+    by_action: dict[str, int]  # sorted by action
+    batches: int
+    errors: list[RowError]
 
 
 # --- reading -----------------------------------------------------------------------

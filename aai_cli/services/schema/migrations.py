@@ -14,7 +14,7 @@ import tempfile
 from argparse import Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +75,7 @@ class RevisionInfo:
     down_revision: str | None
     message: str
     is_head: bool
-    path: str
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "down_revision": self.down_revision,
-            "message": self.message,
-            "is_head": self.is_head,
-            "file": Path(self.path).name,
-        }
+    file: str  # the revision's file name
 
 
 def history(directory: Path | None = None) -> list[RevisionInfo]:
@@ -97,7 +88,7 @@ def history(directory: Path | None = None) -> list[RevisionInfo]:
             down_revision=_one_or_joined(s.down_revision),
             message=(s.doc or "").strip(),
             is_head=s.revision in head_set,
-            path=s.path,
+            file=Path(s.path).name,
         )
         for s in scripts.walk_revisions()
     ]
@@ -128,16 +119,13 @@ def alembic_errors() -> Iterator[None]:
 class SchemaStatus:
     current: list[str]
     heads: list[str]
+    at_head: bool = field(init=False)
 
-    @property
-    def at_head(self) -> bool:
-        return sorted(self.current) == sorted(self.heads)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at_head", sorted(self.current) == sorted(self.heads))
 
     def describe_current(self) -> str:
         return ", ".join(self.current) or "base (no migrations applied)"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"current": self.current, "heads": self.heads, "at_head": self.at_head}
 
 
 def _current_revisions(connection: Any) -> list[str]:
