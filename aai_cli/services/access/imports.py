@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -72,15 +72,8 @@ class ImportReport:
         self.role_change_ids.extend(batch.role_change_ids)
 
     def summary(self) -> ImportSummary:
-        return ImportSummary(
-            rows=self.rows,
-            dry_run=self.dry_run,
-            changed=self.changed,
-            unchanged=self.unchanged,
-            by_action=dict(sorted(self.by_action.items())),
-            batches=self.batches,
-            errors=list(self.errors),
-        )
+        shown = {f.name: getattr(self, f.name) for f in fields(ImportSummary)}
+        return ImportSummary(**shown | {"by_action": dict(sorted(self.by_action.items()))})
 
 
 @dataclass(frozen=True)

@@ -13,7 +13,7 @@ flushes into one transaction that is rolled back at the end.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -82,23 +82,9 @@ class SyncReport:
         )
 
     def summary(self) -> SyncSummary:
-        return SyncSummary(
-            status=self.status,
-            mode=self.mode,
-            dry_run=self.dry_run,
-            steps=list(self.steps),
-            started_at=self.started_at,
-            finished_at=self.finished_at,
-            users=self.users,
-            memberships=self.memberships,
-            roles=dict(self.roles),
-            outbox=dict(self.outbox),
-            auth0_requests=self.auth0_requests,
-            rate_limited=self.rate_limited,
-            duration_s=self.duration_s,
-            skipped_reasons=list(self.users.skipped_reasons),
-            error=self.error,
-        )
+        reasons = list(self.users.skipped_reasons)
+        own = [f.name for f in fields(SyncSummary) if f.name != "skipped_reasons"]
+        return SyncSummary(**{name: getattr(self, name) for name in own}, skipped_reasons=reasons)
 
 
 @dataclass(frozen=True)
@@ -118,7 +104,7 @@ class SyncSummary:
     status: str
     mode: str
     dry_run: bool
-    steps: list[str]
+    steps: tuple[str, ...]
     started_at: datetime
     finished_at: datetime | None
     users: UserCounts
@@ -423,20 +409,8 @@ class RunSummary:
     @classmethod
     def of(cls, run: SyncRun) -> RunSummary:
         duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
-        return cls(
-            id=run.id,
-            job=run.job,
-            mode=run.mode,
-            dry_run=run.dry_run,
-            status=run.status,
-            started_at=run.started_at,
-            finished_at=run.finished_at,
-            duration_s=round(duration, 3) if duration is not None else None,
-            counts=run.counts,
-            auth0_requests=run.auth0_requests,
-            rate_limited=run.rate_limited,
-            error=run.error,
-        )
+        kept = {f.name: getattr(run, f.name) for f in fields(cls) if f.name != "duration_s"}
+        return cls(**kept, duration_s=round(duration, 3) if duration is not None else None)
 
 
 @dataclass(frozen=True)
