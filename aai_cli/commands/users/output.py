@@ -75,16 +75,20 @@ def display(value: Any) -> Any:
     return value
 
 
+EVENT_FIELDS = (
+    "created_at",
+    "platform_id",
+    "group_id",
+    "from_status",
+    "to_status",
+    "actor",
+    "reason",
+)
+
+
 def event_dict(event: Any) -> dict[str, Any]:
-    return {
-        "created_at": event.created_at,
-        "platform_id": event.platform_id,
-        "group_id": event.group_id,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "actor": event.actor,
-        "reason": event.reason,
-    }
+    """A membership event as `aai users show --json` lists it."""
+    return {name: getattr(event, name) for name in EVENT_FIELDS}
 
 
 def event_row(event: Any) -> tuple[Any, ...]:

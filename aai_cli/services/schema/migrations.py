@@ -14,7 +14,7 @@ import tempfile
 from argparse import Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,7 +75,12 @@ class RevisionInfo:
     down_revision: str | None
     message: str
     is_head: bool
-    file: str  # the revision's file name
+    file: str = field(init=False)  # the file's name (what `aai db history --json` shows)
+    path: InitVar[str]  # the file's full path: kept as an attribute, not a field
+
+    def __post_init__(self, path: str) -> None:
+        object.__setattr__(self, "file", Path(path).name)
+        object.__setattr__(self, "path", path)
 
 
 def history(directory: Path | None = None) -> list[RevisionInfo]:
@@ -88,7 +93,7 @@ def history(directory: Path | None = None) -> list[RevisionInfo]:
             down_revision=_one_or_joined(s.down_revision),
             message=(s.doc or "").strip(),
             is_head=s.revision in head_set,
-            file=Path(s.path).name,
+            path=s.path,
         )
         for s in scripts.walk_revisions()
     ]
