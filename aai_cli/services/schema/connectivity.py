@@ -114,7 +114,7 @@ def translate_db_errors(url: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class PingResult:
-    ok: bool = field(default=True, init=False)  # `aai db ping --json` answers only when it is
+    ok: bool = field(default=True, init=False)  # always: a failed ping raises instead
     backend: str
     database: str
     server_version: str
