@@ -6,46 +6,27 @@ Rich is imported lazily so that `aai --help` stays fast.
 from __future__ import annotations
 
 import csv
-import json
 import sys
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import date, datetime
+from collections.abc import Iterable, Sequence
 from typing import TYPE_CHECKING, Any, TextIO
+
+from aai_cli.serialize import csv_cells, to_json
 
 if TYPE_CHECKING:
     from rich.console import Console
 
 
-def _json_default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if hasattr(value, "model_dump"):
-        return value.model_dump(mode="json")
-    return str(value)
-
-
-def to_json(data: Any) -> str:
-    return json.dumps(data, default=_json_default, indent=2, sort_keys=False)
-
-
 def print_json(data: Any) -> None:
-    """Write one JSON document to stdout."""
+    """Write one JSON document to stdout (`aai_cli.serialize.to_data` of `data`)."""
     sys.stdout.write(to_json(data) + "\n")
 
 
-def print_csv(rows: Iterable[Mapping[str, Any]], columns: Sequence[str]) -> None:
+def print_csv(rows: Iterable[Any], columns: Sequence[str]) -> None:
+    """Rows (mappings or results) as CSV with a header of `columns`."""
     writer = csv.DictWriter(sys.stdout, fieldnames=list(columns), extrasaction="ignore")
     writer.writeheader()
     for row in rows:
-        writer.writerow({k: _csv_cell(row.get(k)) for k in columns})
-
-
-def _csv_cell(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    if value is None:
-        return ""
-    return value
+        writer.writerow(csv_cells(row, columns))
 
 
 def stdout_console() -> Console:

@@ -7,6 +7,9 @@ Exit codes (documented in the README):
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
+from typing import Any
+
 
 class AaiError(Exception):
     """An error with a message for the operator and an exit code for the shell.
@@ -99,3 +102,18 @@ EXIT_CODES = {
 
 class InvalidInput(UsageError):
     """A value failed validation (a reason too long, a malformed id, a bad file row)."""
+
+
+def field_errors(errors: Iterable[Mapping[str, Any]]) -> list[dict[str, str]]:
+    """Validation errors (pydantic's `ValidationError.errors()`, FastAPI's request errors)
+    as the API's `[{field, message}]`: the field is the error's location joined by dots
+    without a request's `body` (`username`, `query.email`, `bundles.0.bundle_id`), `body`
+    when nothing is left; malformed JSON is `{body, "malformed JSON"}`."""
+    result = []
+    for error in errors:
+        if error.get("type") == "json_invalid":
+            result.append({"field": "body", "message": "malformed JSON"})
+            continue
+        location = [str(part) for part in error.get("loc", ()) if part != "body"]
+        result.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
+    return result

@@ -85,20 +85,9 @@ def aai_error_response(exc: errors.AaiError) -> JSONResponse:
     return error_response(status, str(exc), **({} if fields is None else {"field_errors": fields}))
 
 
-def field_errors(exc: RequestValidationError) -> list[dict[str, str]]:
-    result = []
-    for error in exc.errors():
-        location = [str(p) for p in error.get("loc", ()) if p not in ("body",)]
-        if error.get("type") == "json_invalid":
-            result.append({"field": "body", "message": "malformed JSON"})
-            continue
-        result.append({"field": ".".join(location) or "body", "message": error.get("msg", "")})
-    return result
-
-
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    return error_response(400, "invalid request", field_errors=field_errors(exc))
+    return error_response(400, "invalid request", field_errors=errors.field_errors(exc.errors()))
 
 
 async def _http_error(_request: Request, exc: Exception) -> JSONResponse:

@@ -90,13 +90,14 @@ def downgrade(
 def current(as_json: JsonOpt = False, migrations_dir: MigrationsDirOpt = None) -> None:
     """Show the revision the database is at."""
     from aai_cli import console
+    from aai_cli.serialize import to_data
     from aai_cli.services.schema import migrations
     from aai_cli.services.schema.connectivity import redacted_url
 
     url = _url()
     status = migrations.current(url, directory=migrations_dir)
     if as_json:
-        console.print_json({"database": redacted_url(url), **status.as_dict()})
+        console.print_json({"database": redacted_url(url), **to_data(status)})
         return
     state = "at head" if status.at_head else f"head is {_revisions(status.heads)}"
     typer.echo(f"{_revisions(status.current)} ({state})")
@@ -110,7 +111,7 @@ def history(as_json: JsonOpt = False, migrations_dir: MigrationsDirOpt = None) -
 
     revisions = migrations.history(migrations_dir)
     if as_json:
-        console.print_json([r.as_dict() for r in revisions])
+        console.print_json(revisions)
         return
     console.print_table(
         ["revision", "down revision", "head", "message"],
@@ -174,7 +175,7 @@ def ping(as_json: JsonOpt = False) -> None:
 
     result = connectivity.ping(_url())
     if as_json:
-        console.print_json(result.as_dict())
+        console.print_json(result)
         return
     typer.echo(
         f"ok: {result.backend} {result.server_version} at {result.database} "
@@ -200,7 +201,7 @@ def wait(
 
     result = connectivity.wait(_url(), timeout_s=timeout, on_retry=report)
     if as_json:
-        console.print_json(result.as_dict())
+        console.print_json(result)
     else:
         console.success(f"the database answers: {result.backend} {result.server_version}")
 
@@ -234,7 +235,7 @@ def _report_seed(report, *, as_json: bool) -> None:  # type: ignore[no-untyped-d
     from aai_cli import console
 
     if as_json:
-        console.print_json(report.as_dict())
+        console.print_json(report)
         return
     console.success(
         f"catalog seeded: {len(report.created)} created, {len(report.updated)} updated, "

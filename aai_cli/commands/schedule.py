@@ -80,14 +80,12 @@ def _print_jobs(jobs: Sequence[JobSpec], as_json: bool) -> None:
 
 
 def _run_once(runner: JobScheduler, as_json: bool) -> None:
-    from dataclasses import asdict
-
     from aai_cli import console
     from aai_cli.errors import AaiError
 
     outcomes = runner.run_due()
     if as_json:
-        console.print_json([asdict(outcome) for outcome in outcomes])
+        console.print_json(outcomes)
     else:
         for outcome in outcomes:
             detail = f": {outcome.detail}" if outcome.detail else ""
@@ -147,7 +145,7 @@ def status(as_json: JsonOpt = False) -> None:
     with session_scope(readonly=True) as session:
         statuses = job_statuses(session, jobs)
     if as_json:
-        console.print_json([s.as_dict() for s in statuses])
+        console.print_json(statuses)
     else:
         _print_statuses(statuses)
     late = unhealthy(statuses)

@@ -88,10 +88,11 @@ def status(as_json: JsonOpt = False) -> None:
     """Last runs, the watermark and its lag, and whether a run is in progress."""
     from aai_cli import console
     from aai_cli.db import session_scope
+    from aai_cli.serialize import to_data
     from aai_cli.services.sync import sync_status
 
     with session_scope(readonly=True) as session:
-        data = sync_status(session)
+        data = to_data(sync_status(session))
     if as_json:
         console.print_json(data)
         return
@@ -128,6 +129,7 @@ def _run(
     steps: tuple[str, ...], full: bool, dry_run: bool, max_deletes: int | None, as_json: bool
 ) -> None:
     from aai_cli import console
+    from aai_cli.serialize import to_data
     from aai_cli.services.sync import run_sync
 
     with _progress(enabled=not as_json) as progress:
@@ -138,7 +140,7 @@ def _run(
             max_deletes=max_deletes,
             progress=progress,
         )
-    data = report.as_dict()
+    data = to_data(report.summary())
     if as_json:
         console.print_json(data)
         return

@@ -34,6 +34,12 @@ class _Person(BaseModel):
     # Accepted and not checked yet: reCAPTCHA verification comes with a later release.
     recaptcha_token: Annotated[str | None, Field(max_length=8192)] = None
 
+    def form(self, kind: registration.Kind, **extra: Any) -> registration.Registration:
+        person = self.model_dump(
+            include={"first_name", "last_name", "email", "username", "password"}
+        )
+        return registration.Registration(kind=kind, **person, **extra)
+
 
 class BundleRequest(BaseModel):
     bundle_id: Annotated[str, Field(max_length=255, examples=["tsi"])]
@@ -87,6 +93,12 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
     429: {"description": "too many requests from this client (see Retry-After)"},
     503: {"description": "Auth0, the database or the institution check is unavailable"},
 }
+_ROUTE: dict[str, Any] = {
+    "status_code": 201,
+    "response_model": Registered,
+    "responses": _RESPONSES,
+    "dependencies": [Depends(limit)],
+}
 
 
 def _register(
@@ -114,13 +126,7 @@ def _register(
     )
 
 
-@router.post(
-    "/biocommons/register",
-    status_code=201,
-    response_model=Registered,
-    responses=_RESPONSES,
-    dependencies=[Depends(limit)],
-)
+@router.post("/biocommons/register", **_ROUTE)
 def register_biocommons(
     body: BiocommonsRegistration,
     response: Response,
@@ -128,39 +134,13 @@ def register_biocommons(
     source: UserSourceDep,
 ) -> Registered:
     """Register for BioCommons, optionally asking for bundles (groups)."""
-    form = registration.Registration(
-        kind="biocommons",
-        email=body.email,
-        username=body.username,
-        password=body.password,
-        first_name=body.first_name,
-        last_name=body.last_name,
-        bundles=body.choices(),
-    )
+    form = body.form("biocommons", bundles=body.choices())
     return _register(form, source, response, background)
 
 
-@router.post(
-    "/sbp/register",
-    status_code=201,
-    response_model=Registered,
-    responses=_RESPONSES,
-    dependencies=[Depends(limit)],
-)
+@router.post("/sbp/register", **_ROUTE)
 def register_sbp(
-    body: SbpRegistration,
-    response: Response,
-    background: BackgroundTasks,
-    source: UserSourceDep,
+    body: SbpRegistration, response: Response, background: BackgroundTasks, source: UserSourceDep
 ) -> Registered:
     """Register for the Structural Biology Platform (member institutions' emails only)."""
-    form = registration.Registration(
-        kind="sbp",
-        email=body.email,
-        username=body.username,
-        password=body.password,
-        first_name=body.first_name,
-        last_name=body.last_name,
-        reason=body.reason,
-    )
-    return _register(form, source, response, background)
+    return _register(body.form("sbp", reason=body.reason), source, response, background)

@@ -7,7 +7,7 @@ slow. `/utils/register/...` are the paths the portal calls; the older paths stay
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.concurrency import run_in_threadpool
@@ -58,49 +58,34 @@ def _availability(errors: list[dict[str, str]]) -> Availability:
     return Availability(available=not errors, field_errors=[FieldError(**e) for e in errors])
 
 
-@router.get(
-    "/register/username-availability",
-    response_model=Availability,
-    dependencies=[Depends(availability_limit)],
-)
-@router.get(
-    "/username-available",
-    response_model=Availability,
-    dependencies=[Depends(availability_limit)],
-)
+AVAILABILITY: dict[str, Any] = {
+    "response_model": Availability,
+    "dependencies": [Depends(availability_limit)],
+}
+INFO: dict[str, Any] = {"response_model": RegistrationInfo, "dependencies": [Depends(limit)]}
+
+
+@router.get("/register/username-availability", **AVAILABILITY)
+@router.get("/username-available", **AVAILABILITY)
 def username_available(session: SessionDep, username: Username) -> Availability:
     """Whether `username` is well-formed and no account (live or deleted) has it."""
     return _availability(registration.username_available(session, username))
 
 
-@router.get(
-    "/register/email-availability",
-    response_model=Availability,
-    dependencies=[Depends(availability_limit)],
-)
-@router.get(
-    "/email-available", response_model=Availability, dependencies=[Depends(availability_limit)]
-)
+@router.get("/register/email-availability", **AVAILABILITY)
+@router.get("/email-available", **AVAILABILITY)
 def email_available(session: SessionDep, email: Email) -> Availability:
     """Whether `email` is valid and no database account (live or deleted) has it."""
     return _availability(registration.email_available(session, email))
 
 
-@router.get(
-    "/register/registration-info",
-    response_model=RegistrationInfo,
-    dependencies=[Depends(limit)],
-)
+@router.get("/register/registration-info", **INFO)
 def registration_info(session: SessionDep, email: Email) -> RegistrationInfo:
     """Where the person registered (`biocommons` when unknown, so existence is not revealed)."""
     return _registration_info(session, email)
 
 
-@router.get(
-    "/registration_info",
-    response_model=RegistrationInfo,
-    dependencies=[Depends(limit)],
-)
+@router.get("/registration_info", **INFO)
 def registration_info_alias(session: SessionDep, user_email: Email) -> RegistrationInfo:
     """The older path of `/utils/register/registration-info`."""
     return _registration_info(session, user_email)
@@ -118,9 +103,9 @@ def registration_info_alias(session: SessionDep, user_email: Email) -> Registrat
 async def check_australian_research_institution(email: Email) -> InstitutionCheck:
     """Whether `email` belongs to an Australian research institution (public: no token)."""
     email = email.strip()
-    error = registration.email_error(email)
-    if error:
-        raise RegistrationInvalid([{"field": "email", "message": error}])
+    errors = registration.email_errors(email)
+    if errors:
+        raise RegistrationInvalid(errors)
     valid = await run_in_threadpool(institutions.is_australian_research_institution, email)
     return InstitutionCheck(is_australian_research_institution=valid)
 

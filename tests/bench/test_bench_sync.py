@@ -23,6 +23,7 @@ import time
 
 import pytest
 
+from aai_cli.serialize import to_data
 from tests.fakes.auth0_runner import spawned
 
 pytestmark = pytest.mark.bench
@@ -41,8 +42,8 @@ def _timed(label: str, results: dict, **kwargs) -> object:  # type: ignore[no-un
     results[label] = {
         "s": round(time.perf_counter() - started, 2),
         "requests": report.auth0_requests,
-        "users": report.users.as_dict(),
-        "memberships": report.memberships.as_dict(),
+        "users": to_data(report.users),
+        "memberships": to_data(report.memberships),
         "rss_mb": round(_peak_rss_mb(), 1),
     }
     return report
@@ -63,7 +64,7 @@ def scenarios(users: int) -> dict:
         seed_catalog(session)
     results: dict = {"users": users, "rss_start_mb": round(_peak_rss_mb(), 1)}
     full = _timed("full_empty", results, mode="full")
-    assert full.users.created == users, full.users.as_dict()
+    assert full.users.created == users, to_data(full.users)
     _timed("rerun_unchanged", results)  # the walk was just done: deferred
     os.environ["SYNC_MEMBERSHIPS_EVERY_MINUTES"] = "0"
     get_settings.cache_clear()
@@ -77,7 +78,7 @@ def scenarios(users: int) -> dict:
     for user_id in changed:
         client.users.update(user_id, name="Changed for the benchmark")
     report = _timed("incremental_users_100", results, mode="incremental", steps=("users",))
-    assert report.users.updated == 100, report.users.as_dict()
+    assert report.users.updated == 100, to_data(report.users)
     for user_id in changed:
         client.users.update(user_id, name="Changed again")
     _timed("incremental_now_100", results, mode="incremental")

@@ -54,14 +54,13 @@ def test_filters(session, people):
 
 def test_records_carry_memberships(session, people):
     (alice,) = directory.list_users(session, UserQuery(search="alice"))
-    data = alice.as_dict()
-    assert data["email_verified"] is True
-    assert [(m["platform_id"], m["status"]) for m in data["platform_memberships"]] == [
+    assert alice.email_verified is True
+    assert [(m["platform_id"], m["status"]) for m in alice.platform_memberships] == [
         ("galaxy", "approved"),
         ("sbp", "pending"),
     ]
-    assert data["group_memberships"] == []
-    assert data["platform_memberships"][1]["requested_at"].tzinfo is not None
+    assert alice.group_memberships == []
+    assert alice.platform_memberships[1]["requested_at"].tzinfo is not None
 
 
 SCOPE_CASES = [

@@ -19,7 +19,7 @@ from aai_cli.models import (
     User,
     utcnow,
 )
-from aai_cli.services.access import registration, registration_records
+from aai_cli.services.access import registration, registration_records, registration_rules
 from aai_cli.services.access.institutions import InstitutionCheckUnavailable
 from aai_cli.services.access.registration import (
     AlreadyTaken,
@@ -251,7 +251,7 @@ def test_every_field_error_at_once_and_auth0_untouched(session, gateway, auth0_e
     ],
 )
 def test_username_rules(username, ok):
-    assert (registration.username_error(username) is None) is ok
+    assert (registration_rules.username_error(username) is None) is ok
 
 
 @pytest.mark.parametrize(
@@ -269,7 +269,7 @@ def test_username_rules(username, ok):
     ],
 )
 def test_password_rules(password, missing):
-    error = registration.password_error(password)
+    error = registration_rules.password_error(password)
     assert (error is None) if missing is None else (missing in error)
 
 
@@ -481,3 +481,46 @@ def test_availability_checks(session):
         [error] = registration.email_available(session, email)
         assert error == {"field": "email", "message": "Email is already taken"}
     assert "valid" in registration.email_available(session, "nope")[0]["message"]
+
+
+def test_pydantic_errors_map_once_to_field_and_message() -> None:
+    errors = registration_rules.form_errors(
+        registration.RegistrationForm,
+        kind="biocommons",
+        first_name="",
+        last_name="Doe",
+        email="jane@uni.edu.au",
+        username="Jane",
+        password="Str0ng!pass",
+        reason="x" * 1025,
+    )
+    assert errors == [
+        {"field": "first_name", "message": "required"},
+        {
+            "field": "username",
+            "message": "the username may contain only lowercase letters, digits, '-' and '_', "
+            "and must start with a letter or a digit",
+        },
+        {"field": "reason", "message": "the reason must be at most 1024 characters"},
+    ]
+    assert registration_rules.form_errors(registration_rules.UsernameForm, username="ab") == [
+        {"field": "username", "message": "the username must be 3 to 128 characters long"}
+    ]
+    assert registration_rules.form_errors(registration_rules.EmailForm, email="ok@uni.edu.au") == []
+
+
+def test_request_errors_map_with_their_location() -> None:
+    from aai_cli.errors import field_errors
+
+    errors = [
+        {"type": "missing", "loc": ("body", "bundles", 0, "bundle_id"), "msg": "Field required"},
+        {"type": "missing", "loc": ("query", "email"), "msg": "Field required"},
+        {"type": "json_invalid", "loc": ("body", 26), "msg": "JSON decode error"},
+        {"type": "model_attributes_type", "loc": ("body",), "msg": "Input should be an object"},
+    ]
+    assert field_errors(errors) == [
+        {"field": "bundles.0.bundle_id", "message": "Field required"},
+        {"field": "query.email", "message": "Field required"},
+        {"field": "body", "message": "malformed JSON"},
+        {"field": "body", "message": "Input should be an object"},
+    ]

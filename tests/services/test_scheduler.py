@@ -252,5 +252,5 @@ def test_results_become_json_counts() -> None:
 
     assert as_counts(None) == {}
     assert as_counts({"a": 1, "b": {2, 3}}) in ({"a": 1, "b": [2, 3]}, {"a": 1, "b": [3, 2]})
-    assert as_counts(Report(2, START)) == {"created": 2, "when": str(START)}
+    assert as_counts(Report(2, START)) == {"created": 2, "when": "2026-01-05T10:00:00+00:00"}
     assert as_counts(7) == {"result": 7}

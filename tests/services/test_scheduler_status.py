@@ -8,6 +8,7 @@ from sqlmodel import select
 
 from aai_cli.db import session_scope
 from aai_cli.models import EmailMessage, JobRun, MembershipEvent, SyncRun, User
+from aai_cli.serialize import to_data
 from aai_cli.services.scheduler import DailyAt, Every, JobSpec, job_statuses, unhealthy
 from aai_cli.services.scheduler.cleanup import prune_runs
 
@@ -68,7 +69,7 @@ def test_status_shows_last_run_success_error_next_run_and_dead_rows(session) -> 
     assert minutely.next_run_at == NOW
     assert minutely.dead_letters == 2
     assert minutely.healthy is False
-    assert minutely.as_dict()["job"] == "minutely"
+    assert to_data(minutely)["job"] == "minutely"
 
 
 def test_cleanup_prunes_old_runs_but_keeps_the_latest_and_all_membership_events(session) -> None:  # type: ignore[no-untyped-def]

@@ -8,6 +8,7 @@ import pytest
 
 from aai_cli import db
 from aai_cli.errors import Auth0Unavailable, Busy, SafetyGuard
+from aai_cli.serialize import to_data
 from aai_cli.services import auth0
 from aai_cli.services.sync import run_sync, sync_status
 from aai_cli.services.sync import users as sync_users
@@ -68,9 +69,9 @@ def test_full_sync_past_the_cap_then_a_rerun_changes_nothing(
     # right after a walk, an incremental run defers the next one: a handful of requests
     second = run_sync(gateway=fast_gateway())
     assert second.mode == "incremental" and second.walk_members is False
-    changed = {k: v for k, v in second.users.as_dict().items() if k != "unchanged"}
+    changed = {k: v for k, v in to_data(second.users).items() if k != "unchanged"}
     assert set(changed.values()) == {0}
-    assert second.as_dict()["memberships"]["walked"] is False
+    assert to_data(second.summary())["memberships"]["walked"] is False
     assert second.auth0_requests < 20
 
     walk_members_every_run(settings_env)
@@ -283,7 +284,7 @@ def test_sync_status(db_url, auth0_env) -> None:
     run_sync(gateway=fast_gateway())
     with db.session_scope(db_url) as session:
         status = sync_status(session)
-    assert status["in_progress"] is False
-    assert status["watermark"] is not None and status["lag_s"] >= 0
-    assert status["last_success"]["status"] == "succeeded"
-    assert status["runs"][0]["counts"]["users"]["created"] == 10
+    assert status.in_progress is False
+    assert status.watermark is not None and status.lag_s is not None and status.lag_s >= 0
+    assert status.last_success is not None and status.last_success.status == "succeeded"
+    assert status.runs[0].counts["users"]["created"] == 10

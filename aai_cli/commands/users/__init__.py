@@ -103,7 +103,7 @@ def list_(
         else:
             records = directory.list_users(session, query, **page)
     if as_json:
-        console.print_json([r.as_dict() for r in records])
+        console.print_json(records)
     elif as_csv:
         console.print_csv((out.csv_row(r) for r in records), out.CSV_COLUMNS)
     else:
@@ -119,9 +119,12 @@ def show(
     as_json: JsonOpt = False,
 ) -> None:
     """A user's profile, memberships and membership history."""
+    from dataclasses import fields
+
     from aai_cli import console
     from aai_cli.commands.users import output as out
     from aai_cli.db import session_scope
+    from aai_cli.serialize import to_data
     from aai_cli.services import directory
 
     with session_scope(readonly=True) as session:
@@ -130,11 +133,10 @@ def show(
         history = directory.list_history(session, found.id)
     assert record is not None
     if as_json:
-        console.print_json({**record.as_dict(), "history": [out.event_dict(e) for e in history]})
+        console.print_json({**to_data(record), "history": [out.event_dict(e) for e in history]})
         return
-    profile = record.as_dict()
-    del profile["platform_memberships"], profile["group_memberships"]
-    rows = ((name, out.display(value)) for name, value in profile.items())
+    profile = [f.name for f in fields(record) if not f.name.endswith("_memberships")]
+    rows = ((name, out.display(getattr(record, name))) for name in profile)
     console.print_table(("field", "value"), rows, title=f"user {record.id}")
     console.print_table(out.MEMBERSHIP_COLUMNS, out.membership_rows(record), title="memberships")
     console.print_table(
@@ -163,10 +165,7 @@ def pending(
     with session_scope(readonly=True) as session:
         platform_id = directory.resolve_platform(session, platform) if platform else None
         group_id = directory.resolve_group(session, group) if group else None
-        items = [
-            r.as_dict()
-            for r in directory.list_pending(session, platform=platform_id, group=group_id)
-        ]
+        items = directory.list_pending(session, platform=platform_id, group=group_id)
     columns = ("requested_at", "age_s", "user_id", "email", "kind", "target_id", "request_reason")
     if as_json:
         console.print_json(items)
@@ -176,8 +175,9 @@ def pending(
         console.print_table(
             ("requested", "age", "user", "email", "target", "request reason"),
             (
-                (i["requested_at"].strftime("%Y-%m-%d %H:%M"), out.human_age(i["age_s"]),
-                 i["user_id"], i["email"], out.short_group(i["target_id"]), i["request_reason"])
+                (i.requested_at.strftime("%Y-%m-%d %H:%M") if i.requested_at else None,
+                 out.human_age(i.age_s), i.user_id, i.email, out.short_group(i.target_id),
+                 i.request_reason)
                 for i in items
             ),
         )  # fmt: skip

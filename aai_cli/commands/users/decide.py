@@ -164,7 +164,7 @@ def import_(
             report.add(batch)
         push_role_changes(report.role_change_ids)
     if as_json:
-        console.print_json(report.as_dict())
+        console.print_json(report.summary())
     else:
         verb = "would change" if dry_run else "changed"
         console.success(f"{len(rows)} rows: {verb} {report.changed}, unchanged {report.unchanged}")

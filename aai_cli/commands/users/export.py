@@ -91,6 +91,7 @@ def _write(
 
     from aai_cli import console
     from aai_cli.commands.users import output as out
+    from aai_cli.serialize import csv_cells, json_line
 
     writer = None
     if fmt == "csv":
@@ -100,9 +101,9 @@ def _write(
     written = 0
     for record in records:
         if writer is not None:
-            writer.writerow({k: _cell(v) for k, v in out.csv_row(record).items()})
+            writer.writerow(csv_cells(out.csv_row(record), out.CSV_COLUMNS))
         else:
-            stream.write(out.json_line(record.as_dict()) + "\n")
+            stream.write(json_line(record) + "\n")
         written += 1
         if progress is not None:
             progress.advance()
@@ -111,12 +112,6 @@ def _write(
     if progress is not None:
         progress.stop()
     return written
-
-
-def _cell(value: Any) -> Any:
-    if value is None:
-        return ""
-    return value.isoformat() if hasattr(value, "isoformat") else value
 
 
 class _Progress:

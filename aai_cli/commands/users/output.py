@@ -5,8 +5,7 @@ Only the standard library at top level (command modules load fast).
 
 from __future__ import annotations
 
-import json
-from datetime import date, datetime
+from datetime import datetime
 from typing import Any
 
 CSV_COLUMNS = (
@@ -57,16 +56,6 @@ def csv_row(record: Any) -> dict[str, Any]:
     return row
 
 
-def _default(value: Any) -> Any:
-    if isinstance(value, datetime | date):
-        return value.isoformat()
-    return str(value)
-
-
-def json_line(data: Any) -> str:
-    return json.dumps(data, default=_default, separators=(",", ":"))
-
-
 MEMBERSHIP_COLUMNS = ("kind", "id", "status", "updated", "reason", "request reason")
 
 
@@ -86,16 +75,20 @@ def display(value: Any) -> Any:
     return value
 
 
+EVENT_FIELDS = (
+    "created_at",
+    "platform_id",
+    "group_id",
+    "from_status",
+    "to_status",
+    "actor",
+    "reason",
+)
+
+
 def event_dict(event: Any) -> dict[str, Any]:
-    return {
-        "created_at": event.created_at,
-        "platform_id": event.platform_id,
-        "group_id": event.group_id,
-        "from_status": event.from_status,
-        "to_status": event.to_status,
-        "actor": event.actor,
-        "reason": event.reason,
-    }
+    """A membership event as `aai users show --json` lists it."""
+    return {name: getattr(event, name) for name in EVENT_FIELDS}
 
 
 def event_row(event: Any) -> tuple[Any, ...]:

@@ -130,14 +130,6 @@ class SeedReport:
     unchanged: list[str] = field(default_factory=list)
     retired: list[str] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, list[str]]:
-        return {
-            "created": self.created,
-            "updated": self.updated,
-            "unchanged": self.unchanged,
-            "retired": self.retired,
-        }
-
 
 def parse_catalog(data: Any, *, source: str = "catalog") -> CatalogSpec:
     try:

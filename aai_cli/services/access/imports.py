@@ -12,7 +12,7 @@ from __future__ import annotations
 import csv
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -71,16 +71,22 @@ class ImportReport:
             self.by_action[action] = self.by_action.get(action, 0) + n
         self.role_change_ids.extend(batch.role_change_ids)
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "rows": self.rows,
-            "dry_run": self.dry_run,
-            "changed": self.changed,
-            "unchanged": self.unchanged,
-            "by_action": dict(sorted(self.by_action.items())),
-            "batches": self.batches,
-            "errors": [{"line": e.line, "message": e.message} for e in self.errors],
-        }
+    def summary(self) -> ImportSummary:
+        shown = {f.name: getattr(self, f.name) for f in fields(ImportSummary)}
+        return ImportSummary(**shown | {"by_action": dict(sorted(self.by_action.items()))})
+
+
+@dataclass(frozen=True)
+class ImportSummary:
+    """What `aai users import --json` shows of a report (not the role changes to push)."""
+
+    rows: int
+    dry_run: bool
+    changed: int
+    unchanged: int
+    by_action: dict[str, int]  # sorted by action
+    batches: int
+    errors: list[RowError]
 
 
 # --- reading -----------------------------------------------------------------------

@@ -26,8 +26,9 @@ from __future__ import annotations
 import logging
 import re
 from dataclasses import dataclass, field, replace
-from typing import Any, Literal, Protocol
+from typing import Annotated, Any, Literal, Protocol
 
+from pydantic import ValidationInfo, field_validator
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
@@ -44,11 +45,16 @@ from aai_cli.models import (
 from aai_cli.services.access import catalog, institutions, memberships, registration_records
 from aai_cli.services.access.registration_records import Outcome, Requested
 from aai_cli.services.access.registration_rules import (
-    email_error,
-    name_error,
-    password_error,
-    reason_error,
-    username_error,
+    EmailAddress,
+    EmailForm,
+    Form,
+    Password,
+    PersonName,
+    Username,
+    UsernameForm,
+    form_errors,
+    reason_rule,
+    refusal,
 )
 from aai_cli.settings import get_settings
 
@@ -172,32 +178,45 @@ def check(session: Session, form: Registration) -> list[Requested]:
     return requests
 
 
+class RegistrationForm(Form):
+    """A registration's fields and their rules (the bundles' reasons: `BundleReason`)."""
+
+    kind: Kind
+    first_name: PersonName
+    last_name: PersonName
+    email: EmailAddress
+    username: Username
+    password: Password
+    reason: Annotated[str | None, reason_rule(memberships.MAX_REASON_LENGTH)] = None
+
+    @field_validator("email")
+    @classmethod
+    def _sbp_member_email(cls, email: str, info: ValidationInfo) -> str:
+        domain = email.rpartition("@")[2]
+        if info.data.get("kind") != "sbp" or domain in get_settings().sbp_allowed_email_domains:
+            return email
+        raise refusal(
+            "registration for the Structural Biology Platform needs an email address "
+            "of a member institution"
+        )
+
+
+class BundleReason(Form):
+    """One requested bundle's reason, named as the request names it: `bundles` (an entry
+    of the list) or `reason` (the older single `bundle`'s reason)."""
+
+    bundles: Annotated[str | None, reason_rule(BUNDLE_REASON_MAX)] = None
+    reason: Annotated[str | None, reason_rule(BUNDLE_REASON_MAX)] = None
+
+
 def field_errors(form: Registration) -> list[dict[str, str]]:
-    checks = [
-        ("first_name", name_error(form.first_name)),
-        ("last_name", name_error(form.last_name)),
-        ("email", email_error(form.email) or _sbp_email_error(form)),
-        ("username", username_error(form.username)),
-        ("password", password_error(form.password)),
-        ("reason", reason_error(form.reason, memberships.MAX_REASON_LENGTH)),
-    ]
-    checks += [
-        ("reason" if b.field == "bundle" else b.field, reason_error(b.reason, BUNDLE_REASON_MAX))
-        for b in form.bundles
-    ]
-    return [{"field": name, "message": message} for name, message in checks if message]
-
-
-def _sbp_email_error(form: Registration) -> str | None:
-    if form.kind != "sbp":
-        return None
-    domain = form.email.rpartition("@")[2]
-    if domain in get_settings().sbp_allowed_email_domains:
-        return None
-    return (
-        "registration for the Structural Biology Platform needs an email address "
-        "of a member institution"
+    errors = form_errors(
+        RegistrationForm, **{name: getattr(form, name) for name in RegistrationForm.model_fields}
     )
+    for bundle in form.bundles:
+        name = "reason" if bundle.field == "bundle" else bundle.field
+        errors += form_errors(BundleReason, **{name: bundle.reason})
+    return errors
 
 
 def requested_targets(session: Session, form: Registration) -> list[Requested]:
@@ -277,19 +296,22 @@ def _exists(session: Session, *conditions: Any) -> bool:
 def username_available(session: Session, username: str) -> list[dict[str, str]]:
     """[] when the username can be registered, else its field errors."""
     username = username.strip()
-    error = username_error(username)
-    if error is None and taken_fields(session, username=username):
-        error = TAKEN_MESSAGES[("username",)]
-    return [{"field": "username", "message": error}] if error else []
+    return form_errors(UsernameForm, username=username) or _taken(session, username=username)
 
 
 def email_available(session: Session, email: str) -> list[dict[str, str]]:
     """[] when the email can be registered, else its field errors."""
     email = email.strip().lower()
-    error = email_error(email)
-    if error is None and taken_fields(session, email=email):
-        error = TAKEN_MESSAGES[("email",)]
-    return [{"field": "email", "message": error}] if error else []
+    return email_errors(email) or _taken(session, email=email)
+
+
+def email_errors(email: str) -> list[dict[str, str]]:
+    return form_errors(EmailForm, email=email)
+
+
+def _taken(session: Session, **values: str) -> list[dict[str, str]]:
+    fields = taken_fields(session, **values)
+    return AlreadyTaken(fields).field_errors if fields else []
 
 
 def registration_app(session: Session, email: str) -> Kind:
@@ -298,7 +320,7 @@ def registration_app(session: Session, email: str) -> Kind:
     their registration requested the SBP platform."""
 
     email = email.strip().lower()
-    if email_error(email):
+    if email_errors(email):
         return "biocommons"
     kind = session.exec(
         select(RegistrationRecord.kind)

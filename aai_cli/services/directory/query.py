@@ -85,12 +85,6 @@ class UserRecord:
     platform_memberships: list[dict[str, Any]] = field(default_factory=list)
     group_memberships: list[dict[str, Any]] = field(default_factory=list)
 
-    def as_dict(self) -> dict[str, Any]:
-        data = {name: getattr(self, name) for name in USER_FIELDS}
-        data["platform_memberships"] = [dict(m) for m in self.platform_memberships]
-        data["group_memberships"] = [dict(m) for m in self.group_memberships]
-        return data
-
     def within(self, scope: AdminScope) -> bool:
         """At least one membership (any status) in a platform or group of `scope`."""
         return (

@@ -3,7 +3,7 @@ platform/group and status, within an admin's scope. Re-exported by `services.dir
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
@@ -30,23 +30,15 @@ class PendingRequest:
     target_id: str
     request_reason: str | None
     requested_at: datetime | None
+    age_s: int | None = field(init=False)  # seconds since the request, when it was read
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "age_s", self.age_seconds())  # frozen: set once here
 
     def age_seconds(self, now: datetime | None = None) -> int | None:
         if self.requested_at is None:
             return None
         return int(((now or utcnow()) - self.requested_at).total_seconds())
-
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "user_id": self.user_id,
-            "email": self.email,
-            "username": self.username,
-            "kind": self.kind,
-            "target_id": self.target_id,
-            "request_reason": self.request_reason,
-            "requested_at": self.requested_at,
-            "age_s": self.age_seconds(),
-        }
 
 
 # --- counts and the pending queue --------------------------------------------------

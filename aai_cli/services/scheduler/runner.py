@@ -21,7 +21,7 @@ import signal
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass, is_dataclass
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
@@ -31,6 +31,7 @@ from sqlmodel import Session, col, select
 from aai_cli.db import advisory_lock, session_scope
 from aai_cli.errors import AaiError, Busy
 from aai_cli.models import JobRun, utcnow
+from aai_cli.serialize import to_data
 
 log = logging.getLogger(__name__)
 
@@ -223,23 +224,8 @@ def as_counts(result: Any) -> dict[str, Any]:
         return {}
     if callable(getattr(result, "counts", None)):  # a report that knows its counts
         result = result.counts()
-    if hasattr(result, "model_dump"):
-        result = result.model_dump(mode="json")
-    elif is_dataclass(result) and not isinstance(result, type):
-        result = asdict(result)
-    elif not isinstance(result, dict):
-        result = {"result": result}
-    return {str(key): _jsonable(value) for key, value in result.items()}
-
-
-def _jsonable(value: Any) -> Any:
-    if value is None or isinstance(value, bool | int | float | str):
-        return value
-    if isinstance(value, dict):
-        return {str(k): _jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set):
-        return [_jsonable(v) for v in value]
-    return str(value)
+    data = to_data(result)
+    return data if isinstance(data, dict) else {"result": data}
 
 
 # --- the loop ---------------------------------------------------------------------------

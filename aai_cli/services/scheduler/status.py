@@ -5,7 +5,7 @@ error and dead outbox rows, and whether it is healthy (succeeded within twice it
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -28,9 +28,6 @@ class JobStatus:
     next_run_at: datetime
     dead_letters: int | None
     healthy: bool
-
-    def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
 
 
 def job_statuses(

@@ -8,8 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from dataclasses import asdict, dataclass
-from typing import Any
+from dataclasses import dataclass, field
 
 from sqlalchemy.engine import make_url
 from sqlalchemy.exc import InterfaceError, OperationalError
@@ -115,14 +114,12 @@ def translate_db_errors(url: str) -> Iterator[None]:
 
 @dataclass(frozen=True)
 class PingResult:
+    ok: bool = field(default=True, init=False)  # always: a failed ping raises instead
     backend: str
     database: str
     server_version: str
     connect_ms: float
     rtt_ms: float
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"ok": True, **asdict(self)}
 
 
 def ping(url: str) -> PingResult:

@@ -14,7 +14,7 @@ import tempfile
 from argparse import Namespace
 from collections.abc import Iterator
 from contextlib import contextmanager
-from dataclasses import dataclass
+from dataclasses import InitVar, dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -75,16 +75,12 @@ class RevisionInfo:
     down_revision: str | None
     message: str
     is_head: bool
-    path: str
+    file: str = field(init=False)  # the file's name (what `aai db history --json` shows)
+    path: InitVar[str]  # the file's full path: kept as an attribute, not a field
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "revision": self.revision,
-            "down_revision": self.down_revision,
-            "message": self.message,
-            "is_head": self.is_head,
-            "file": Path(self.path).name,
-        }
+    def __post_init__(self, path: str) -> None:
+        object.__setattr__(self, "file", Path(path).name)
+        object.__setattr__(self, "path", path)
 
 
 def history(directory: Path | None = None) -> list[RevisionInfo]:
@@ -128,16 +124,13 @@ def alembic_errors() -> Iterator[None]:
 class SchemaStatus:
     current: list[str]
     heads: list[str]
+    at_head: bool = field(init=False)
 
-    @property
-    def at_head(self) -> bool:
-        return sorted(self.current) == sorted(self.heads)
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "at_head", sorted(self.current) == sorted(self.heads))
 
     def describe_current(self) -> str:
         return ", ".join(self.current) or "base (no migrations applied)"
-
-    def as_dict(self) -> dict[str, Any]:
-        return {"current": self.current, "heads": self.heads, "at_head": self.at_head}
 
 
 def _current_revisions(connection: Any) -> list[str]:

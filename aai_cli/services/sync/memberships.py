@@ -49,15 +49,8 @@ class MembershipCounts:
     unchanged: int = 0
     skipped: int = 0
     missing_roles: list[str] = field(default_factory=list)
-
-    def as_dict(self) -> dict:
-        return {
-            "granted": self.granted,
-            "revoked": self.revoked,
-            "unchanged": self.unchanged,
-            "skipped": self.skipped,
-            "missing_roles": list(self.missing_roles),
-        }
+    # False when an incremental run skipped the role-member walk (not due yet)
+    walked: bool = True
 
 
 def access_targets(session: Session) -> list[tuple[Target, str]]:

@@ -13,7 +13,7 @@ flushes into one transaction that is rolled back at the end.
 from __future__ import annotations
 
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta
 from typing import Any, Literal, cast
 
@@ -23,6 +23,7 @@ from sqlmodel import Session, col
 from aai_cli import db
 from aai_cli.errors import AaiError, CheckFailed, UsageError
 from aai_cli.models import Platform, Role, SyncRun, SyncState, utcnow
+from aai_cli.serialize import to_data
 from aai_cli.services.access import role_outbox
 from aai_cli.services.auth0.gateway import Auth0Gateway, Auth0User, MalformedRecord, get_gateway
 from aai_cli.services.sync.memberships import MembershipCounts, MemberWalk, sync_memberships
@@ -62,37 +63,59 @@ class SyncReport:
     rate_limited: int = 0
     error: str | None = None
     run_id: int | None = None
-    # False when an incremental run skipped the role-member walk (not due yet)
-    walk_members: bool = True
+
+    @property
+    def walk_members(self) -> bool:
+        return self.memberships.walked
 
     @property
     def duration_s(self) -> float:
         end = self.finished_at or utcnow()
         return round((end - self.started_at).total_seconds(), 3)
 
-    def counts(self) -> dict[str, Any]:
-        return {
-            "users": self.users.as_dict(),
-            "memberships": self.memberships.as_dict() | {"walked": self.walk_members},
-            "roles": dict(self.roles),
-            "outbox": dict(self.outbox),
-        }
+    def counts(self) -> SyncCounts:
+        return SyncCounts(
+            users=self.users,
+            memberships=self.memberships,
+            roles=dict(self.roles),
+            outbox=dict(self.outbox),
+        )
 
-    def as_dict(self) -> dict[str, Any]:
-        return {
-            "status": self.status,
-            "mode": self.mode,
-            "dry_run": self.dry_run,
-            "steps": list(self.steps),
-            "started_at": self.started_at.isoformat(),
-            "finished_at": self.finished_at.isoformat() if self.finished_at else None,
-            **self.counts(),
-            "auth0_requests": self.auth0_requests,
-            "rate_limited": self.rate_limited,
-            "duration_s": self.duration_s,
-            "skipped_reasons": list(self.users.skipped_reasons),
-            "error": self.error,
-        }
+    def summary(self) -> SyncSummary:
+        reasons = list(self.users.skipped_reasons)
+        own = [f.name for f in fields(SyncSummary) if f.name != "skipped_reasons"]
+        return SyncSummary(**{name: getattr(self, name) for name in own}, skipped_reasons=reasons)
+
+
+@dataclass(frozen=True)
+class SyncCounts:
+    """A run's counts, as `sync_runs.counts` and `job_runs.counts` keep them."""
+
+    users: UserCounts
+    memberships: MembershipCounts
+    roles: dict[str, int]
+    outbox: dict[str, int]
+
+
+@dataclass(frozen=True)
+class SyncSummary:
+    """What `aai sync --json` shows of a report."""
+
+    status: str
+    mode: str
+    dry_run: bool
+    steps: tuple[str, ...]
+    started_at: datetime
+    finished_at: datetime | None
+    users: UserCounts
+    memberships: MembershipCounts
+    roles: dict[str, int]
+    outbox: dict[str, int]
+    auth0_requests: int
+    rate_limited: int
+    duration_s: float
+    skipped_reasons: list[str]
+    error: str | None
 
 
 def sync_roles(session: Session, gateway: Auth0Gateway, counts: dict[str, int]) -> None:
@@ -293,7 +316,12 @@ def run_sync(
                 or "users" not in steps
                 or _walk_due(session, every_minutes=settings.sync_memberships_every_minutes)
             )
-        report = SyncReport(mode=resolved, dry_run=dry_run, steps=tuple(steps), walk_members=walk)
+        report = SyncReport(
+            mode=resolved,
+            dry_run=dry_run,
+            steps=tuple(steps),
+            memberships=MembershipCounts(walked=walk),
+        )
         report.run_id = _start_run(report, job)
         before = (gateway.requests_made, gateway.rate_limited)
         try:
@@ -356,30 +384,45 @@ def _finish_run(report: SyncReport) -> None:
         if run is None:
             return
         run.status, run.error, run.mode = report.status, report.error, report.mode
-        run.finished_at, run.counts = report.finished_at, report.counts()
+        run.finished_at, run.counts = report.finished_at, to_data(report.counts())
         run.auth0_requests, run.rate_limited = report.auth0_requests, report.rate_limited
         session.add(run)
 
 
-def run_as_dict(run: SyncRun) -> dict[str, Any]:
-    duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
-    return {
-        "id": run.id,
-        "job": run.job,
-        "mode": run.mode,
-        "dry_run": run.dry_run,
-        "status": run.status,
-        "started_at": run.started_at.isoformat(),
-        "finished_at": run.finished_at.isoformat() if run.finished_at else None,
-        "duration_s": round(duration, 3) if duration is not None else None,
-        "counts": run.counts,
-        "auth0_requests": run.auth0_requests,
-        "rate_limited": run.rate_limited,
-        "error": run.error,
-    }
+@dataclass(frozen=True)
+class RunSummary:
+    """One recorded sync run, as `aai sync status` shows it."""
+
+    id: int | None
+    job: str
+    mode: str | None
+    dry_run: bool
+    status: str
+    started_at: datetime
+    finished_at: datetime | None
+    duration_s: float | None
+    counts: dict[str, Any]
+    auth0_requests: int
+    rate_limited: int
+    error: str | None
+
+    @classmethod
+    def of(cls, run: SyncRun) -> RunSummary:
+        duration = (run.finished_at - run.started_at).total_seconds() if run.finished_at else None
+        kept = {f.name: getattr(run, f.name) for f in fields(cls) if f.name != "duration_s"}
+        return cls(**kept, duration_s=round(duration, 3) if duration is not None else None)
 
 
-def sync_status(session: Session, *, limit: int = 10) -> dict[str, Any]:
+@dataclass(frozen=True)
+class SyncStatus:
+    in_progress: bool
+    watermark: datetime | None
+    lag_s: float | None  # since the start of the last successful run
+    last_success: RunSummary | None
+    runs: list[RunSummary]
+
+
+def sync_status(session: Session, *, limit: int = 10) -> SyncStatus:
     """Last runs, the watermark and its lag, and whether a run is in progress."""
     runs = list(
         session.execute(
@@ -400,13 +443,13 @@ def sync_status(session: Session, *, limit: int = 10) -> dict[str, Any]:
     now = utcnow()
     # lag: how stale the mirror may be (since the start of the last successful run)
     lag = (now - last_ok.started_at).total_seconds() if last_ok else None
-    return {
-        "in_progress": db.is_lock_held(LOCK_NAME, url=url),
-        "watermark": watermark.isoformat() if watermark else None,
-        "lag_s": round(lag, 1) if lag is not None else None,
-        "last_success": run_as_dict(last_ok) if last_ok else None,
-        "runs": [run_as_dict(run) for run in runs],
-    }
+    return SyncStatus(
+        in_progress=db.is_lock_held(LOCK_NAME, url=url),
+        watermark=watermark,
+        lag_s=round(lag, 1) if lag is not None else None,
+        last_success=RunSummary.of(last_ok) if last_ok else None,
+        runs=[RunSummary.of(run) for run in runs],
+    )
 
 
 __all__ = ["STEPS", "SyncReport", "run_sync", "sync_roles", "sync_status"]

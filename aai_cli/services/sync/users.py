@@ -10,7 +10,7 @@ advanced in the same transaction as each committed batch.
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 
 from sqlalchemy import select, update
@@ -43,18 +43,15 @@ class UserCounts:
     unchanged: int = 0
     skipped: int = 0
     collisions: int = 0
-    skipped_reasons: list[str] = field(default_factory=list)
+
+    def __post_init__(self) -> None:
+        # the first skips' reasons: shown once by the report, not a count (not a field)
+        self.skipped_reasons: list[str] = []
 
     def skip(self, reason: str) -> None:
         self.skipped += 1
         if len(self.skipped_reasons) < 20:
             self.skipped_reasons.append(reason)
-
-    def as_dict(self) -> dict[str, int]:
-        return {
-            k: getattr(self, k)
-            for k in ("created", "updated", "restored", "deleted", "blocked", "unchanged")
-        } | {"skipped": self.skipped, "collisions": self.collisions}
 
 
 def get_watermark(session: Session) -> datetime | None:
