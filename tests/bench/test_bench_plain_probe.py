@@ -21,8 +21,7 @@ import pytest
 from sqlalchemy import ColumnElement, case, exists, func, literal, or_, select
 
 from aai_cli import db
-from tests.bench.directory_data import N_USERS, median_ms, populate
-from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+from tests.bench.directory_data import N_USERS, median_ms, populate, scratch_database, settle
 
 pytestmark = pytest.mark.bench
 
@@ -45,13 +44,7 @@ POSTGRES_SEARCH_INDEX = (
 
 @pytest.fixture(params=["sqlite", "postgres"])
 def big_db(request, tmp_path_factory):  # type: ignore[no-untyped-def]
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'plain.db'}"
-    else:
-        if postgres_admin_url() is None:
-            pytest.skip("AAI_TEST_POSTGRES_URL is not set")
-        url = create_postgres_database()
-    try:
+    with scratch_database(request.param, tmp_path_factory.mktemp("bench")) as url:
         started = time.perf_counter()
         populate(url, N_USERS)
         engine = db.get_engine(url)
@@ -61,19 +54,10 @@ def big_db(request, tmp_path_factory):  # type: ignore[no-untyped-def]
             if request.param == "postgres":
                 conn.exec_driver_sql("CREATE EXTENSION IF NOT EXISTS pg_trgm")
                 conn.exec_driver_sql(POSTGRES_SEARCH_INDEX)
-        if request.param == "postgres":
-            with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
-                conn.exec_driver_sql("VACUUM ANALYZE")
-        else:
-            with engine.begin() as conn:
-                conn.exec_driver_sql("ANALYZE")
+        settle(url)
         elapsed = time.perf_counter() - started
         print(f"\n[{request.param}] {N_USERS} users loaded in {elapsed:.1f} s")
         yield request.param, url
-    finally:
-        db.dispose_engines()
-        if url.startswith("postgresql"):
-            drop_postgres_database(url)
 
 
 class Plain:
