@@ -98,13 +98,10 @@ def _ddl(kind: str) -> tuple[str, ...]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('groups', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('facet_slot', sa.SmallInteger(), nullable=True))
-        batch_op.create_index('uq_groups_facet_slot', ['facet_slot'], unique=True)
-
-    with op.batch_alter_table('platforms', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('facet_slot', sa.SmallInteger(), nullable=True))
-        batch_op.create_index('uq_platforms_facet_slot', ['facet_slot'], unique=True)
+    for catalog in ('groups', 'platforms'):
+        with op.batch_alter_table(catalog, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('facet_slot', sa.SmallInteger(), nullable=True))
+            batch_op.create_index(f'uq_{catalog}_facet_slot', ['facet_slot'], unique=True)
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('platform_mask', sa.BigInteger(), server_default='0', nullable=False))
@@ -128,10 +125,7 @@ def downgrade() -> None:
         batch_op.drop_column('group_mask')
         batch_op.drop_column('platform_mask')
 
-    with op.batch_alter_table('platforms', schema=None) as batch_op:
-        batch_op.drop_index('uq_platforms_facet_slot')
-        batch_op.drop_column('facet_slot')
-
-    with op.batch_alter_table('groups', schema=None) as batch_op:
-        batch_op.drop_index('uq_groups_facet_slot')
-        batch_op.drop_column('facet_slot')
+    for catalog in ('platforms', 'groups'):
+        with op.batch_alter_table(catalog, schema=None) as batch_op:
+            batch_op.drop_index(f'uq_{catalog}_facet_slot')
+            batch_op.drop_column('facet_slot')
