@@ -2,7 +2,7 @@
 
 The directory filters users by their memberships ("approved on sbp", "any membership in
 my platforms") combined with user columns, and counts the matches. Probing the
-membership tables for each candidate costs a B-tree search per user (30-260 ms for
+membership tables for each candidate costs a B-tree search per user (20-620 ms for
 100,000 users, docs/benchmarks.md), so the memberships are also summarised on the
 user's own row, and every filter is a test on the users table alone:
 
