@@ -21,7 +21,7 @@ class Platform(SQLModel, table=True):
     name: str = Field(max_length=255)
     access_role_name: str = Field(unique=True, max_length=255)
     auto_approve: bool = Field(default=False, nullable=False)
-    # Its bits in users.platform_mask; given out by the database (models/derived.py).
+    # Its bits in users.platform_mask; given out by the database (models/derived/).
     facet_slot: int | None = Field(default=None, sa_type=SmallInteger)
     created_at: datetime = created_timestamp()
     updated_at: datetime | None = timestamp()
@@ -39,7 +39,7 @@ class Group(SQLModel, table=True):
     # Set when the catalog stops offering the group: it takes no new requests, while its
     # memberships, history and admins stay (groups are never deleted).
     retired_at: datetime | None = timestamp()
-    # Its bits in users.group_mask; given out by the database (models/derived.py).
+    # Its bits in users.group_mask; given out by the database (models/derived/).
     facet_slot: int | None = Field(default=None, sa_type=SmallInteger)
     created_at: datetime = created_timestamp()
     updated_at: datetime | None = timestamp()

@@ -79,7 +79,7 @@ class User(SQLModel, table=True):
     last_login: datetime | None = timestamp()
     synced_at: datetime | None = timestamp()
     deleted_at: datetime | None = timestamp(index=True)
-    # Derived by the database, never written by the application (models/derived.py).
+    # Derived by the database, never written by the application (models/derived/).
     platform_mask: int = Field(
         default=0, sa_type=BigInteger, nullable=False, sa_column_kwargs={"server_default": "0"}
     )

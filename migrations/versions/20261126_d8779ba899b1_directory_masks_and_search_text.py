@@ -1,7 +1,7 @@
 """directory masks and search text
 
 What the admin directory filters on, summarised on the users row and kept by the
-triggers of aai_cli/models/derived.py: membership bitmasks (with a slot per platform and
+triggers of aai_cli/models/derived/: membership bitmasks (with a slot per platform and
 group), the lowered search text, and the indexes that cover them.
 
 Revision ID: d8779ba899b1
@@ -22,7 +22,7 @@ down_revision: str | Sequence[str] | None = '409671bd0d2e'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
-# The DDL of aai_cli/models/derived.py at this revision, frozen: a revision never
+# The DDL of aai_cli/models/derived/ at this revision, frozen: a revision never
 # imports the application (tests/migrations checks the two agree at head).
 SQLITE_CREATE = (
     "CREATE TRIGGER trg_platform_memberships_masks_insert AFTER INSERT ON platform_memberships BEGIN UPDATE users SET platform_mask = (SELECT coalesce(sum(1 << (c.facet_slot * 4 + CASE m.status WHEN 'pending' THEN 0 WHEN 'approved' THEN 1 WHEN 'rejected' THEN 2 WHEN 'revoked' THEN 3 END)), 0) FROM platform_memberships m JOIN platforms c ON c.id = m.platform_id WHERE m.user_id = users.id AND c.facet_slot IS NOT NULL), group_mask = (SELECT coalesce(sum(1 << (c.facet_slot * 4 + CASE m.status WHEN 'pending' THEN 0 WHEN 'approved' THEN 1 WHEN 'rejected' THEN 2 WHEN 'revoked' THEN 3 END)), 0) FROM group_memberships m JOIN groups c ON c.id = m.group_id WHERE m.user_id = users.id AND c.facet_slot IS NOT NULL) WHERE id IN (NEW.user_id); END",
@@ -98,13 +98,10 @@ def _ddl(kind: str) -> tuple[str, ...]:
 
 
 def upgrade() -> None:
-    with op.batch_alter_table('groups', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('facet_slot', sa.SmallInteger(), nullable=True))
-        batch_op.create_index('uq_groups_facet_slot', ['facet_slot'], unique=True)
-
-    with op.batch_alter_table('platforms', schema=None) as batch_op:
-        batch_op.add_column(sa.Column('facet_slot', sa.SmallInteger(), nullable=True))
-        batch_op.create_index('uq_platforms_facet_slot', ['facet_slot'], unique=True)
+    for catalog in ('groups', 'platforms'):
+        with op.batch_alter_table(catalog, schema=None) as batch_op:
+            batch_op.add_column(sa.Column('facet_slot', sa.SmallInteger(), nullable=True))
+            batch_op.create_index(f'uq_{catalog}_facet_slot', ['facet_slot'], unique=True)
 
     with op.batch_alter_table('users', schema=None) as batch_op:
         batch_op.add_column(sa.Column('platform_mask', sa.BigInteger(), server_default='0', nullable=False))
@@ -128,10 +125,7 @@ def downgrade() -> None:
         batch_op.drop_column('group_mask')
         batch_op.drop_column('platform_mask')
 
-    with op.batch_alter_table('platforms', schema=None) as batch_op:
-        batch_op.drop_index('uq_platforms_facet_slot')
-        batch_op.drop_column('facet_slot')
-
-    with op.batch_alter_table('groups', schema=None) as batch_op:
-        batch_op.drop_index('uq_groups_facet_slot')
-        batch_op.drop_column('facet_slot')
+    for catalog in ('platforms', 'groups'):
+        with op.batch_alter_table(catalog, schema=None) as batch_op:
+            batch_op.drop_index(f'uq_{catalog}_facet_slot')
+            batch_op.drop_column('facet_slot')

@@ -4,9 +4,13 @@ from __future__ import annotations
 
 import statistics
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 from aai_cli import db
+from tests.conftest import create_postgres_database, drop_postgres_database
 
 N_USERS = 100_000
 CHUNK = 10_000
@@ -57,14 +61,34 @@ def populate(url: str, n_users: int) -> None:
             conn.execute(User.__table__.insert(), _users(start, stop))
             conn.execute(PlatformMembership.__table__.insert(), platforms)
             conn.execute(GroupMembership.__table__.insert(), groups)
+    settle(url)
+
+
+def settle(url: str) -> None:
+    """Statistics, and on Postgres the visibility map that lets counts read indexes
+    alone (the triggers rewrote every user row): as autovacuum would leave the tables."""
+    engine = db.get_engine(url)
     if url.startswith("postgresql"):
-        # As autovacuum would leave a settled table: statistics, and the visibility map
-        # that lets counts read indexes alone (the triggers rewrote every user row).
         with engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
             conn.exec_driver_sql("VACUUM ANALYZE")
     else:
         with engine.begin() as conn:
             conn.exec_driver_sql("ANALYZE")
+
+
+@contextmanager
+def scratch_database(backend: str, directory: Path) -> Iterator[str]:
+    """An empty database for one benchmark: a SQLite file in `directory`, or a new
+    Postgres database (skips without AAI_TEST_POSTGRES_URL), dropped afterwards."""
+    url = f"sqlite:///{directory / 'bench.db'}"
+    if backend == "postgres":
+        url = create_postgres_database()
+    try:
+        yield url
+    finally:
+        db.dispose_engines()
+        if url.startswith("postgresql"):
+            drop_postgres_database(url)
 
 
 def median_ms(fn, runs: int = 15, warmups: int = 1) -> float:  # type: ignore[no-untyped-def]

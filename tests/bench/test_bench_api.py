@@ -26,9 +26,7 @@ import httpx
 import pytest
 from fastapi.testclient import TestClient
 
-from aai_cli import db
-from tests.bench.directory_data import N_USERS, median_ms, populate
-from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+from tests.bench.directory_data import N_USERS, median_ms, populate, scratch_database
 
 pytestmark = pytest.mark.bench
 
@@ -83,13 +81,7 @@ LOAD_SECONDS = 10
 def big_db(request, tmp_path_factory, settings_env):  # type: ignore[no-untyped-def]
     from aai_cli.services.schema import migrations
 
-    if request.param == "sqlite":
-        url = f"sqlite:///{tmp_path_factory.mktemp('bench') / 'api.db'}"
-    else:
-        if postgres_admin_url() is None:
-            pytest.skip("AAI_TEST_POSTGRES_URL is not set")
-        url = create_postgres_database()
-    try:
+    with scratch_database(request.param, tmp_path_factory.mktemp("bench")) as url:
         started = time.perf_counter()
         migrations.upgrade(url)  # migrated, so that `aai serve` accepts it
         populate(url, N_USERS)
@@ -97,10 +89,6 @@ def big_db(request, tmp_path_factory, settings_env):  # type: ignore[no-untyped-
         print(f"\n[{request.param}] {N_USERS} users loaded in {elapsed:.1f} s")
         settings_env(DB_URL=url)
         yield request.param, url
-    finally:
-        db.dispose_engines()
-        if url.startswith("postgresql"):
-            drop_postgres_database(url)
 
 
 def _median_ms(fn, runs: int = 15) -> float:  # type: ignore[no-untyped-def]

@@ -14,12 +14,12 @@ import os
 import resource
 import subprocess
 import time
+from contextlib import ExitStack
 
 import pytest
 
 from aai_cli import db
-from tests.bench.directory_data import N_USERS, median_ms, populate
-from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+from tests.bench.directory_data import N_USERS, median_ms, populate, scratch_database
 from tests.processes import RUN_AAI
 
 pytestmark = pytest.mark.bench
@@ -28,26 +28,15 @@ pytestmark = pytest.mark.bench
 @pytest.fixture(params=["sqlite", "postgres"])
 def big_db(request, tmp_path_factory):  # type: ignore[no-untyped-def]
     sizes = {}
-    urls = []
-    try:
+    with ExitStack() as stack:
         for n in (10_000, N_USERS):
-            if request.param == "sqlite":
-                url = f"sqlite:///{tmp_path_factory.mktemp('bench') / f'users{n}.db'}"
-            else:
-                if postgres_admin_url() is None:
-                    pytest.skip("AAI_TEST_POSTGRES_URL is not set")
-                url = create_postgres_database()
-            urls.append(url)
+            directory = tmp_path_factory.mktemp(f"bench{n}")
+            url = stack.enter_context(scratch_database(request.param, directory))
             started = time.perf_counter()
             populate(url, n)
             print(f"\n[{request.param}] {n} users loaded in {time.perf_counter() - started:.1f} s")
             sizes[n] = url
         yield request.param, sizes
-    finally:
-        db.dispose_engines()
-        for url in urls:
-            if url.startswith("postgresql"):
-                drop_postgres_database(url)
 
 
 def _export_child(url: str, path: str) -> tuple[float, float]:

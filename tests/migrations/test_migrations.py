@@ -337,7 +337,7 @@ def test_the_directory_revision_derives_columns_for_existing_rows(empty_db_url: 
 
 
 def test_the_frozen_directory_ddl_matches_the_models() -> None:
-    """The revision carries its own copy of models/derived.py's DDL; a change there needs
+    """The revision carries its own copy of models/derived/ DDL; a change there needs
     a new revision (and this test pointed at it)."""
     import importlib
 

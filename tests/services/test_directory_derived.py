@@ -1,6 +1,7 @@
-"""The columns the database derives for the directory (models/derived.py): membership
-masks, catalog slots and search text follow every write, and filters stay correct for
-targets without a slot. Plus `list_page`, which counts only when the page cannot tell."""
+"""The columns the database derives for the directory (models/derived/): membership
+masks, catalog slots and search text follow every write, the generated triggers are the
+ones named and dropped, and filters stay correct for targets without a slot. Plus
+`list_page`, which counts only when the page cannot tell."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from sqlalchemy import delete, insert, select, update
 
 from aai_cli.errors import NotFound
 from aai_cli.models import Platform, PlatformMembership, Target, User, derived
+from aai_cli.models.derived import masks
 from aai_cli.services import directory
 from aai_cli.services.directory.query import AdminScope, UserQuery
 from tests.services.directory_helpers import (
@@ -25,7 +27,7 @@ from tests.services.directory_helpers import (
 P = PlatformMembership.__table__
 
 
-def masks(session, user_id: str) -> tuple[int, int]:
+def masks_of(session, user_id: str) -> tuple[int, int]:
     row = session.execute(
         select(User.platform_mask, User.group_mask).where(User.id == user_id)
     ).one()
@@ -47,25 +49,77 @@ def test_the_seeded_catalog_holds_distinct_slots(session) -> None:
 
 def test_masks_follow_decisions_and_raw_writes(session) -> None:
     uid = add_user(session, "mask", 1)
-    assert masks(session, uid) == (0, 0)
+    assert masks_of(session, uid) == (0, 0)
     decide(session, uid, SBP, "request")
-    assert masks(session, uid) == (bit(session, "sbp", "pending"), 0)
+    assert masks_of(session, uid) == (bit(session, "sbp", "pending"), 0)
     decide(session, uid, SBP, "reject")
     decide(session, uid, GALAXY, "approve")
     expected = bit(session, "sbp", "rejected") | bit(session, "galaxy", "approved")
-    assert masks(session, uid)[0] == expected
+    assert masks_of(session, uid)[0] == expected
     decide(session, uid, TSI, "request")
-    assert masks(session, uid)[1] != 0
+    assert masks_of(session, uid)[1] != 0
 
     # Writes that bypass the services are followed too (the sync's bulk insert does so).
     session.execute(delete(P).where(P.c.user_id == uid, P.c.platform_id == "sbp"))
-    assert masks(session, uid)[0] == bit(session, "galaxy", "approved")
+    assert masks_of(session, uid)[0] == bit(session, "galaxy", "approved")
     session.execute(update(P).where(P.c.user_id == uid).values(status="revoked"))
-    assert masks(session, uid)[0] == bit(session, "galaxy", "revoked")
+    assert masks_of(session, uid)[0] == bit(session, "galaxy", "revoked")
     session.execute(insert(P), [{"user_id": uid, "platform_id": "sbp", "status": "approved"}])
-    assert masks(session, uid)[0] == bit(session, "galaxy", "revoked") | bit(
+    assert masks_of(session, uid)[0] == bit(session, "galaxy", "revoked") | bit(
         session, "sbp", "approved"
     )
+
+
+def test_mask_bits_and_their_decoding() -> None:
+    assert masks.bits("approved", [0, 2]) == 0b0010_0000_0010
+    assert masks.bits(None, [1]) == 0b1111_0000
+    assert masks.every_slot("pending") == int("0001" * 15, 2)
+    assert [masks.status_at(0b0100_0000_0010, slot) for slot in (0, 1, 2)] == [
+        "approved", None, "rejected",
+    ]  # fmt: skip
+
+
+MEMBERSHIP_TRIGGERS = [
+    f"trg_{table}_masks_{op}"
+    for table in ("group_memberships", "platform_memberships")
+    for op in ("delete", "insert", "update")
+]
+TRIGGERS = {
+    "sqlite": sorted(
+        [
+            *MEMBERSHIP_TRIGGERS,
+            "trg_groups_facet_slot",
+            "trg_platforms_facet_slot",
+            "trg_users_search_text_insert",
+            "trg_users_search_text_update",
+        ]
+    ),
+    "postgresql": sorted(
+        [
+            *MEMBERSHIP_TRIGGERS,
+            "trg_groups_facet_slot",
+            "trg_platforms_facet_slot",
+            "trg_users_search_text",
+        ]
+    ),
+}
+
+
+def test_the_generated_triggers_are_named_dropped_and_created_again(session) -> None:
+    connection = session.connection()
+    dialect = connection.dialect.name
+    assert sorted(derived.trigger_names(dialect)) == TRIGGERS[dialect]
+    assert derived.missing_triggers(connection) == []
+    for statement in derived.drop_statements(dialect):
+        connection.exec_driver_sql(statement)
+    assert derived.missing_triggers(connection) == TRIGGERS[dialect]
+    for statement in derived.statements(dialect):
+        connection.exec_driver_sql(statement)
+    assert derived.missing_triggers(connection) == []
+    # and they work again
+    uid = add_user(session, "again", 1)
+    decide(session, uid, SBP, "request")
+    assert masks_of(session, uid) == (bit(session, "sbp", "pending"), 0)
 
 
 def test_search_text_follows_email_and_username(session) -> None:
@@ -104,7 +158,7 @@ def test_slots_run_out_and_filters_fall_back(session) -> None:
     decide(session, bob, Target("platform", slotless), "approve")
     decide(session, carol, Target("platform", slotted), "request")
     session.commit()
-    assert masks(session, alice) == (0, 0)  # nothing to set: the probe answers
+    assert masks_of(session, alice) == (0, 0)  # nothing to set: the probe answers
 
     cases = [
         (UserQuery(platform=slotless), ["alice", "bob"]),

@@ -1,7 +1,7 @@
 """What the directory is asked (`UserQuery`), who asks (`AdminScope`), and the WHERE
 clause that answers: predicates on the users table alone.
 
-Memberships are matched through the users' membership masks (models/derived.py): a bit
+Memberships are matched through the users' membership masks (models/derived/): a bit
 test per row, so any combination of filters is one pass over users. The masks need the
 slots of the platforms and groups a query names; one small statement reads them (and
 the targets that have no slot, which are matched by probing their membership table
@@ -15,31 +15,19 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import ColumnElement, false, func, literal, or_, select, true, union_all
+from sqlalchemy import ColumnElement, false, func, or_, select, true
 from sqlmodel import Session
 
 from aai_cli.errors import InvalidInput, NotFound
-from aai_cli.models import (
-    GROUP_PREFIX,
-    MEMBERSHIP_STATUSES,
-    Group,
-    GroupMembership,
-    Platform,
-    PlatformMembership,
-    User,
-    derived,
-    table_of,
-)
+from aai_cli.models import GROUP_PREFIX, MEMBERSHIP_STATUSES, User, table_of
+from aai_cli.models.derived import masks
 from aai_cli.services.directory.lookup import escape_like
 
 U = table_of(User)
-PM = table_of(PlatformMembership)
-GM = table_of(GroupMembership)
 # kind -> (membership table, its target column, catalog table, the users mask column)
-KINDS = {
-    "platform": (PM, PM.c.platform_id, table_of(Platform), U.c.platform_mask),
-    "group": (GM, GM.c.group_id, table_of(Group), U.c.group_mask),
-}
+KINDS = masks.TABLES
+PM = KINDS["platform"].memberships
+GM = KINDS["group"].memberships
 SORT_KEYS = ("created_at", "updated_at", "last_login", "email", "username", "id")
 
 
@@ -107,14 +95,8 @@ class _Slots:
 
     @classmethod
     def read(cls, session: Session, names: dict[str, set[str]]) -> _Slots:
-        selects = [
-            select(literal(kind).label("kind"), catalog.c.id, catalog.c.facet_slot).where(
-                or_(catalog.c.id.in_(sorted(names[kind])), catalog.c.facet_slot.is_(None))
-            )
-            for kind, (_, _, catalog, _) in KINDS.items()
-        ]
         slots = cls()
-        for kind, target, slot in session.connection().execute(union_all(*selects)):
+        for kind, target, slot in masks.read_slots(session.connection(), names):
             if slot is None:
                 slots.slotless[kind].append(target)
             else:
@@ -143,24 +125,23 @@ class _Where:
         """The mask bits meaning a membership with `status` (None: any) in one of
         `targets` (None: any target), and the targets without a slot."""
         if targets is None:
-            return _Bits(derived.every_slot(status), list(self.slots.slotless[kind]))
-        bits, slotless = 0, []
+            return _Bits(masks.every_slot(status), list(self.slots.slotless[kind]))
+        slots, slotless = [], []
         for target in targets:
             slot = self.slots.of.get((kind, target))
             if slot is not None:
-                bits |= derived.status_nibble(status) << (4 * slot)
+                slots.append(slot)
             elif target in self.slots.slotless[kind]:
                 slotless.append(target)  # else no such platform or group: never matches
-        return _Bits(bits, slotless)
+        return _Bits(masks.bits(status, slots), slotless)
 
     def _any(self, kind: str, targets: list[str] | None, status: str | None) -> ColumnElement[bool]:
         """A membership with `status` in one of `targets`: one bit test on the user's
         mask, and a probe of the membership table for the targets without a slot."""
-        _, target_column, _, mask = KINDS[kind]
         found = self._bits(kind, targets, status)
-        conds = [mask.op("&")(found.bits) != 0] if found.bits else []
+        conds = [masks.has_any(kind, found.bits)] if found.bits else []
         if found.slotless:
-            conds.append(_probe(kind, target_column.in_(found.slotless), status))
+            conds.append(_probe(kind, KINDS[kind].target.in_(found.slotless), status))
         return or_(false(), *conds)
 
     def member(self, kind: str, target: str, status: str | None = None) -> ColumnElement[bool]:
@@ -284,7 +265,7 @@ def prepare(
         conds.append(U.c.blocked == query.blocked)
     search = (query.search or "").strip()
     if search:
-        # Lowered by the database on both sides, as `search_text` is (models/derived.py).
+        # Lowered by the database on both sides, as `search_text` is (models/derived/).
         pattern = f"%{escape_like(search)}%"
         conds.append(U.c.search_text.like(func.lower(pattern), escape="\\"))
     names = _named_targets(query, scope, force)

@@ -17,7 +17,7 @@ from __future__ import annotations
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict, Unpack
 
 from sqlalchemy import (
     ColumnElement,
@@ -181,40 +181,50 @@ def _badge_sums(
     return {"all": int(total), **{k: int(v) for k, v in zip(flags, counts, strict=True)}}
 
 
+class PageOptions(TypedDict, total=False):
+    """Which page: within `scope` (default everything), `limit` users (50) after
+    `offset` (0), in `sort` order ("created_at", then id)."""
+
+    scope: AdminScope | None
+    limit: int
+    offset: int
+    sort: str
+
+
 def list_users(
-    session: Session,
-    query: UserQuery,
-    *,
-    scope: AdminScope | None = None,
-    limit: int = 50,
-    offset: int = 0,
-    sort: str = "created_at",
+    session: Session, query: UserQuery, **options: Unpack[PageOptions]
 ) -> list[UserRecord]:
     """One page of users in a stable order (sort key, then id)."""
-    scope = scope or AdminScope.everything()
-    conds = where(session, query, scope)
-    return _page(session, conds, limit=limit, offset=offset, sort=sort)
+    return _list(session, query, options)[1]
 
 
 def list_page(
-    session: Session,
-    query: UserQuery,
-    *,
-    scope: AdminScope | None = None,
-    limit: int = 50,
-    offset: int = 0,
-    sort: str = "created_at",
+    session: Session, query: UserQuery, **options: Unpack[PageOptions]
 ) -> tuple[list[UserRecord], int]:
     """A page and the total number of matching users.
 
     The count is another pass over the users, so it is skipped when the page itself
     tells the total: a page that is not full is the last one.
     """
-    prepared = prepare(session, query, scope or AdminScope.everything())
-    records = _page(session, prepared.all_conds, limit=limit, offset=offset, sort=sort)
-    if len(records) < limit and (records or offset == 0):
+    prepared, records = _list(session, query, options)
+    offset = options.get("offset", 0)
+    if len(records) < options.get("limit", 50) and (records or offset == 0):
         return records, offset + len(records)
     return records, _count_prepared(session, prepared)
+
+
+def _list(
+    session: Session, query: UserQuery, options: PageOptions
+) -> tuple[Prepared, list[UserRecord]]:
+    prepared = prepare(session, query, options.get("scope") or AdminScope.everything())
+    records = _page(
+        session,
+        prepared.all_conds,
+        limit=options.get("limit", 50),
+        offset=options.get("offset", 0),
+        sort=options.get("sort", "created_at"),
+    )
+    return prepared, records
 
 
 def _page(

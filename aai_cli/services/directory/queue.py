@@ -10,9 +10,11 @@ from typing import Any
 from sqlalchemy import and_, func, literal, select, union_all
 from sqlmodel import Session
 
-from aai_cli.models import MEMBERSHIP_STATUSES, Group, Platform, table_of, utcnow
+from aai_cli.models import MEMBERSHIP_STATUSES, utcnow
+from aai_cli.models.derived import masks
 from aai_cli.services.directory.filters import (
     GM,
+    KINDS,
     PM,
     AdminScope,
     U,
@@ -47,49 +49,45 @@ class PendingRequest:
 def status_counts(session: Session, *, scope: AdminScope | None = None) -> dict[str, Any]:
     """Live users' memberships per platform/group and status (zeros included).
 
-    One pass over the live users grouped by their membership masks (models/derived.py;
+    One pass over the live users grouped by their membership masks (models/derived/;
     a few dozen distinct pairs, read from the narrow facets index), decoded here; the
     targets without a slot are counted from their membership rows.
     """
     scope = scope or AdminScope.everything()
     result: dict[str, dict[str, dict[str, int]]] = {"platforms": {}, "groups": {}}
     slots: dict[tuple[str, str], int] = {}
-    slotless: dict[str, list[str]] = {"platforms": [], "groups": []}
+    slotless: dict[str, list[str]] = {kind: [] for kind in KINDS}
     conn = session.connection()
-    for key, model in (("platforms", Platform), ("groups", Group)):
-        visible = scope.sees_platform if key == "platforms" else scope.sees_group
-        catalog = table_of(model)
-        for target_id, slot in conn.execute(
-            select(catalog.c.id, catalog.c.facet_slot).order_by(catalog.c.id)
-        ):
-            if visible(target_id):
-                result[key][target_id] = dict.fromkeys(MEMBERSHIP_STATUSES, 0)
-                if slot is None:
-                    slotless[key].append(target_id)
-                else:
-                    slots[(key, target_id)] = slot
+    for kind, target_id, slot in masks.read_slots(conn):
+        visible = scope.sees_platform if kind == "platform" else scope.sees_group
+        if visible(target_id):
+            result[f"{kind}s"][target_id] = dict.fromkeys(MEMBERSHIP_STATUSES, 0)
+            if slot is None:
+                slotless[kind].append(target_id)
+            else:
+                slots[(kind, target_id)] = slot
     by_masks = (
         select(U.c.platform_mask, U.c.group_mask, func.count())
         .where(U.c.deleted_at.is_(None))
         .group_by(U.c.platform_mask, U.c.group_mask)
     )
     for platform_mask, group_mask, users in conn.execute(by_masks) if slots else ():
-        for (key, target_id), slot in slots.items():
-            nibble = ((platform_mask if key == "platforms" else group_mask) >> (4 * slot)) & 15
-            if nibble:  # one membership per target: one status bit
-                status = MEMBERSHIP_STATUSES[nibble.bit_length() - 1]
-                result[key][target_id][status] += int(users)
-    for key, table, column in (("platforms", PM, PM.c.platform_id), ("groups", GM, GM.c.group_id)):
-        if not slotless[key]:
+        for (kind, target_id), slot in slots.items():
+            status = masks.status_at(platform_mask if kind == "platform" else group_mask, slot)
+            if status is not None:
+                result[f"{kind}s"][target_id][status] += int(users)
+    for kind, targets in slotless.items():
+        if not targets:
             continue
+        table, column = KINDS[kind].memberships, KINDS[kind].target
         stmt = (
             select(column, table.c.status, func.count())
             .join(U, U.c.id == table.c.user_id)
-            .where(U.c.deleted_at.is_(None), column.in_(slotless[key]))
+            .where(U.c.deleted_at.is_(None), column.in_(targets))
             .group_by(column, table.c.status)
         )
         for target_id, status, count in conn.execute(stmt):
-            result[key][target_id][status] = int(count)
+            result[f"{kind}s"][target_id][status] = int(count)
     return result
 
 

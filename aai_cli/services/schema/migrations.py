@@ -30,8 +30,8 @@ from sqlalchemy.exc import DBAPIError
 import migrations
 from aai_cli import db
 from aai_cli.errors import CheckFailed, Conflict, NotFound, UsageError
+from aai_cli.models import derived
 from aai_cli.models import metadata as models_metadata
-from aai_cli.models.derived import trigger_names
 from aai_cli.services.schema.connectivity import classify_error, error_detail, translate_db_errors
 from migrations.options import context_options
 
@@ -224,24 +224,8 @@ def find_drift(connection: Any, metadata: MetaData | None = None) -> list[str]:
     diffs = compare_metadata(context, metadata if metadata is not None else models_metadata)
     drift = [describe_diff(diff) for diff in _flatten(diffs)]
     if metadata is None:
-        drift += [f"missing trigger {name}" for name in _missing_triggers(connection)]
+        drift += [f"missing trigger {name}" for name in derived.missing_triggers(connection)]
     return sorted(drift)
-
-
-def _missing_triggers(connection: Any) -> list[str]:
-    """The derived columns' triggers that are gone (a SQLite table rebuild drops those
-    on the rebuilt table: a revision that rebuilds one must create them again)."""
-
-    dialect = connection.dialect.name
-    if dialect == "sqlite":
-        query = "SELECT name FROM sqlite_master WHERE type = 'trigger'"
-    else:
-        query = (
-            "SELECT t.tgname FROM pg_trigger t JOIN pg_class c ON c.oid = t.tgrelid "
-            "WHERE NOT t.tgisinternal AND c.relnamespace = to_regnamespace(current_schema())"
-        )
-    present = set(connection.exec_driver_sql(query).scalars())
-    return sorted(trigger_names(dialect) - present)
 
 
 def _flatten(diffs: list[Any]) -> Iterator[Any]:
