@@ -2,6 +2,7 @@
 
 from aai_cli.models import derived
 from aai_cli.models.access import GroupMembership, Kind, MembershipEvent, PlatformMembership, Target
+from aai_cli.models.accounts import EmailChangeCode, IdentityEvent
 from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
 from aai_cli.models.catalog import (
     GROUP_PREFIX,
@@ -24,11 +25,13 @@ __all__ = [
     "GROUP_PREFIX",
     "MEMBERSHIP_STATUSES",
     "NAMING_CONVENTION",
+    "EmailChangeCode",
     "EmailMessage",
     "Group",
     "GroupAdminRole",
     "GroupMembership",
     "GroupPlatform",
+    "IdentityEvent",
     "JobRun",
     "Kind",
     "MembershipEvent",
