@@ -1,6 +1,7 @@
 """`aai users`: see who has access to what, decide requests, get data out.
 
-Reads here (list, show, pending, export); decisions and import in `decide.py`.
+Reads here (list, show, pending, export); decisions and import in `decide.py`; account
+changes (rename, set-email, reset-password, delete, restore) in `accounts.py`.
 """
 
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Annotated, Any
 
 import typer
 
+from aai_cli.commands.users import accounts as account_changes
 from aai_cli.commands.users import decide
 from aai_cli.commands.users import export as exports
 from aai_cli.errors import UsageError
@@ -90,19 +92,28 @@ def show(
     user: Annotated[str, typer.Argument(help="Auth0 id, email or username.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """A user's profile, memberships and membership history."""
+    """A user's profile, memberships, membership history and identity history."""
     from aai_cli import console
     from aai_cli.commands.users import output as out
     from aai_cli.db import session_scope
-    from aai_cli.services import directory
+    from aai_cli.services import accounts, directory
 
     with session_scope(readonly=True) as session:
         found = directory.resolve_user(session, user)
         record = directory.get_user_record(session, found.id)
         history = directory.list_history(session, found.id)
+        identity = [
+            accounts.event_dict(e) for e in accounts.list_identity_history(session, found.id)
+        ]
     assert record is not None
     if as_json:
-        console.print_json({**record.as_dict(), "history": [out.event_dict(e) for e in history]})
+        console.print_json(
+            {
+                **record.as_dict(),
+                "history": [out.event_dict(e) for e in history],
+                "identity_history": identity,
+            }
+        )
         return
     profile = record.as_dict()
     del profile["platform_memberships"], profile["group_memberships"]
@@ -114,6 +125,15 @@ def show(
         (out.event_row(e) for e in history),
         title="history",
     )
+    console.print_table(
+        ("when", "change", "from", "to", "actor", "reason"),
+        (
+            (e["created_at"][:19].replace("T", " "), e["kind"], out.display(e["old_value"]),
+             out.display(e["new_value"]), e["actor"], out.display(e["reason"]))
+            for e in identity
+        ),
+        title="identity history",
+    )  # fmt: skip
 
 
 @app.command()
@@ -186,3 +206,8 @@ app.command("unrevoke")(decide.decision("unrevoke"))
 app.command("unreject")(decide.decision("unreject"))
 app.command("request")(decide.decision("request"))
 app.command("import")(decide.import_)
+app.command("rename")(account_changes.rename)
+app.command("set-email")(account_changes.set_email)
+app.command("reset-password")(account_changes.reset_password)
+app.command("delete")(account_changes.delete)
+app.command("restore")(account_changes.restore)
