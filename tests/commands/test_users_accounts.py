@@ -9,21 +9,14 @@ import pytest
 
 from aai_cli.commands.users import accounts as users_accounts
 from aai_cli.models import User
-from aai_cli.services import auth0
 from tests.cli import aai
-from tests.services.accounts_util import fast_gateway, fresh, history, make_user, outbox
+from tests.services.accounts_util import fresh, history, make_user, outbox
 
-
-@pytest.fixture(autouse=True)
-def _fresh_gateway():
-    auth0.close_gateway()
-    yield
-    auth0.close_gateway()
+pytestmark = pytest.mark.usefixtures("fresh_gateway")
 
 
 @pytest.fixture
-def ada(auth0_env, session) -> str:  # type: ignore[no-untyped-def]
-    fast_gateway()  # the process's gateway, which the commands use, retries quickly
+def ada(auth0_env, session, quick_gateway) -> str:  # type: ignore[no-untyped-def]
     return make_user(auth0_env, session, "ada")
 
 

@@ -9,18 +9,10 @@ from typing import Any
 from sqlmodel import Session, select
 
 from aai_cli.models import EmailChangeCode, EmailMessage, IdentityEvent, RoleChange, User, utcnow
-from aai_cli.services import auth0
 from aai_cli.services.auth0.mirror import upsert_rows, user_row
 from aai_cli.services.auth0.models import Auth0User
-from aai_cli.services.auth0.transport import RetryPolicy
 
 PASSWORD = "Str0ng!pass"
-
-
-def fast_gateway() -> auth0.Auth0Gateway:
-    gateway = auth0.get_gateway()
-    gateway.policy = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.02)
-    return gateway
 
 
 def make_user(fake: Any, session: Session, username: str, **fields: Any) -> str:

@@ -8,14 +8,13 @@ import pytest
 
 from aai_cli.errors import Auth0Unavailable, Conflict, NotFound
 from aai_cli.models import IdentityEvent, User, utcnow
-from aai_cli.services import accounts, auth0
+from aai_cli.services import accounts
 from aai_cli.services.accounts.results import FieldInvalid, NotSupported
 from aai_cli.services.auth0.mirror import upsert_rows, user_row
 from aai_cli.services.auth0.models import Auth0User
 from aai_cli.services.email import delivery
 from tests.services.accounts_util import (
     PASSWORD,
-    fast_gateway,
     fresh,
     history,
     make_user,
@@ -26,16 +25,12 @@ from tests.services.accounts_util import (
 ADMIN = "auth0|admin"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_gateway():
-    auth0.close_gateway()
-    yield
-    auth0.close_gateway()
+pytestmark = pytest.mark.usefixtures("fresh_gateway")
 
 
 @pytest.fixture
-def gateway(auth0_env):  # type: ignore[no-untyped-def]
-    return fast_gateway()
+def gateway(quick_gateway):  # type: ignore[no-untyped-def]
+    return quick_gateway
 
 
 @pytest.fixture

@@ -10,7 +10,7 @@ from sqlmodel import select
 
 from aai_cli.errors import Auth0Unavailable
 from aai_cli.models import EmailChangeCode, User, utcnow
-from aai_cli.services import accounts, auth0
+from aai_cli.services import accounts
 from aai_cli.services.accounts.codes import MAX_ATTEMPTS
 from aai_cli.services.accounts.results import (
     EmailTakenAtConfirmation,
@@ -22,7 +22,6 @@ from aai_cli.services.accounts.results import (
 from aai_cli.services.email import delivery
 from tests.services.accounts_util import (
     codes,
-    fast_gateway,
     fresh,
     history,
     make_user,
@@ -31,17 +30,12 @@ from tests.services.accounts_util import (
     state,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_gateway():
-    auth0.close_gateway()
-    yield
-    auth0.close_gateway()
+pytestmark = pytest.mark.usefixtures("fresh_gateway")
 
 
 @pytest.fixture
-def gateway(auth0_env):  # type: ignore[no-untyped-def]
-    return fast_gateway()
+def gateway(quick_gateway):  # type: ignore[no-untyped-def]
+    return quick_gateway
 
 
 @pytest.fixture

@@ -10,25 +10,21 @@ from sqlmodel import select
 
 from aai_cli.errors import Auth0Unavailable, NotFound
 from aai_cli.models import PlatformMembership, RoleChange, Target, User
-from aai_cli.services import accounts, auth0
+from aai_cli.services import accounts
 from aai_cli.services.access import memberships
 from aai_cli.services.accounts.results import FieldInvalid
 from aai_cli.services.sync.runner import run_sync
-from tests.services.accounts_util import fast_gateway, fresh, history, make_user, outbox, state
+from tests.services.accounts_util import fresh, history, make_user, outbox, state
 
 ADMIN = "auth0|admin"
 
 
-@pytest.fixture(autouse=True)
-def _fresh_gateway():
-    auth0.close_gateway()
-    yield
-    auth0.close_gateway()
+pytestmark = pytest.mark.usefixtures("fresh_gateway")
 
 
 @pytest.fixture
-def gateway(auth0_env):  # type: ignore[no-untyped-def]
-    return fast_gateway()
+def gateway(quick_gateway):  # type: ignore[no-untyped-def]
+    return quick_gateway
 
 
 @pytest.fixture

@@ -27,6 +27,14 @@ def _user_id(user: str) -> tuple[str, str | None]:
         return found.id, found.email
 
 
+def _confirmed(verb: str, user: str, yes: bool) -> str:
+    """The user's id, once confirmed on a terminal (never asked without one, or with --yes)."""
+    user_id, email = _user_id(user)
+    if not yes and interactive():
+        typer.confirm(f"{verb} {user_id} ({email})?", abort=True)
+    return user_id
+
+
 def _gateway():  # type: ignore[no-untyped-def]  # the Auth0 gateway, loaded lazily
     from aai_cli.services.auth0 import get_gateway
 
@@ -108,9 +116,7 @@ def delete(
     `aai users restore` reverses it."""
     from aai_cli.services import accounts
 
-    user_id, email = _user_id(user)
-    if not yes and interactive():
-        typer.confirm(f"delete {user_id} ({email})?", abort=True)
+    user_id = _confirmed("delete", user, yes)
     change = accounts.delete(
         user_id, actor=actor or default_actor(), reason=reason, gateway=_gateway()
     )
@@ -127,9 +133,7 @@ def restore(
     """Restore a deleted user: unblocked in Auth0, live here, access roles given back."""
     from aai_cli.services import accounts
 
-    user_id, email = _user_id(user)
-    if not yes and interactive():
-        typer.confirm(f"restore {user_id} ({email})?", abort=True)
+    user_id = _confirmed("restore", user, yes)
     change = accounts.restore(
         user_id, actor=actor or default_actor(), reason=reason, gateway=_gateway()
     )
