@@ -6,5 +6,6 @@ DEFAULT_JOB_NAMES = [
     "auth0-outbox",
     "email-outbox",
     "registrations",
+    "codes",
     "cleanup",
 ]

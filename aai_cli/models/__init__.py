@@ -11,6 +11,7 @@ from aai_cli.models.access import (
     Target,
     TargetTables,
 )
+from aai_cli.models.accounts import EmailChangeCode, IdentityEvent
 from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
 from aai_cli.models.catalog import (
     GROUP_PREFIX,
@@ -34,11 +35,13 @@ __all__ = [
     "MEMBERSHIP_STATUSES",
     "NAMING_CONVENTION",
     "TARGET_TABLES",
+    "EmailChangeCode",
     "EmailMessage",
     "Group",
     "GroupAdminRole",
     "GroupMembership",
     "GroupPlatform",
+    "IdentityEvent",
     "JobRun",
     "Kind",
     "MembershipEvent",

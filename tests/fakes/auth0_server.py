@@ -21,8 +21,11 @@ POST /oauth/token (client credentials, JSON or form; 401 on a wrong secret, 403 
 unknown audience); GET /.well-known/jwks.json, /.well-known/openid-configuration; under
 /api/v2: users (list/search with the 1000-result cap, get/create/patch/delete), users-by-email,
 roles, roles/{id}/users (checkpoint `take`/`from`/`next` and capped offset), users/{id}/roles,
-jobs/users-exports, jobs/{id}, jobs/verification-email. Every /api/v2 response carries
-x-ratelimit-limit/-remaining/-reset; a missing or invalid bearer token gets Auth0's 401 body.
+jobs/users-exports, jobs/{id}, jobs/verification-email, tickets/password-change,
+users/{id}/sessions and users/{id}/refresh-tokens (DELETE); POST /oauth/token also takes the
+resource-owner password grants (tests/fakes/auth0_accounts.py: passwords stored hashed).
+Every /api/v2 response carries x-ratelimit-limit/-remaining/-reset; a missing or invalid
+bearer token gets Auth0's 401 body.
 
 Python-side state and knobs of FakeAuth0 (thread-safe): add_user/update_user/delete_user/
 get_user/users, add_role/update_role/delete_role/role_id, assign_role/remove_role/
@@ -33,7 +36,8 @@ burst), latency_s, fail_fraction (seeded 503s), fail_next(n, status, path_prefix
 drops the connection), hold(method, path_regex) (answers wait until released),
 token_expires_in, export_pending_polls, export_delay_s, export_link_ttl_s,
 export_final_status, require_username; requests / request_count / requests_to(prefix) /
-rate_limited / verification_emails; env() (the AUTH0_* variables pointing at it); reset().
+rate_limited / verification_emails; sessions_of / refresh_tokens_of / open_session /
+password_tickets / accounts.revocations; env() (the AUTH0_* variables pointing at it); reset().
 
 Behaviour chosen where Auth0 documents nothing (docs/auth0.md lists these too):
 - users list: `total` is the true number of matches; the cap applies when
@@ -60,6 +64,7 @@ from urllib.parse import unquote
 
 from tests.fakes import auth0_roles_api as roles_api
 from tests.fakes import auth0_users_api as users_api
+from tests.fakes.auth0_accounts import Accounts
 from tests.fakes.auth0_holds import HeldAnswer
 from tests.fakes.auth0_http import ApiError, Request, Response, error_body
 from tests.fakes.auth0_jobs import JobBook
@@ -141,6 +146,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
     def reset(self) -> None:
         """Empty tenant, default knobs, fresh request log (tokens already issued stay valid)."""
         self.store = TenantStore(self.seed)
+        self.accounts = Accounts(self.store)
         self.jobs = JobBook(self.store, os.urandom(16))
         self.jobs.tenant = self.domain.split(".")[0]
         self.requests: list[RequestRecord] = []
@@ -218,10 +224,15 @@ class FakeAuth0(LocalServer, TokenAuthority):
 
     def add_user(self, **fields: Any) -> dict[str, Any]:
         """Add a user as Auth0 would hold it (defaults filled in; `connection` defaults to
-        the database connection, `google-oauth2` makes a social user). No uniqueness checks:
-        tests may build states the API would refuse."""
+        the database connection, `google-oauth2` makes a social user; a `password` is kept
+        hashed, for the password grant). No uniqueness checks: tests may build states the
+        API would refuse."""
         store = self.store
-        return dict(store.insert(store.build_user(fields)))
+        password = fields.get("password")
+        user = dict(store.insert(store.build_user(fields)))
+        if isinstance(password, str):
+            self.accounts.set_password(user["user_id"], password)
+        return user
 
     def get_user(self, user_id: str) -> dict[str, Any] | None:
         user = self.store.users.get(user_id)
@@ -289,20 +300,29 @@ class FakeAuth0(LocalServer, TokenAuthority):
         s = lambda fn: lambda req: fn(self.store, req)  # noqa: E731
         table: list[tuple[str, str, Handler]] = [
             ("GET", r"/api/v2/users", s(users_api.list_users)),
-            (
-                "POST",
-                r"/api/v2/users",
-                lambda r: users_api.create_user(
-                    self.store, r, require_username=self.require_username
-                ),
-            ),
+            ("POST", r"/api/v2/users", self._create_user),
             ("GET", r"/api/v2/users-by-email", s(users_api.users_by_email)),
             ("GET", r"/api/v2/users/(?P<id>[^/]+)", s(users_api.get_user)),
-            ("PATCH", r"/api/v2/users/(?P<id>[^/]+)", s(users_api.update_user)),
+            ("PATCH", r"/api/v2/users/(?P<id>[^/]+)", self._update_user),
             ("DELETE", r"/api/v2/users/(?P<id>[^/]+)", s(users_api.delete_user)),
             ("GET", r"/api/v2/users/(?P<id>[^/]+)/roles", s(roles_api.user_roles)),
             ("POST", r"/api/v2/users/(?P<id>[^/]+)/roles", s(roles_api.assign_user_roles)),
             ("DELETE", r"/api/v2/users/(?P<id>[^/]+)/roles", s(roles_api.remove_user_roles)),
+            (
+                "DELETE",
+                r"/api/v2/users/(?P<id>[^/]+)/sessions",
+                lambda r: self.accounts.revoke("sessions", r),
+            ),
+            (
+                "DELETE",
+                r"/api/v2/users/(?P<id>[^/]+)/refresh-tokens",
+                lambda r: self.accounts.revoke("refresh_tokens", r),
+            ),
+            (
+                "POST",
+                r"/api/v2/tickets/password-change",
+                lambda r: self.accounts.create_ticket(r, self.url),
+            ),
             ("GET", r"/api/v2/roles", s(roles_api.list_roles)),
             ("GET", r"/api/v2/roles/(?P<id>[^/]+)", s(roles_api.get_role)),
             ("GET", r"/api/v2/roles/(?P<id>[^/]+)/users", s(roles_api.role_users)),
@@ -321,6 +341,57 @@ class FakeAuth0(LocalServer, TokenAuthority):
             ("GET", r"/__fake__/stats", lambda r: Response(200, self.stats())),
         ]
         return [(m, re.compile(f"^{p}$"), h) for m, p, h in table]
+
+    def _create_user(self, req: Request) -> Response:
+        response = users_api.create_user(self.store, req, require_username=self.require_username)
+        self.accounts.set_password(response.body["user_id"], req.json()["password"])
+        return response
+
+    def _update_user(self, req: Request) -> Response:
+        response = users_api.update_user(self.store, req)
+        password = req.json().get("password")
+        if isinstance(password, str):
+            self.accounts.set_password(req.params["id"], password)
+        return response
+
+    def _password_token(self, body: dict[str, Any]) -> Response:
+        """The resource-owner password grants (tests/fakes/auth0_accounts.py)."""
+        if (
+            body.get("client_id") != self.client_id
+            or body.get("client_secret") != self.client_secret
+        ):
+            return Response(401, {"error": "access_denied", "error_description": "Unauthorized"})
+        status, error, user_id = self.accounts.password_grant(body)
+        if user_id is None:
+            return Response(status, error)
+        audience = body.get("audience") or self.api_audience
+        token = self.mint_token(user_id, audience=audience)
+        return Response(
+            200,
+            {
+                "access_token": token,
+                "expires_in": 86400,
+                "scope": str(body.get("scope") or "openid"),
+                "token_type": "Bearer",
+            },
+        )
+
+    # --- accounts (sessions, refresh tokens, tickets) --------------------------------
+
+    def sessions_of(self, user_id: str) -> int:
+        """Open sessions of the user (a successful password grant opens one)."""
+        return self.accounts.sessions.get(user_id, 0)
+
+    def refresh_tokens_of(self, user_id: str) -> int:
+        return self.accounts.refresh_tokens.get(user_id, 0)
+
+    def open_session(self, user_id: str, *, refresh_token: bool = True) -> None:
+        self.accounts.open_session(user_id, refresh_token=refresh_token)
+
+    @property
+    def password_tickets(self) -> list[dict[str, Any]]:
+        """Password-change tickets created, in order (user_id, result_url, ttl_sec, ticket)."""
+        return list(self.accounts.tickets)
 
     def handle(self, req: Request) -> Response | None:
         """The whole pipeline for one request; None means: drop the connection."""

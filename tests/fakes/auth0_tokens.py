@@ -11,6 +11,7 @@ from typing import Any
 
 import jwt
 
+from tests.fakes.auth0_accounts import PASSWORD_GRANTS
 from tests.fakes.auth0_http import ApiError, Request, Response
 from tests.fakes.auth0_keys import SigningKey, pooled_key, verify
 
@@ -33,6 +34,9 @@ class TokenAuthority:
     @property
     def management_audiences(self) -> set[str]:
         return {f"https://{self.domain}/api/v2/", f"{self.url}/api/v2/"}
+
+    def _password_token(self, body: dict[str, Any]) -> Response:
+        raise NotImplementedError  # FakeAuth0 answers the password grants
 
     def _reset_tokens(self) -> None:
         self._keys = [pooled_key(0)]
@@ -161,6 +165,8 @@ class TokenAuthority:
         body = req.json()
         if not isinstance(body, dict):
             body = {}
+        if body.get("grant_type") in PASSWORD_GRANTS:
+            return self._password_token(body)
         if body.get("grant_type") != "client_credentials":
             grant = body.get("grant_type")
             return _oauth_error(

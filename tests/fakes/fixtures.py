@@ -2,6 +2,9 @@
 
 - `fake_auth0`: a running `FakeAuth0` (tests/fakes/auth0_server.py), one server per test
   process, reset (empty tenant, default knobs) before each test.
+- `fresh_gateway`: no Auth0 gateway survives from another test (closed before and after);
+  `quick_gateway`: the process's gateway on the local Auth0, retrying quickly (the CLI
+  commands of the test use the same one).
 - `auth0_env`: `fake_auth0` plus the environment pointing our settings at it
   (AUTH0_DOMAIN, AUTH0_BASE_URL, AUTH0_MANAGEMENT_ID/SECRET, AUTH0_AUDIENCE, AUTH0_ISSUER,
   AUTH0_MAX_RPS high enough not to slow tests), settings cache cleared. Yields the fake.
@@ -36,3 +39,22 @@ def auth0_env(fake_auth0: FakeAuth0, settings_env) -> FakeAuth0:
 
     settings_env(**fake_auth0.env(), AUTH0_MAX_RPS="10000")
     return fake_auth0
+
+
+@pytest.fixture
+def fresh_gateway() -> Iterator[None]:
+    from aai_cli.services import auth0
+
+    auth0.close_gateway()
+    yield
+    auth0.close_gateway()
+
+
+@pytest.fixture
+def quick_gateway(auth0_env: FakeAuth0, fresh_gateway: None):  # type: ignore[no-untyped-def]
+    from aai_cli.services import auth0
+    from aai_cli.services.auth0.transport import RetryPolicy
+
+    gateway = auth0.get_gateway()
+    gateway.policy = RetryPolicy(max_attempts=2, base_delay_s=0.01, max_delay_s=0.02)
+    return gateway

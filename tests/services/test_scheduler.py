@@ -228,7 +228,7 @@ def duplicate() -> list[JobSpec]:
 def test_extra_jobs_are_loaded_and_checked() -> None:
     settings = load_settings()
     names = [j.name for j in scheduled_jobs.registered_jobs(settings, extra=f"{__name__}:extra")]
-    assert names[-1] == "extra" and len(names) == 7
+    assert names[-1] == "extra" and len(names) == 8
     with pytest.raises(ConfigError, match="registered twice: cleanup"):
         scheduled_jobs.registered_jobs(settings, extra=f"{__name__}:duplicate")
     with pytest.raises(ConfigError, match="AAI_SCHEDULE_EXTRA_JOBS"):

@@ -1,6 +1,7 @@
 """`aai users`: see who has access to what, decide requests, get data out.
 
-Reads here (list, show, pending, export); decisions and import in `decide.py`.
+Reads here (list, show, pending, export); decisions and import in `decide.py`; account
+changes (rename, set-email, reset-password, delete, restore) in `accounts.py`.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from typing import Annotated, Any
 
 import typer
 
+from aai_cli.commands.users import accounts as account_changes
 from aai_cli.commands.users import decide
 from aai_cli.commands.users import export as exports
 from aai_cli.errors import UsageError
@@ -118,22 +120,31 @@ def show(
     user: Annotated[str, typer.Argument(help="Auth0 id, email or username.")],
     as_json: JsonOpt = False,
 ) -> None:
-    """A user's profile, memberships and membership history."""
+    """A user's profile, memberships, membership history and identity history."""
     from dataclasses import fields
 
     from aai_cli import console
     from aai_cli.commands.users import output as out
     from aai_cli.db import session_scope
     from aai_cli.serialize import to_data
-    from aai_cli.services import directory
+    from aai_cli.services import accounts, directory
 
     with session_scope(readonly=True) as session:
         found = directory.resolve_user(session, user)
         record = directory.get_user_record(session, found.id)
         history = directory.list_history(session, found.id)
+        identity = [
+            accounts.event_dict(e) for e in accounts.list_identity_history(session, found.id)
+        ]
     assert record is not None
     if as_json:
-        console.print_json({**to_data(record), "history": [out.event_dict(e) for e in history]})
+        console.print_json(
+            {
+                **to_data(record),
+                "history": [out.event_dict(e) for e in history],
+                "identity_history": identity,
+            }
+        )
         return
     profile = [f.name for f in fields(record) if not f.name.endswith("_memberships")]
     rows = ((name, out.display(getattr(record, name))) for name in profile)
@@ -143,6 +154,11 @@ def show(
         ("when", "target", "from", "to", "actor", "reason"),
         (out.event_row(e) for e in history),
         title="history",
+    )
+    console.print_table(
+        ("when", "change", "from", "to", "actor", "reason"),
+        (out.identity_row(e) for e in identity),
+        title="identity history",
     )
 
 
@@ -206,3 +222,8 @@ app.command("unrevoke")(decide.decision("unrevoke"))
 app.command("unreject")(decide.decision("unreject"))
 app.command("request")(decide.decision("request"))
 app.command("import")(decide.import_)
+app.command("rename")(account_changes.rename)
+app.command("set-email")(account_changes.set_email)
+app.command("reset-password")(account_changes.reset_password)
+app.command("delete")(account_changes.delete)
+app.command("restore")(account_changes.restore)

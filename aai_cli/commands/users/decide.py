@@ -9,6 +9,9 @@ from typing import TYPE_CHECKING, Annotated
 
 import typer
 
+from aai_cli.commands import ActorOpt, default_actor
+from aai_cli.commands import interactive as _interactive
+
 if TYPE_CHECKING:
     from aai_cli.services.access.memberships import Action
 
@@ -27,18 +30,6 @@ PlatformOpt = Annotated[str | None, typer.Option("--platform", "-p", help="Platf
 GroupOpt = Annotated[
     str | None, typer.Option("--group", "-g", help="Group id, its last part, or short name.")
 ]
-ActorOpt = Annotated[
-    str | None, typer.Option(help="Who decides (recorded in the history); default cli:<os user>.")
-]
-
-
-def default_actor() -> str:
-    import getpass
-
-    try:
-        return f"cli:{getpass.getuser()}"
-    except Exception:  # no user name in a bare container
-        return "cli:unknown"
 
 
 def decision(action: Action) -> Callable[..., None]:
@@ -92,14 +83,6 @@ def decide(
         return
     console.success(f"{found.id} {target}: {result.from_status or 'none'} -> {result.to_status}")
     push_role_changes(change_ids)
-
-
-def _interactive() -> bool:
-    import sys
-
-    from aai_cli.console import is_tty
-
-    return is_tty(sys.stdin) and is_tty(sys.stderr)
 
 
 def push_role_changes(ids: list[int]) -> None:

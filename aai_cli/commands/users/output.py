@@ -91,6 +91,18 @@ def event_dict(event: Any) -> dict[str, Any]:
     return {name: getattr(event, name) for name in EVENT_FIELDS}
 
 
+def identity_row(event: dict[str, Any]) -> tuple[Any, ...]:
+    """An identity change (`accounts.event_dict`) as a row of `aai users show`."""
+    return (
+        event["created_at"].strftime("%Y-%m-%d %H:%M:%S"),
+        event["kind"],
+        display(event["old_value"]),
+        display(event["new_value"]),
+        event["actor"],
+        display(event["reason"]),
+    )
+
+
 def event_row(event: Any) -> tuple[Any, ...]:
     target = event.platform_id or short_group(event.group_id or "")
     return (

@@ -23,7 +23,7 @@ from typing import Any, TypeVar
 
 import httpx
 
-from aai_cli.errors import Auth0Error, Auth0Unavailable, Conflict
+from aai_cli.errors import AaiError, Auth0Error, Auth0Unavailable, Conflict, InvalidInput, NotFound
 from aai_cli.models.identity import AUTH0_PROFILE_FIELDS
 from aai_cli.services.auth0.models import (
     Auth0Role,
@@ -51,6 +51,9 @@ T = TypeVar("T")
 
 PAGE_SIZE = 100
 SEARCH_CAP = 1000
+# PATCH fields Auth0 changes only when the connection is named with them.
+CONNECTION_FIELDS = frozenset({"email", "email_verified", "username", "password"})
+PASSWORD_REALM_GRANT = "http://auth0.com/oauth/grant-type/password-realm"
 # What the mirror stores (a smaller export parses faster); identities and metadata are
 # read per user when needed.
 EXPORT_FIELDS = ("user_id", *AUTH0_PROFILE_FIELDS)
@@ -220,6 +223,95 @@ class Auth0Gateway:
             raise
         return to_user(user, "create user")
 
+    def update_user(self, user_id: str, **fields: Any) -> Auth0User:
+        """PATCH the user's root fields (None values are not sent); the database
+        connection is named when email, email_verified, username or password change, as
+        Auth0 asks. A PATCH is idempotent, so it is retried like a read. Unknown user ->
+        NotFound; the value taken by another account -> `Auth0Conflict` naming the field;
+        any other refusal of the body (a forbidden pair, a weak password) -> InvalidInput."""
+        body = {k: v for k, v in fields.items() if v is not None}
+        if CONNECTION_FIELDS & body.keys():
+            body.setdefault("connection", self._connection)
+        try:
+            user = self._call("update user", lambda: self._client.users.update(user_id, **body))
+        except Auth0Error as exc:
+            raise _refusal(exc, user_id, body) from None
+        return to_user(user, "update user")
+
+    def block_user(self, user_id: str, *, blocked: bool = True) -> Auth0User:
+        return self.update_user(user_id, blocked=blocked)
+
+    def revoke_sessions(self, user_id: str) -> None:
+        """End the user's sessions and delete their refresh tokens (both idempotent)."""
+        try:
+            self._call("revoke sessions", lambda: self._client.users.sessions.delete(user_id))
+            self._call(
+                "revoke refresh tokens",
+                lambda: self._client.users.refresh_token.delete(user_id),
+            )
+        except Auth0Error as exc:
+            if exc.status_code == 404:
+                raise NotFound(f"no Auth0 user {user_id}") from None
+            raise
+
+    def create_password_change_ticket(
+        self, user_id: str, *, result_url: str | None = None, ttl_sec: int | None = None
+    ) -> str:
+        """A one-use link where the user sets a new password (Auth0 sends nothing: the
+        caller emails it). Not retried: each call makes a new ticket."""
+        optional = {"result_url": result_url, "ttl_sec": ttl_sec}
+        kwargs = {k: v for k, v in optional.items() if v is not None}
+        try:
+            ticket = self._call(
+                "create password-change ticket",
+                lambda: self._client.tickets.change_password(user_id=user_id, **kwargs),
+                idempotent=False,
+            )
+        except Auth0Error as exc:
+            if exc.status_code == 404:
+                raise NotFound(f"no Auth0 user {user_id}") from None
+            if exc.status_code == 400:
+                raise InvalidInput("Password resets are not supported for this account.") from None
+            raise
+        return str(ticket.ticket)
+
+    def check_password(self, username: str, password: str) -> bool:
+        """Whether Auth0 accepts `password` for `username` on the database connection (the
+        resource-owner password-realm grant with the management client's credentials;
+        the client needs the Password grant type). Not retried (each try counts against
+        the account's brute-force protection); the password is never logged."""
+        token = self.token
+        body = {
+            "grant_type": PASSWORD_REALM_GRANT,
+            "client_id": token.client_id,
+            "client_secret": token.client_secret,
+            "audience": token.audience,
+            "username": username,
+            "password": password,
+            "realm": self._connection,
+            "scope": "openid",
+        }
+        try:
+            response = self._plain_http.post(token.token_url, json=body)
+        except httpx.TransportError as exc:
+            raise Auth0Unavailable(
+                f"Auth0 unavailable: password check failed ({type(exc).__name__})"
+            ) from None
+        status = response.status_code
+        if status == 200:
+            return True
+        error = _oauth_error(response)
+        if status in (400, 403) and error == "invalid_grant":
+            return False
+        if status == 429 or status >= 500:
+            raise Auth0Unavailable(f"Auth0 unavailable: password check failed (HTTP {status})")
+        detail = f" {error}" if error else ""
+        raise Auth0Error(
+            f"Auth0 refused the password check: HTTP {status}{detail}",
+            status_code=status,
+            error_code=error,
+        )
+
     def search_users_updated_since(self, since: datetime) -> Iterator[Auth0User]:
         """Users whose `updated_at` >= `since`, ascending, past the 1000-result cap: each
         window pages up to the cap, then the next starts at the last `updated_at` seen
@@ -375,6 +467,39 @@ class Auth0Gateway:
         self._plain_http.close()
 
 
+class Auth0Conflict(Conflict):
+    """Auth0 holds the value for another account; `field` names it (email, username)."""
+
+    def __init__(self, message: str, *, field: str | None) -> None:
+        super().__init__(message)
+        self.field = field
+
+
+def _refusal(exc: Auth0Error, user_id: str, body: dict[str, Any]) -> AaiError:
+    """An update refused by Auth0, as the error a caller can act on."""
+    if exc.status_code == 404:
+        return NotFound(f"no Auth0 user {user_id}")
+    text = str(exc)
+    taken = exc.status_code == 409 or "already exists" in text or "in use" in text
+    if taken and exc.status_code in (400, 409):
+        field = next((f for f in ("email", "username") if f in body and f in text), None)
+        if field is None:
+            field = next((f for f in ("email", "username") if f in body), None)
+        what = field or "value"
+        return Auth0Conflict(f"the {what} is already used by another account", field=field)
+    if exc.status_code == 400:
+        return InvalidInput(text)
+    return exc
+
+
+def _oauth_error(response: httpx.Response) -> str | None:
+    try:
+        body = response.json()
+    except ValueError:
+        return None
+    return body.get("error") if isinstance(body, dict) else None
+
+
 def _api_error(what: str, exc: Any) -> Exception:
     status = exc.status_code or 0
     body = exc.body if isinstance(exc.body, dict) else {}
@@ -430,6 +555,7 @@ def close_gateway() -> None:
 atexit.register(close_gateway)
 
 __all__ = [
+    "Auth0Conflict",
     "Auth0Gateway",
     "Auth0Role",
     "Auth0User",

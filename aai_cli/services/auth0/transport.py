@@ -129,10 +129,10 @@ class TokenProvider:
         client_secret: str,
         http: httpx.Client,
     ) -> None:
-        self._token_url = token_url
-        self._audience = audience
-        self._client_id = client_id
-        self._secret = client_secret
+        self.token_url = token_url
+        self.audience = audience
+        self.client_id = client_id
+        self.client_secret = client_secret
         self._http = http
         self._lock = threading.Lock()
         self._token: str | None = None
@@ -155,12 +155,12 @@ class TokenProvider:
     def _fetch(self) -> tuple[str, float]:
         self.fetches += 1
         response = self._http.post(
-            self._token_url,
+            self.token_url,
             json={
                 "grant_type": "client_credentials",
-                "client_id": self._client_id,
-                "client_secret": self._secret,
-                "audience": self._audience,
+                "client_id": self.client_id,
+                "client_secret": self.client_secret,
+                "audience": self.audience,
             },
         )
         if response.status_code == 429 or response.status_code >= 500:

@@ -37,6 +37,12 @@ SUBJECTS = {
     "access_approved": "Your access to {target_name} has been approved",
     "access_rejected": "Your request for {target_name} has been declined",
     "access_revoked": "Your access to {target_name} has been revoked",
+    "email_change_code": "Confirm your new BioCommons Access email address",
+    "username_changed": "Your Biocommons Access username was updated",
+    "email_changed": "Your Biocommons Access email address was updated",
+    "password_reset": "Reset your BioCommons Access password",
+    "account_deleted": "Your BioCommons Access account has been deleted",
+    "account_deleted_invalid_email": "A BioCommons Access account with your address was deleted",
 }
 ROLE_PREFIX = "role:"
 LEASE = timedelta(minutes=10)

@@ -16,6 +16,7 @@ from aai_cli.errors import ConfigError, UsageError
 from aai_cli.models import EmailMessage, RegistrationRecord, RoleChange
 from aai_cli.services.access.registration_records import finish_registrations
 from aai_cli.services.access.role_outbox import push_role_changes
+from aai_cli.services.accounts.codes import prune_codes
 from aai_cli.services.auth0 import get_gateway
 from aai_cli.services.email.delivery import deliver_pending
 from aai_cli.services.scheduler.cleanup import prune_runs
@@ -69,6 +70,11 @@ def _cleanup_job(retention_days: int) -> Callable[[JobContext], Any]:
     return run
 
 
+def _codes_job(ctx: JobContext) -> Any:
+    with session_scope(ctx.url) as session:
+        return {"deleted": prune_codes(session, now=ctx.now)}
+
+
 def default_jobs(settings: Settings) -> list[JobSpec]:
     """Every scheduled job with its trigger: the one place jobs are registered."""
     return [
@@ -104,6 +110,12 @@ def default_jobs(settings: Settings) -> list[JobSpec]:
             _registrations_job(settings.job_retention_days),
             "finish registrations interrupted after Auth0 created the user",
             dead_letters=RegistrationRecord,
+        ),
+        JobSpec(
+            "codes",
+            Every(15),
+            _codes_job,
+            "delete expired one-time email-change codes",
         ),
         JobSpec(
             "cleanup",

@@ -18,12 +18,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from aai_cli.errors import SafetyGuard
-from aai_cli.models import SyncState, User, utcnow
+from aai_cli.models import IdentityEvent, SyncState, User, table_of, utcnow
 from aai_cli.services.auth0.gateway import Auth0Gateway, Auth0User, MalformedRecord
 from aai_cli.services.auth0.mirror import upsert_rows, user_row
-from aai_cli.services.bulk import db_timestamp, is_sqlite, select_in
+from aai_cli.services.bulk import bulk_write, db_timestamp, is_sqlite, select_in
 
 BATCH_SIZE = 5000
+SYNC_ACTOR = "system:sync"
 WATERMARK_KEY = "users.updated_at"
 INCREMENTAL_OVERLAP = timedelta(minutes=5)
 # Users missing from the export but found by a direct lookup: past this many the export
@@ -113,31 +114,40 @@ class UserBatcher:
     def _changed(self, batch: list[Auth0User]) -> list[Auth0User]:
         sqlite = is_sqlite(self.session)
         existing = {
-            uid: (updated_at, deleted, blocked)
-            for uid, updated_at, deleted, blocked in select_in(
+            row[0]: row[1:]
+            for row in select_in(
                 self.session,
-                "SELECT id, updated_at, deleted_at IS NOT NULL, blocked FROM users",
+                "SELECT id, updated_at, deleted_at IS NOT NULL, blocked, username, email, name "
+                "FROM users",
                 "id",
                 [u.user_id for u in batch],
             )
         }
         changed = []
+        events: list[dict] = []
         for user in batch:
             row = existing.get(user.user_id)
+            stamp = db_timestamp(user.updated_at, sqlite=sqlite)
             if row is None:
                 self.counts.created += 1
+            elif row[1] and user.blocked:  # deleted here, blocked in Auth0: stays deleted
+                self.counts.unchanged += 1
+                continue
             elif row[1]:
                 self.counts.restored += 1
-            elif user.updated_at is not None and row[0] == db_timestamp(
-                user.updated_at, sqlite=sqlite
-            ):
+                events.append(_event(user.user_id, "restored", reason="live in Auth0"))
+            elif stamp is not None and row[0] is not None and stamp <= row[0]:
+                # the same record, or an older one than a change made here since
                 self.counts.unchanged += 1
                 continue
             else:
                 self.counts.updated += 1
             if user.blocked and (row is None or not row[2]):
                 self.counts.blocked += 1
+            if row is not None:
+                events += _identity_changes(row, user)
             changed.append(user)
+        bulk_write(self.session, table_of(IdentityEvent), events)
         return changed
 
     def _free_usernames(self, rows: list[dict]) -> None:
@@ -246,6 +256,45 @@ def _soft_delete(session: Session, user_ids: list[str]) -> None:
     for start in range(0, len(user_ids), BATCH_SIZE):
         chunk = user_ids[start : start + BATCH_SIZE]
         session.execute(update(User).where(col(User.id).in_(chunk)).values(deleted_at=now))
+        events = [_event(uid, "deleted", reason="deleted in Auth0") for uid in chunk]
+        bulk_write(session, table_of(IdentityEvent), events)
+
+
+def _event(
+    user_id: str,
+    kind: str,
+    old: str | None = None,
+    new: str | None = None,
+    reason: str | None = None,
+) -> dict:
+    """An identity history row seen by the sync (values cut to the column's width)."""
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "old_value": old[:320] if old else old,
+        "new_value": new[:320] if new else new,
+        "actor": SYNC_ACTOR,
+        "reason": reason,
+        "created_at": utcnow(),
+    }
+
+
+def _identity_changes(row: tuple, user: Auth0User) -> list[dict]:
+    """History rows for what Auth0 changed on a known user: (updated_at, deleted,
+    blocked, username, email, name) as stored, against the record."""
+    _, _, blocked, username, email, name = row
+    events = [
+        _event(user.user_id, kind, old, new, reason="changed in Auth0")
+        for kind, old, new in (
+            ("username", username, user.username),
+            ("email", email, user.email),
+            ("name", name, user.name),
+        )
+        if old != new
+    ]
+    if bool(blocked) != user.blocked:
+        events.append(_event(user.user_id, "blocked" if user.blocked else "unblocked"))
+    return events
 
 
 def sync_users_incremental(

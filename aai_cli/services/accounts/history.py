@@ -1,0 +1,109 @@
+"""The identity history (append-only `identity_events`) and what it keeps reserved.
+
+A username or an email is taken for an account when another account holds it (live or
+soft-deleted: a deleted account keeps its Auth0 user, blocked) or when it appears in the
+history of another account (a former or earlier value: never handed to someone else).
+Compared case-insensitively. A person may not take back their own former username
+through self-service either (an admin may).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy import and_, func, or_
+from sqlmodel import Session, col, select
+
+from aai_cli.models import IdentityEvent, User, utcnow
+
+SYNC_ACTOR = "system:sync"
+
+
+def record_event(
+    session: Session,
+    *,
+    user_id: str,
+    kind: str,
+    actor: str,
+    old_value: str | None = None,
+    new_value: str | None = None,
+    reason: str | None = None,
+) -> IdentityEvent:
+    event = IdentityEvent(
+        user_id=user_id,
+        kind=kind,
+        old_value=old_value,
+        new_value=new_value,
+        actor=actor,
+        reason=reason,
+        created_at=utcnow(),
+    )
+    session.add(event)
+    session.flush()
+    return event
+
+
+def list_identity_history(session: Session, user_id: str) -> list[IdentityEvent]:
+    """The user's identity changes, oldest first."""
+    query = (
+        select(IdentityEvent)
+        .where(IdentityEvent.user_id == user_id)
+        .order_by(col(IdentityEvent.created_at), col(IdentityEvent.id))
+    )
+    return list(session.exec(query))
+
+
+def event_dict(event: IdentityEvent) -> dict[str, Any]:
+    return {
+        "kind": event.kind,
+        "old_value": event.old_value,
+        "new_value": event.new_value,
+        "actor": event.actor,
+        "reason": event.reason,
+        "created_at": event.created_at,
+    }
+
+
+def username_taken(session: Session, username: str, *, user_id: str, own_history: bool) -> bool:
+    """Held by another account, in another account's history, or (with `own_history`)
+    one of this account's former usernames."""
+    wanted = username.strip().lower()
+    if _exists(session, User.id, func.lower(User.username) == wanted, User.id != user_id):
+        return True
+    return _in_history(session, "username", wanted, user_id=user_id, own_history=own_history)
+
+
+def email_taken(session: Session, email: str, *, user_id: str) -> bool:
+    """Held by another database-connection account (a social login may share an email:
+    Auth0 keeps connections apart) or in another account's history."""
+    wanted = email.strip().lower()
+    if _exists(
+        session,
+        User.id,
+        func.lower(User.email) == wanted,
+        User.id != user_id,
+        col(User.id).startswith("auth0|", autoescape=True),
+    ):
+        return True
+    return _in_history(session, "email", wanted, user_id=user_id, own_history=False)
+
+
+def _in_history(
+    session: Session, kind: str, wanted: str, *, user_id: str, own_history: bool
+) -> bool:
+    values = or_(
+        func.lower(IdentityEvent.old_value) == wanted,
+        func.lower(IdentityEvent.new_value) == wanted,
+    )
+    others = and_(col(IdentityEvent.user_id) != user_id, values)
+    scope = others
+    if own_history:
+        own_former = and_(
+            col(IdentityEvent.user_id) == user_id, func.lower(IdentityEvent.old_value) == wanted
+        )
+        scope = or_(others, own_former)
+    return _exists(session, IdentityEvent.id, IdentityEvent.kind == kind, scope)
+
+
+def _exists(session: Session, column: Any, *conditions: Any) -> bool:
+    return session.exec(select(column).where(*conditions).limit(1)).first() is not None
