@@ -1,22 +1,12 @@
-"""initial schema
-
-Revision ID: 409671bd0d2e
-Revises: 
-Create Date: 2026-11-26 14:16:39.801794
-
-"""
+"""initial schema"""
 
 from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
-# revision identifiers, used by Alembic.
-revision: str = '409671bd0d2e'
-down_revision: str | Sequence[str] | None = None
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = '409671bd0d2e'
+down_revision = None
 
 
 def upgrade() -> None:

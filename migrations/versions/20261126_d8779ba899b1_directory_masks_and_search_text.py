@@ -3,24 +3,13 @@
 What the admin directory filters on, summarised on the users row and kept by the
 triggers of aai_cli/models/derived/: membership bitmasks (with a slot per platform and
 group), the lowered search text, and the indexes that cover them.
-
-Revision ID: d8779ba899b1
-Revises: 409671bd0d2e
-Create Date: 2026-11-26 16:58:55.347889
-
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
-# revision identifiers, used by Alembic.
-revision: str = 'd8779ba899b1'
-down_revision: str | Sequence[str] | None = '409671bd0d2e'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = 'd8779ba899b1'
+down_revision = '409671bd0d2e'
 
 # The DDL of aai_cli/models/derived/ at this revision, frozen: a revision never
 # imports the application (tests/migrations checks the two agree at head).

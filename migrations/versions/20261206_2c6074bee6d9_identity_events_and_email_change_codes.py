@@ -3,24 +3,13 @@
 Two new tables: `identity_events`, the append-only history of username, email and name
 changes, deletions, restores and blocks; `email_change_codes`, the hashed one-time codes of
 email changes. No existing row changes.
-
-Revision ID: 2c6074bee6d9
-Revises: a9d685896088
-Create Date: 2026-12-06 05:04:41.988554
-
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
-# revision identifiers, used by Alembic.
-revision: str = '2c6074bee6d9'
-down_revision: str | Sequence[str] | None = 'a9d685896088'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = '2c6074bee6d9'
+down_revision = 'a9d685896088'
 
 
 def upgrade() -> None:

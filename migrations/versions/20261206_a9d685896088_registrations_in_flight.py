@@ -2,24 +2,13 @@
 
 A new table: each registration is recorded before the Auth0 user is created, so one
 interrupted after that can be finished by the `registrations` job. No existing row changes.
-
-Revision ID: a9d685896088
-Revises: 61b3572af776
-Create Date: 2026-12-06 02:12:24.555931
-
 """
-
-from collections.abc import Sequence
 
 import sqlalchemy as sa
 from alembic import op
 
-
-# revision identifiers, used by Alembic.
-revision: str = 'a9d685896088'
-down_revision: str | Sequence[str] | None = '61b3572af776'
-branch_labels: str | Sequence[str] | None = None
-depends_on: str | Sequence[str] | None = None
+revision = 'a9d685896088'
+down_revision = '61b3572af776'
 
 
 def upgrade() -> None:
