@@ -10,7 +10,7 @@ import pytest
 from aai_cli.commands.users import accounts as users_accounts
 from aai_cli.models import User
 from tests.cli import aai
-from tests.services.accounts_util import fresh, history, make_user, outbox
+from tests.services.accounts.accounts_util import fresh, history, make_user, outbox
 
 pytestmark = pytest.mark.usefixtures("fresh_gateway")
 

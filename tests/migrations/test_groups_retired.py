@@ -4,29 +4,13 @@ from __future__ import annotations
 
 import sqlalchemy as sa
 
-from aai_cli import db
 from aai_cli.models import metadata, utcnow
 from aai_cli.services.schema import migrations
+from tests.migrations.database import columns, execute, scalars
 
 BEFORE = "d8779ba899b1"
 RETIRED_AT = "61b3572af776"
 BPA_GALAXY = "biocommons/group/bpa_galaxy"
-
-
-def _execute(url: str, *statements) -> None:  # type: ignore[no-untyped-def]
-    with db.get_engine(url).begin() as connection:
-        for statement in statements:
-            connection.execute(statement)
-
-
-def _scalars(url: str, sql: str) -> list:
-    with db.get_engine(url).connect() as connection:
-        return list(connection.exec_driver_sql(sql).scalars())
-
-
-def _group_columns(url: str) -> set[str]:
-    with db.get_engine(url).connect() as connection:
-        return {c["name"] for c in sa.inspect(connection).get_columns("groups")}
 
 
 def _group(group_id: str):  # type: ignore[no-untyped-def]
@@ -40,7 +24,7 @@ def _old_rows(url: str) -> None:
     t = metadata.tables
     now = utcnow()
     member = {"user_id": "auth0|old", "group_id": BPA_GALAXY, "created_at": now}
-    _execute(
+    execute(
         url,
         _group(BPA_GALAXY),
         t["users"].insert().values(id="auth0|old", email="old@example.org", created_at=now),
@@ -54,22 +38,22 @@ def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
     _old_rows(empty_db_url)
 
     migrations.upgrade(empty_db_url, RETIRED_AT)
-    assert "retired_at" in _group_columns(empty_db_url)
-    assert _scalars(empty_db_url, "SELECT retired_at FROM groups") == [None]  # still offered
-    _execute(empty_db_url, sa.text("UPDATE groups SET retired_at = CURRENT_TIMESTAMP"))
+    assert "retired_at" in columns(empty_db_url, "groups")
+    assert scalars(empty_db_url, "SELECT retired_at FROM groups") == [None]  # still offered
+    execute(empty_db_url, sa.text("UPDATE groups SET retired_at = CURRENT_TIMESTAMP"))
 
     migrations.downgrade(empty_db_url, BEFORE)
-    assert "retired_at" not in _group_columns(empty_db_url)
-    assert _scalars(empty_db_url, "SELECT id FROM groups") == [BPA_GALAXY]
-    assert _scalars(empty_db_url, "SELECT status FROM group_memberships") == ["approved"]
-    assert _scalars(empty_db_url, "SELECT to_status FROM membership_events") == ["approved"]
+    assert "retired_at" not in columns(empty_db_url, "groups")
+    assert scalars(empty_db_url, "SELECT id FROM groups") == [BPA_GALAXY]
+    assert scalars(empty_db_url, "SELECT status FROM group_memberships") == ["approved"]
+    assert scalars(empty_db_url, "SELECT to_status FROM membership_events") == ["approved"]
     # the facet-slot trigger of `groups` survived: a new group still gets its slot
-    _execute(
+    execute(
         empty_db_url,
         _group("biocommons/group/new"),
     )
     slots = "SELECT facet_slot FROM groups ORDER BY id"
-    assert _scalars(empty_db_url, slots) == [0, 1]
+    assert scalars(empty_db_url, slots) == [0, 1]
 
     migrations.upgrade(empty_db_url)
     migrations.check(empty_db_url)

@@ -6,44 +6,27 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-import sqlalchemy as sa
 from sqlalchemy.exc import IntegrityError
 
-from aai_cli import db
 from aai_cli.models import metadata, utcnow
 from aai_cli.services.schema import migrations
+from tests.migrations.database import execute, scalars, tables
 
 BEFORE = "a9d685896088"
 ACCOUNTS = "2c6074bee6d9"
-
-
-def _execute(url: str, *statements) -> None:  # type: ignore[no-untyped-def]
-    with db.get_engine(url).begin() as connection:
-        for statement in statements:
-            connection.execute(statement)
-
-
-def _scalars(url: str, sql: str) -> list:
-    with db.get_engine(url).connect() as connection:
-        return list(connection.exec_driver_sql(sql).scalars())
-
-
-def _tables(url: str) -> set[str]:
-    with db.get_engine(url).connect() as connection:
-        return set(sa.inspect(connection).get_table_names())
 
 
 def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
     t = metadata.tables
     now = utcnow()
     migrations.upgrade(empty_db_url, BEFORE)
-    _execute(
+    execute(
         empty_db_url,
         t["users"].insert().values(id="auth0|old", email="old@example.org", username="old"),
     )
     migrations.upgrade(empty_db_url, ACCOUNTS)
-    assert {"identity_events", "email_change_codes"} <= _tables(empty_db_url)
-    _execute(
+    assert {"identity_events", "email_change_codes"} <= tables(empty_db_url)
+    execute(
         empty_db_url,
         t["identity_events"]
         .insert()
@@ -67,9 +50,9 @@ def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
             created_at=now,
         ),
     )
-    assert _scalars(empty_db_url, "SELECT new_value FROM identity_events") == ["new"]
+    assert scalars(empty_db_url, "SELECT new_value FROM identity_events") == ["new"]
     with pytest.raises(IntegrityError):
-        _execute(
+        execute(
             empty_db_url,
             t["identity_events"]
             .insert()
@@ -77,8 +60,8 @@ def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
         )
 
     migrations.downgrade(empty_db_url, BEFORE)
-    assert not {"identity_events", "email_change_codes"} & _tables(empty_db_url)
-    assert _scalars(empty_db_url, "SELECT username FROM users") == ["old"]
+    assert not {"identity_events", "email_change_codes"} & tables(empty_db_url)
+    assert scalars(empty_db_url, "SELECT username FROM users") == ["old"]
 
     migrations.upgrade(empty_db_url)
     migrations.check(empty_db_url)

@@ -14,17 +14,9 @@ from aai_cli.services import accounts
 from aai_cli.services.access import memberships
 from aai_cli.services.accounts.results import FieldInvalid
 from aai_cli.services.sync.runner import run_sync
-from tests.services.accounts_util import fresh, history, make_user, outbox, state
+from tests.services.accounts.accounts_util import fresh, history, make_user, outbox, state
 
 ADMIN = "auth0|admin"
-
-
-pytestmark = pytest.mark.usefixtures("fresh_gateway")
-
-
-@pytest.fixture
-def gateway(quick_gateway):  # type: ignore[no-untyped-def]
-    return quick_gateway
 
 
 @pytest.fixture

@@ -11,14 +11,6 @@ from aai_cli.services.auth0.gateway import Auth0Conflict
 DB = "Username-Password-Authentication"
 
 
-pytestmark = pytest.mark.usefixtures("fresh_gateway")
-
-
-@pytest.fixture
-def gateway(quick_gateway):  # type: ignore[no-untyped-def]
-    return quick_gateway
-
-
 def patches(fake) -> list[int]:  # type: ignore[no-untyped-def]
     return [r.status for r in fake.requests_to("/api/v2/users/", "PATCH")]
 

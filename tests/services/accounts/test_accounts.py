@@ -14,7 +14,7 @@ from aai_cli.services.accounts.results import FieldInvalid, NotSupported
 from aai_cli.services.auth0.mirror import upsert_rows, user_row
 from aai_cli.services.auth0.models import Auth0User
 from aai_cli.services.email import delivery
-from tests.services.accounts_util import (
+from tests.services.accounts.accounts_util import (
     PASSWORD,
     fresh,
     history,
@@ -24,14 +24,6 @@ from tests.services.accounts_util import (
 )
 
 ADMIN = "auth0|admin"
-
-
-pytestmark = pytest.mark.usefixtures("fresh_gateway")
-
-
-@pytest.fixture
-def gateway(quick_gateway):  # type: ignore[no-untyped-def]
-    return quick_gateway
 
 
 @pytest.fixture

@@ -20,7 +20,7 @@ from aai_cli.services.accounts.results import (
     WrongCode,
 )
 from aai_cli.services.email import delivery
-from tests.services.accounts_util import (
+from tests.services.accounts.accounts_util import (
     codes,
     fresh,
     history,
@@ -29,18 +29,6 @@ from tests.services.accounts_util import (
     sent_code,
     state,
 )
-
-pytestmark = pytest.mark.usefixtures("fresh_gateway")
-
-
-@pytest.fixture
-def gateway(quick_gateway):  # type: ignore[no-untyped-def]
-    return quick_gateway
-
-
-@pytest.fixture
-def ada(auth0_env, session) -> str:  # type: ignore[no-untyped-def]
-    return make_user(auth0_env, session, "ada")
 
 
 def wrong(code: str) -> str:
