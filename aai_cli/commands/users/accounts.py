@@ -4,7 +4,8 @@ role changes they queued pushed after commit. Emails go through the outbox."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Annotated
+from collections.abc import Callable
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
@@ -35,10 +36,13 @@ def _confirmed(verb: str, user: str, yes: bool) -> str:
     return user_id
 
 
-def _gateway():  # type: ignore[no-untyped-def]  # the Auth0 gateway, loaded lazily
+def _apply(
+    user_id: str, change: Callable[..., AccountChange], actor: str | None, **values: Any
+) -> AccountChange:
+    """Run one account service on the user, as the actor, through the Auth0 gateway."""
     from aai_cli.services.auth0 import get_gateway
 
-    return get_gateway()
+    return change(user_id, actor=actor or default_actor(), gateway=get_gateway(), **values)
 
 
 def _report(change: AccountChange, summary: str, as_json: bool) -> None:
@@ -67,9 +71,7 @@ def rename(
     from aai_cli.services import accounts
 
     user_id, _ = _user_id(user)
-    change = accounts.rename(
-        user_id, username=username, actor=actor or default_actor(), gateway=_gateway()
-    )
+    change = _apply(user_id, accounts.rename, actor, username=username)
     _report(change, f"{user_id}: username {change.old_value} -> {change.new_value}", as_json)
 
 
@@ -86,9 +88,7 @@ def set_email(
     from aai_cli.services import accounts
 
     user_id, _ = _user_id(user)
-    change = accounts.set_email(
-        user_id, email=email, actor=actor or default_actor(), gateway=_gateway()
-    )
+    change = _apply(user_id, accounts.set_email, actor, email=email)
     _report(change, f"{user_id}: email {change.old_value} -> {change.new_value}", as_json)
 
 
@@ -97,9 +97,7 @@ def reset_password(user: UserArg, actor: ActorOpt = None, as_json: JsonOpt = Fal
     from aai_cli.services import accounts
 
     user_id, email = _user_id(user)
-    change = accounts.send_password_reset(
-        user_id, actor=actor or default_actor(), gateway=_gateway()
-    )
+    change = _apply(user_id, accounts.send_password_reset, actor)
     _report(change, f"{user_id}: password reset link queued to {email}", as_json)
 
 
@@ -117,9 +115,7 @@ def delete(
     from aai_cli.services import accounts
 
     user_id = _confirmed("delete", user, yes)
-    change = accounts.delete(
-        user_id, actor=actor or default_actor(), reason=reason, gateway=_gateway()
-    )
+    change = _apply(user_id, accounts.delete, actor, reason=reason)
     _report(change, f"{user_id}: deleted", as_json)
 
 
@@ -134,7 +130,5 @@ def restore(
     from aai_cli.services import accounts
 
     user_id = _confirmed("restore", user, yes)
-    change = accounts.restore(
-        user_id, actor=actor or default_actor(), reason=reason, gateway=_gateway()
-    )
+    change = _apply(user_id, accounts.restore, actor, reason=reason)
     _report(change, f"{user_id}: restored", as_json)
