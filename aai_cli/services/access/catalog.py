@@ -18,8 +18,8 @@ from typing import TYPE_CHECKING, Any
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 from sqlmodel import Session, SQLModel, col, select
 
-from aai_cli import db
-from aai_cli.errors import InvalidInput, NotFound
+from aai_cli import db, files
+from aai_cli.errors import InvalidInput
 from aai_cli.models import Group, GroupPlatform, Platform, Target, utcnow
 from aai_cli.models.catalog import GROUP_PREFIX
 from aai_cli.services.schema import migrations
@@ -141,12 +141,7 @@ def parse_catalog(data: Any, *, source: str = "catalog") -> CatalogSpec:
 
 
 def load_catalog_file(path: Path) -> CatalogSpec:
-    try:
-        raw = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise NotFound(f"catalog file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read catalog file {path}: {exc}") from None
+    raw = files.read_text(path, what="catalog file")
     try:
         if path.suffix.lower() in (".yaml", ".yml"):
             import yaml

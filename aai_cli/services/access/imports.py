@@ -18,7 +18,8 @@ from typing import Any
 
 from sqlmodel import Session
 
-from aai_cli.errors import AaiError, InvalidInput, NotFound
+from aai_cli import files
+from aai_cli.errors import AaiError, InvalidInput
 from aai_cli.models import Target
 from aai_cli.services import directory
 from aai_cli.services.access import memberships
@@ -94,12 +95,7 @@ class ImportSummary:
 
 def read_rows(path: Path) -> list[ImportRow]:
     """Parse the file (JSONL by suffix or when it starts with `{`, else CSV)."""
-    try:
-        text = path.read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise NotFound(f"file not found: {path}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise InvalidInput(f"cannot read {path}: {exc}") from None
+    text = files.read_text(path, encoding="utf-8-sig")
     is_json = path.suffix.lower() in JSON_SUFFIXES or text.lstrip().startswith("{")
     return parse_jsonl(text, source=str(path)) if is_json else parse_csv(text, source=str(path))
 

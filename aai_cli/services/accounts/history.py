@@ -53,15 +53,12 @@ def list_identity_history(session: Session, user_id: str) -> list[IdentityEvent]
     return list(session.exec(query))
 
 
+EVENT_FIELDS = ("kind", "old_value", "new_value", "actor", "reason", "created_at")
+
+
 def event_dict(event: IdentityEvent) -> dict[str, Any]:
-    return {
-        "kind": event.kind,
-        "old_value": event.old_value,
-        "new_value": event.new_value,
-        "actor": event.actor,
-        "reason": event.reason,
-        "created_at": event.created_at,
-    }
+    """An identity change as `aai users show --json` and the admin details list it."""
+    return {name: getattr(event, name) for name in EVENT_FIELDS}
 
 
 def username_taken(session: Session, username: str, *, user_id: str, own_history: bool) -> bool:

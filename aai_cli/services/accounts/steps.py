@@ -10,7 +10,7 @@ answers and nothing changes here when Auth0 refuses:
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, fields
 from datetime import datetime
 from typing import Any, Protocol
 
@@ -64,16 +64,7 @@ def read_account(user_id: str, *, url: str | None = None, deleted: bool = False)
             raise Conflict(f"user {user_id} is not deleted")
         if not deleted and user.deleted_at is not None:
             raise NotFound(f"User '{user_id}' not found")
-        return Account(
-            id=user.id,
-            email=user.email,
-            email_verified=user.email_verified,
-            username=user.username,
-            name=user.name,
-            given_name=user.given_name,
-            family_name=user.family_name,
-            deleted_at=user.deleted_at,
-        )
+        return Account(**{f.name: getattr(user, f.name) for f in fields(Account)})
 
 
 def write_account(
