@@ -4,11 +4,14 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aai_cli.commands import JsonOpt
+
+if TYPE_CHECKING:
+    from aai_cli.services.access.catalog import SeedReport
 
 app = typer.Typer(help="Database: migrate, check, ping, wait, seed.", no_args_is_help=True)
 
@@ -231,7 +234,7 @@ def _seed(url: str, file: Path | None, *, as_json: bool) -> None:
     _report_seed(report, as_json=as_json)
 
 
-def _report_seed(report, *, as_json: bool) -> None:  # type: ignore[no-untyped-def]
+def _report_seed(report: SeedReport, *, as_json: bool) -> None:
     from aai_cli import console
 
     if as_json:

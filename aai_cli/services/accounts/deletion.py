@@ -15,16 +15,10 @@ from __future__ import annotations
 
 import logging
 
-from sqlmodel import Session, select
+from sqlmodel import Session, col, select
 
 from aai_cli.errors import AaiError, InvalidInput
-from aai_cli.models import (
-    GroupMembership,
-    Platform,
-    PlatformMembership,
-    User,
-    utcnow,
-)
+from aai_cli.models import TARGET_TABLES, User, utcnow
 from aai_cli.services.access import role_outbox
 from aai_cli.services.access.registration_rules import email_error, reason_error
 from aai_cli.services.accounts import history
@@ -128,19 +122,20 @@ def restore(
 
 def _queue_roles(session: Session, user_id: str, action: str) -> list[int]:
     """One role change per Auth0 access role the user's approved memberships give."""
-    platforms = session.exec(
-        select(Platform.access_role_name)
-        .join(PlatformMembership, PlatformMembership.platform_id == Platform.id)  # type: ignore[arg-type]
-        .where(PlatformMembership.user_id == user_id, PlatformMembership.status == "approved")
-    )
-    groups = session.exec(
-        select(GroupMembership.group_id).where(
-            GroupMembership.user_id == user_id, GroupMembership.status == "approved"
+    roles: set[str] = set()
+    for tables in TARGET_TABLES.values():
+        roles.update(
+            session.exec(
+                select(tables.access_role_column())
+                .join(tables.membership, tables.membership_key() == col(tables.catalog.id))
+                .where(
+                    col(tables.membership.user_id) == user_id,
+                    col(tables.membership.status) == "approved",
+                )
+            )
         )
-    )
-    roles = sorted({*platforms, *groups})
     return [
         role_outbox.enqueue_role_change(session, user_id=user_id, role_name=role, action=action).id
         or 0
-        for role in roles
+        for role in sorted(roles)
     ]
