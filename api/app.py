@@ -20,7 +20,7 @@ from aai_cli.services.auth0 import TokenVerifier, get_gateway
 from aai_cli.settings import Settings, get_settings
 from api.errors import install_error_handlers, install_error_schema
 from api.guards import BodyLimit, TokenBeforeBody
-from api.routers import admin, health, me, registration, utils
+from api.routers import accounts, admin, health, me, registration, utils
 
 log = logging.getLogger("aai.api")
 access_log = logging.getLogger("aai.access")
@@ -41,6 +41,8 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     install_error_schema(app)
     for module in (health, me, admin, registration, utils):
         app.include_router(module.router)
+    app.include_router(accounts.me_router)
+    app.include_router(accounts.admin_router)
     # the last added runs first: access log, metrics, CORS (so that refusals carry its
     # headers), then the body limit and the token check, before the app reads a body
     app.add_middleware(TokenBeforeBody)

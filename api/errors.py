@@ -11,6 +11,7 @@ string the portal shows), and validation errors add `field_errors: [{field, mess
 | Forbidden | 403 |
 | NotFound | 404 |
 | Conflict, CheckFailed | 409 |
+| an error with its own `http_status` (TooManyAttempts) | that status (429) |
 | Auth0Error (a refusal that is not transient) | 502 |
 | ServiceUnavailable (database, Auth0, SMTP), Busy | 503 |
 | ConfigError (e.g. Auth0 refuses the management credentials) | 503 with its message |
@@ -52,6 +53,10 @@ STATUS_BY_ERROR: list[tuple[type[errors.AaiError], int]] = [
 
 
 def status_for(exc: errors.AaiError) -> int:
+    # an error may carry its own status (TooManyAttempts: 429)
+    own = getattr(exc, "http_status", None)
+    if isinstance(own, int):
+        return own
     for error_type, status in STATUS_BY_ERROR:
         if isinstance(exc, error_type):
             return status

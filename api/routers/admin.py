@@ -17,7 +17,7 @@ from pydantic import BaseModel, ConfigDict, Field
 
 from aai_cli.errors import Auth0Error, NotFound, ServiceUnavailable
 from aai_cli.models import TARGET_TABLES, Kind, Target
-from aai_cli.services import directory
+from aai_cli.services import accounts, directory
 from aai_cli.services.access import scopes
 from aai_cli.services.access.memberships import MAX_REASON_LENGTH, transition
 from api.deps import AdminDep, CallerDep, SessionDep, UserSourceDep, end_transaction
@@ -168,11 +168,12 @@ def get_user_details(
     user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
 ) -> Item:
     record = scopes.require_managed_user(session, who, user_id)
+    events = [accounts.event_dict(e) for e in accounts.list_identity_history(session, user_id)]
     end_transaction(session)
     remote = _management(source).get_user(user_id)
     if remote is None:
         raise NotFound(f"User '{user_id}' does not exist in Auth0")
-    return shapes.details(remote, record)
+    return {**shapes.details(remote, record), "identity_history": events}
 
 
 @router.get("/users/{user_id}/history", summary="The user's membership events, oldest first")

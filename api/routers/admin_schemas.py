@@ -65,6 +65,17 @@ class AdminUser(AdminUserListItem):
     synced_at: datetime | None
 
 
+class IdentityChange(BaseModel):
+    """One row of the identity history (username, email, name, deleted, restored...)."""
+
+    kind: str
+    old_value: str | None
+    new_value: str | None
+    actor: str
+    reason: str | None
+    created_at: datetime
+
+
 class AdminUserDetails(BaseModel):
     """Auth0's user (read live) with all of the user's memberships from the database."""
 
@@ -88,6 +99,9 @@ class AdminUserDetails(BaseModel):
     blocked: bool = False
     platform_memberships: list[AdminPlatformMembership]
     group_memberships: list[AdminGroupMembership]
+    identity_history: list[IdentityChange] = Field(
+        default_factory=list, description="The user's identity changes, oldest first"
+    )
 
 
 class UserPages(BaseModel):

@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import ValidationInfo, field_validator
-from sqlalchemy import func
+from sqlalchemy import func, or_
 from sqlmodel import Session, col, select
 
 from aai_cli.db import session_scope
@@ -37,6 +37,7 @@ from aai_cli.errors import AaiError, Auth0Error, Auth0Unavailable, Conflict, Inv
 from aai_cli.models import (
     GROUP_PREFIX,
     GroupPlatform,
+    IdentityEvent,
     MembershipEvent,
     Platform,
     RegistrationRecord,
@@ -273,20 +274,40 @@ def refuse_taken(session: Session, *, email: str, username: str) -> None:
 def taken_fields(
     session: Session, *, email: str | None = None, username: str | None = None
 ) -> list[str]:
-    """Which of `email` and `username` an account already has, live or soft-deleted,
-    compared case-insensitively. Only a database-connection account (`auth0|`) holds an
-    email: a social login with the same email does not stop a registration (Auth0 keeps
-    them apart)."""
+    """Which of `email` and `username` an account already has, live or soft-deleted, or
+    once had (the identity history keeps former values reserved), compared
+    case-insensitively. Only a database-connection account (`auth0|`) holds an email: a
+    social login with the same email does not stop a registration (Auth0 keeps them
+    apart)."""
     fields = []
-    if email and _exists(
-        session,
-        func.lower(User.email) == email.strip().lower(),
-        col(User.id).startswith("auth0|", autoescape=True),
+    if email and (
+        _exists(
+            session,
+            func.lower(User.email) == email.strip().lower(),
+            col(User.id).startswith("auth0|", autoescape=True),
+        )
+        or _in_history(session, "email", email)
     ):
         fields.append("email")
-    if username and _exists(session, func.lower(User.username) == username.strip().lower()):
+    if username and (
+        _exists(session, func.lower(User.username) == username.strip().lower())
+        or _in_history(session, "username", username)
+    ):
         fields.append("username")
     return fields
+
+
+def _in_history(session: Session, kind: str, value: str) -> bool:
+    """`value` was an account's `kind` before or after one of its identity changes."""
+    wanted = value.strip().lower()
+    query = select(IdentityEvent.id).where(
+        IdentityEvent.kind == kind,
+        or_(
+            func.lower(IdentityEvent.old_value) == wanted,
+            func.lower(IdentityEvent.new_value) == wanted,
+        ),
+    )
+    return session.exec(query.limit(1)).first() is not None
 
 
 def _exists(session: Session, *conditions: Any) -> bool:
