@@ -26,7 +26,8 @@ from sqlmodel import Session, col, select
 
 from aai_cli.db import session_scope
 from aai_cli.errors import AaiError
-from aai_cli.models import EmailChangeCode, utcnow
+from aai_cli.models import EmailChangeCode, GroupMembership, Target, utcnow
+from aai_cli.services.access import institutions, memberships
 from aai_cli.services.accounts import history
 from aai_cli.services.accounts.identity import check_new_email, record_email_change
 from aai_cli.services.accounts.results import (
@@ -38,6 +39,10 @@ from aai_cli.services.accounts.results import (
 )
 from aai_cli.services.accounts.steps import Gateway, email_person, read_account
 from aai_cli.services.auth0.gateway import Auth0Conflict
+
+# Who ends an institution-only bundle after an email change (shown as automatic), and why.
+EMAIL_CHANGE_ACTOR = "system:email-change"
+NON_INSTITUTIONAL_REASON = "Email changed to a non-institutional address"
 
 CODE_DIGITS = 6
 CODE_TTL = timedelta(minutes=10)
@@ -113,7 +118,46 @@ def confirm_email_change(
         user_id, "email", account.email, new_email, user_id, "confirmed with a one-time code"
     )
     record_email_change(change, remote, old_email=account.email, url=url)
+    _end_institutional_access(change, new_email, url)
     return change
+
+
+def _end_institutional_access(change: AccountChange, new_email: str, url: str | None) -> None:
+    """The bundles open only to institutional addresses (SBP workflow execution) end when
+    the new address is definitely not one; an unclear institution check keeps them (and
+    says so in `problems`). Checked with no transaction open."""
+    user_id = change.user_id
+    with session_scope(url, readonly=True) as session:
+        held = session.exec(
+            select(GroupMembership.group_id).where(
+                GroupMembership.user_id == user_id,
+                GroupMembership.status == "approved",
+                col(GroupMembership.group_id).in_(sorted(institutions.INSTITUTIONAL_GROUPS)),
+            )
+        ).all()
+    if not held:
+        return
+    try:
+        if institutions.is_australian_research_institution(new_email):
+            return
+    except institutions.InstitutionCheckUnavailable:
+        change.problems.append(
+            "the institution check gave no clear answer: institution-only bundles were kept"
+        )
+        return
+    with session_scope(url) as session:
+        results = [
+            memberships.transition(
+                session,
+                user_id=user_id,
+                target=Target("group", group_id),
+                action="revoke",
+                actor=EMAIL_CHANGE_ACTOR,
+                reason=NON_INSTITUTIONAL_REASON,
+            )
+            for group_id in held
+        ]
+        change.role_change_ids += memberships.pending_change_ids(session, results)
 
 
 def _claim(user_id: str, code: str, url: str | None) -> tuple[int, str]:

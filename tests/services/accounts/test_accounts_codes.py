@@ -6,11 +6,12 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
-from sqlmodel import select
+from sqlmodel import col, select
 
 from aai_cli.errors import Auth0Unavailable
-from aai_cli.models import EmailChangeCode, User, utcnow
+from aai_cli.models import EmailChangeCode, GroupMembership, RoleChange, Target, User, utcnow
 from aai_cli.services import accounts
+from aai_cli.services.access import memberships
 from aai_cli.services.accounts.codes import MAX_ATTEMPTS
 from aai_cli.services.accounts.results import (
     EmailTakenAtConfirmation,
@@ -163,3 +164,72 @@ def test_prune_deletes_expired_codes(session, ada):
     assert accounts.prune_codes(session, now=now + timedelta(minutes=11)) == 2
     session.commit()
     assert codes(session, ada) == []
+
+
+SBP_BUNDLE = "biocommons/group/sbp_workflow_execution"
+
+
+def _sbp_bundle_status(session, user_id: str) -> tuple[str, str | None, str | None]:  # type: ignore[no-untyped-def]
+    row = (
+        fresh(session)
+        .exec(
+            select(GroupMembership).where(
+                GroupMembership.user_id == user_id, GroupMembership.group_id == SBP_BUNDLE
+            )
+        )
+        .one()
+    )
+    return row.status, row.reason, row.decided_by
+
+
+@pytest.fixture
+def ada_with_sbp(session, ada) -> str:  # type: ignore[no-untyped-def]
+    memberships.transition(
+        session, user_id=ada, target=Target("group", SBP_BUNDLE), action="approve",
+        actor="auth0|admin",
+    )  # fmt: skip
+    session.commit()
+    return ada
+
+
+def test_a_non_institutional_new_address_ends_the_sbp_bundle(
+    session, gateway, institution_env, ada_with_sbp
+):
+    accounts.start_email_change(ada_with_sbp, email="ada@gmail.com")
+    change = accounts.confirm_email_change(ada_with_sbp, code=sent_code(session), gateway=gateway)
+    assert institution_env.requests == ["ada@gmail.com"]
+    assert _sbp_bundle_status(session, ada_with_sbp) == (
+        "revoked",
+        "Email changed to a non-institutional address",
+        "system:email-change",
+    )
+    # The approval's assign (never pushed here) and the removal, both still to push.
+    pushes = (
+        fresh(session)
+        .exec(select(RoleChange.role_name, RoleChange.action).order_by(col(RoleChange.id)))
+        .all()
+    )
+    assert [tuple(p) for p in pushes] == [(SBP_BUNDLE, "assign"), (SBP_BUNDLE, "remove")]
+    assert len(change.role_change_ids) == 2 and change.problems == []
+
+
+def test_an_institutional_new_address_keeps_the_sbp_bundle(
+    session, gateway, institution_env, ada_with_sbp
+):
+    accounts.start_email_change(ada_with_sbp, email="ada@uni.edu.au")
+    change = accounts.confirm_email_change(ada_with_sbp, code=sent_code(session), gateway=gateway)
+    assert _sbp_bundle_status(session, ada_with_sbp) == ("approved", None, "auth0|admin")
+    assert change.role_change_ids == [] and change.problems == []
+
+
+def test_an_unclear_institution_check_keeps_the_sbp_bundle_and_says_so(
+    session, gateway, institution_env, ada_with_sbp
+):
+    accounts.start_email_change(ada_with_sbp, email="ada@gmail.com")
+    institution_env.answer_next(502, {"detail": "bad gateway"})
+    change = accounts.confirm_email_change(ada_with_sbp, code=sent_code(session), gateway=gateway)
+    assert _sbp_bundle_status(session, ada_with_sbp) == ("approved", None, "auth0|admin")
+    assert change.problems == [
+        "the institution check gave no clear answer: institution-only bundles were kept"
+    ]
+    assert fresh(session).get(User, ada_with_sbp).email == "ada@gmail.com"
