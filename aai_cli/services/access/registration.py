@@ -29,7 +29,7 @@ from dataclasses import dataclass, field, replace
 from typing import Annotated, Any, Literal, Protocol
 
 from pydantic import ValidationInfo, field_validator
-from sqlalchemy import func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from aai_cli.db import session_scope
@@ -37,12 +37,12 @@ from aai_cli.errors import AaiError, Auth0Error, Auth0Unavailable, Conflict, Inv
 from aai_cli.models import (
     GROUP_PREFIX,
     GroupPlatform,
-    IdentityEvent,
     MembershipEvent,
     Platform,
     RegistrationRecord,
     User,
 )
+from aai_cli.services import directory
 from aai_cli.services.access import catalog, institutions, memberships, registration_records
 from aai_cli.services.access.registration_records import Outcome, Requested
 from aai_cli.services.access.registration_rules import (
@@ -286,28 +286,15 @@ def taken_fields(
             func.lower(User.email) == email.strip().lower(),
             col(User.id).startswith("auth0|", autoescape=True),
         )
-        or _in_history(session, "email", email)
+        or directory.in_identity_history(session, "email", email)
     ):
         fields.append("email")
     if username and (
         _exists(session, func.lower(User.username) == username.strip().lower())
-        or _in_history(session, "username", username)
+        or directory.in_identity_history(session, "username", username)
     ):
         fields.append("username")
     return fields
-
-
-def _in_history(session: Session, kind: str, value: str) -> bool:
-    """`value` was an account's `kind` before or after one of its identity changes."""
-    wanted = value.strip().lower()
-    query = select(IdentityEvent.id).where(
-        IdentityEvent.kind == kind,
-        or_(
-            func.lower(IdentityEvent.old_value) == wanted,
-            func.lower(IdentityEvent.new_value) == wanted,
-        ),
-    )
-    return session.exec(query.limit(1)).first() is not None
 
 
 def _exists(session: Session, *conditions: Any) -> bool:

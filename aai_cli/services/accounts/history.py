@@ -11,10 +11,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import and_, func, or_
+from sqlalchemy import func
 from sqlmodel import Session, col, select
 
 from aai_cli.models import IdentityEvent, User, utcnow
+from aai_cli.services import directory
 
 SYNC_ACTOR = "system:sync"
 
@@ -67,7 +68,9 @@ def username_taken(session: Session, username: str, *, user_id: str, own_history
     wanted = username.strip().lower()
     if _exists(session, User.id, func.lower(User.username) == wanted, User.id != user_id):
         return True
-    return _in_history(session, "username", wanted, user_id=user_id, own_history=own_history)
+    return directory.in_identity_history(
+        session, "username", wanted, user_id=user_id, own_former=own_history
+    )
 
 
 def email_taken(session: Session, email: str, *, user_id: str) -> bool:
@@ -82,24 +85,7 @@ def email_taken(session: Session, email: str, *, user_id: str) -> bool:
         col(User.id).startswith("auth0|", autoescape=True),
     ):
         return True
-    return _in_history(session, "email", wanted, user_id=user_id, own_history=False)
-
-
-def _in_history(
-    session: Session, kind: str, wanted: str, *, user_id: str, own_history: bool
-) -> bool:
-    values = or_(
-        func.lower(IdentityEvent.old_value) == wanted,
-        func.lower(IdentityEvent.new_value) == wanted,
-    )
-    others = and_(col(IdentityEvent.user_id) != user_id, values)
-    scope = others
-    if own_history:
-        own_former = and_(
-            col(IdentityEvent.user_id) == user_id, func.lower(IdentityEvent.old_value) == wanted
-        )
-        scope = or_(others, own_former)
-    return _exists(session, IdentityEvent.id, IdentityEvent.kind == kind, scope)
+    return directory.in_identity_history(session, "email", wanted, user_id=user_id)
 
 
 def _exists(session: Session, column: Any, *conditions: Any) -> bool:

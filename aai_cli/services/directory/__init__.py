@@ -10,6 +10,7 @@ from aai_cli.services.directory.filters import SORT_KEYS, AdminScope, UserQuery
 from aai_cli.services.directory.lookup import (
     close_user_matches,
     filter_options,
+    in_identity_history,
     resolve_group,
     resolve_platform,
     resolve_target,
@@ -39,6 +40,7 @@ __all__ = [
     "count_users",
     "filter_options",
     "get_user_record",
+    "in_identity_history",
     "iter_users",
     "list_history",
     "list_page",

@@ -6,12 +6,20 @@ from __future__ import annotations
 import difflib
 from typing import Any
 
-from sqlalchemy import ColumnElement, func, literal, or_, select, union_all
-from sqlmodel import Session
+from sqlalchemy import ColumnElement, and_, func, literal, or_, select, union_all
+from sqlmodel import Session, col
 from sqlmodel import select as orm_select
 
 from aai_cli.errors import InvalidInput, NotFound, UsageError
-from aai_cli.models import GROUP_PREFIX, Group, Platform, Target, User, table_of
+from aai_cli.models import (
+    GROUP_PREFIX,
+    Group,
+    IdentityEvent,
+    Platform,
+    Target,
+    User,
+    table_of,
+)
 
 U = table_of(User)
 
@@ -139,3 +147,31 @@ def filter_options(session: Session) -> list[tuple[str, str]]:
         (target_id.removeprefix(GROUP_PREFIX), name)
         for _, target_id, name, _ in session.connection().execute(stmt)
     ]
+
+
+def in_identity_history(
+    session: Session,
+    kind: str,
+    value: str,
+    *,
+    user_id: str | None = None,
+    own_former: bool = False,
+) -> bool:
+    """`value` (case-insensitive) was a `kind` (username, email) before or after an identity
+    change of another account than `user_id` (of any account when None); with
+    `own_former`, also one of `user_id`'s own former values. Such values stay reserved."""
+    wanted = value.strip().lower()
+    used = or_(
+        func.lower(IdentityEvent.old_value) == wanted,
+        func.lower(IdentityEvent.new_value) == wanted,
+    )
+    scope: ColumnElement[bool] = used
+    if user_id is not None:
+        scope = and_(col(IdentityEvent.user_id) != user_id, used)
+        if own_former:
+            own = and_(
+                col(IdentityEvent.user_id) == user_id, func.lower(IdentityEvent.old_value) == wanted
+            )
+            scope = or_(scope, own)
+    query = orm_select(IdentityEvent.id).where(IdentityEvent.kind == kind, scope).limit(1)
+    return session.exec(query).first() is not None
