@@ -13,12 +13,25 @@ from functools import lru_cache
 from typing import Any, Literal
 from urllib.parse import quote
 
-from pydantic import Field, SecretStr, ValidationError, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
 
 from aai_cli.errors import ConfigError
 
 DEFAULT_DB_URL = "sqlite:///database.db"
+GOOGLE_RECAPTCHA_VERIFY_URL = "https://www.google.com/recaptcha/api/siteverify"
+Environment = Literal["development", "staging", "production"]
+# Defaults that follow ENVIRONMENT; production has no portal default (it must be named).
+PORTAL_URL_DEFAULTS: dict[str, str | None] = {
+    "development": "http://localhost:4200",
+    "staging": "https://aaiportal.test.biocommons.org.au",
+    "production": None,
+}
+SENDER_DEFAULTS = {
+    "development": "no-reply@localhost",
+    "staging": "no-reply@biocommons.org.au",
+    "production": "no-reply@biocommons.org.au",
+}
 SUPPORTED_DRIVERS = ("sqlite", "sqlite+pysqlite", "postgresql+psycopg")
 _HH_MM = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
 
@@ -27,6 +40,8 @@ class Settings(BaseSettings):
     model_config = SettingsConfigDict(
         env_file=".env", env_file_encoding="utf-8", extra="ignore", case_sensitive=False
     )
+
+    environment: Environment = "development"
 
     # database
     db_url: str = DEFAULT_DB_URL
@@ -43,6 +58,10 @@ class Settings(BaseSettings):
     auth0_base_url: str | None = None
     auth0_audience: str | None = None
     auth0_issuer: str | None = None
+    # the login domain the portal and the Actions use (scheme included; bare host: https)
+    auth0_custom_domain: str | None = None
+    # the HS256 secret of the Actions' session tokens (falls back to the management secret)
+    auth0_action_secret: SecretStr | None = None
     auth0_jwks_url: str | None = None
     auth0_roles_claim: str = "https://biocommons.org.au/roles"
     auth0_db_connection: str = "Username-Password-Authentication"
@@ -58,9 +77,9 @@ class Settings(BaseSettings):
     forwarded_allow_ips: str = "127.0.0.1,::1"
     max_body_bytes: int = Field(256 * 1024, ge=1024, le=64 * 1024 * 1024)
 
-    # email
-    aai_portal_url: str = "http://localhost:3000"
-    no_reply_email_sender: str = "no-reply@biocommons.org.au"
+    # email (the portal URL and the sender default per ENVIRONMENT: see below)
+    aai_portal_url: str | None = None
+    no_reply_email_sender: str = ""
     email_backend: Literal["console", "smtp"] = "console"
     smtp_host: str | None = None
     smtp_port: int = Field(587, ge=1, le=65535)
@@ -72,6 +91,14 @@ class Settings(BaseSettings):
     # registration
     institution_check_url: str = "https://usegalaxy.org.au/institution/validate"
     institution_check_timeout_s: float = Field(5.0, gt=0, le=60)
+    sbp_registration_enabled: bool | None = None
+
+    # bot protection (reCAPTCHA v2 checkbox)
+    recaptcha_secret: SecretStr | None = None
+    recaptcha_verify_url: str = GOOGLE_RECAPTCHA_VERIFY_URL
+    recaptcha_hostname: str | None = None
+    recaptcha_timeout_s: float = Field(5.0, gt=0, le=60)
+    recaptcha_disabled: bool = False
 
     # sync and scheduler
     sync_interval_minutes: int = Field(15, ge=1, le=24 * 60)
@@ -97,7 +124,13 @@ class Settings(BaseSettings):
         check_db_url(normalise_db_url(value))
         return value
 
-    @field_validator("auth0_base_url", "auth0_jwks_url", "aai_portal_url", "institution_check_url")
+    @field_validator(
+        "auth0_base_url",
+        "auth0_jwks_url",
+        "aai_portal_url",
+        "institution_check_url",
+        "recaptcha_verify_url",
+    )
     @classmethod
     def _http_url(cls, value: str | None) -> str | None:
         if value is not None and not re.match(r"^https?://[^/\s]+", value):
@@ -113,6 +146,26 @@ class Settings(BaseSettings):
         if not value or "/" in value or " " in value:
             raise ValueError("expected a bare domain such as tenant.au.auth0.com")
         return value
+
+    @field_validator("auth0_custom_domain")
+    @classmethod
+    def _custom_domain(cls, value: str | None) -> str | None:
+        if value is None or not value.strip():
+            return None
+        value = value.strip().rstrip("/")
+        if "://" not in value:
+            value = f"https://{value}"
+        if not re.match(r"^https?://[^/\s]+$", value):
+            raise ValueError("expected a domain such as https://login.example.org (no path)")
+        return value
+
+    @model_validator(mode="after")
+    def _environment_defaults(self) -> Settings:
+        if self.aai_portal_url is None:
+            self.aai_portal_url = PORTAL_URL_DEFAULTS[self.environment]
+        if not self.no_reply_email_sender:
+            self.no_reply_email_sender = SENDER_DEFAULTS[self.environment]
+        return self
 
     @field_validator("sbp_allowed_email_domains")
     @classmethod
@@ -159,7 +212,30 @@ class Settings(BaseSettings):
         issuers = [i.strip() for i in (self.auth0_issuer or "").split(",") if i.strip()]
         if self.auth0_domain:
             issuers.append(f"https://{self.auth0_domain}/")
+        if self.auth0_custom_domain:
+            issuers.append(f"{self.auth0_custom_domain}/")
         return list(dict.fromkeys(issuers))
+
+    @property
+    def portal_url(self) -> str:
+        """The portal's base URL for links (production refuses to start without one)."""
+        if not self.aai_portal_url:
+            raise ConfigError("AAI_PORTAL_URL is not set (required when ENVIRONMENT=production)")
+        return self.aai_portal_url
+
+    @property
+    def action_token_secret(self) -> str | None:
+        """The secret the Auth0 Actions sign their session tokens with: AUTH0_ACTION_SECRET,
+        else the management client secret (what a tenant's Actions use today)."""
+        secret = self.auth0_action_secret or self.auth0_management_secret
+        return secret.get_secret_value() if secret else None
+
+    @property
+    def sbp_registration_on(self) -> bool:
+        """SBP registration is on unless disabled; in production only when enabled explicitly."""
+        if self.sbp_registration_enabled is None:
+            return self.environment != "production"
+        return self.sbp_registration_enabled
 
     @property
     def jwks_url(self) -> str:

@@ -60,12 +60,23 @@ def drop_postgres_database(url: str) -> None:
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path_factory) -> Iterator[None]:
     """No test reads the developer's .env or environment by accident."""
     for name in list(os.environ):
-        prefixes = ("DB_", "AUTH0_", "SMTP_", "SYNC_", "EMAIL_", "CORS_", "INSTITUTION_")
+        prefixes = (
+            "DB_",
+            "AUTH0_",
+            "SMTP_",
+            "SYNC_",
+            "EMAIL_",
+            "CORS_",
+            "INSTITUTION_",
+            "RECAPTCHA_",
+            "SBP_",
+        )
         if name.startswith(prefixes) or name in {
             "ADMIN_ROLES",
             "JWT_SECRET_KEY",
             "AAI_PORTAL_URL",
-            "SBP_ALLOWED_EMAIL_DOMAINS",
+            "ENVIRONMENT",
+            "NO_REPLY_EMAIL_SENDER",
             "LOG_FORMAT",
             "AAI_DEBUG",
             "FORWARDED_ALLOW_IPS",

@@ -161,3 +161,82 @@ def test_trusted_proxies_are_addresses_and_ranges() -> None:
 def test_trusted_proxies_refuse_a_wildcard_and_names(value: str) -> None:
     with pytest.raises(ConfigError, match="FORWARDED_ALLOW_IPS"):
         load_settings(forwarded_allow_ips=value).trusted_proxies()
+
+
+@pytest.mark.parametrize(
+    ("environment", "portal", "sender"),
+    [
+        ("development", "http://localhost:4200", "no-reply@localhost"),
+        ("staging", "https://aaiportal.test.biocommons.org.au", "no-reply@biocommons.org.au"),
+        ("production", None, "no-reply@biocommons.org.au"),
+    ],
+)
+def test_portal_url_and_sender_follow_the_environment(
+    environment: str, portal: str | None, sender: str
+) -> None:
+    settings = load_settings(environment=environment)
+    assert (settings.aai_portal_url, settings.no_reply_email_sender) == (portal, sender)
+    named = load_settings(
+        environment=environment,
+        aai_portal_url="https://portal.example.org/",
+        no_reply_email_sender="aai@example.org",
+    )
+    assert (named.portal_url, named.no_reply_email_sender) == (
+        "https://portal.example.org",
+        "aai@example.org",
+    )
+
+
+def test_production_without_a_portal_url_has_no_links() -> None:
+    with pytest.raises(ConfigError, match="AAI_PORTAL_URL"):
+        _ = load_settings(environment="production").portal_url
+
+
+def test_unknown_environment_is_exit_6_naming_it(settings_env) -> None:  # type: ignore[no-untyped-def]
+    settings_env(ENVIRONMENT="prod")
+    result = aai("db", "check")
+    assert result.exit_code == 6
+    assert "ENVIRONMENT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("login.biocommons.org.au", "https://login.biocommons.org.au"),
+        ("https://login.biocommons.org.au/", "https://login.biocommons.org.au"),
+        ("http://127.0.0.1:9000", "http://127.0.0.1:9000"),
+    ],
+)
+def test_custom_domain_keeps_its_scheme_and_is_an_issuer(given: str, expected: str) -> None:
+    settings = load_settings(auth0_domain="tenant.au.auth0.com", auth0_custom_domain=given)
+    assert settings.auth0_custom_domain == expected
+    assert settings.accepted_issuers == ["https://tenant.au.auth0.com/", f"{expected}/"]
+
+
+def test_custom_domain_with_a_path_is_refused() -> None:
+    with pytest.raises(ConfigError, match="AUTH0_CUSTOM_DOMAIN"):
+        load_settings(auth0_custom_domain="https://login.example.org/continue")
+
+
+def test_action_secret_falls_back_to_the_management_secret() -> None:
+    assert load_settings().action_token_secret is None
+    assert load_settings(auth0_management_secret="m-secret").action_token_secret == "m-secret"
+    both = load_settings(auth0_management_secret="m-secret", auth0_action_secret="a-secret")
+    assert both.action_token_secret == "a-secret"
+
+
+@pytest.mark.parametrize(
+    ("environment", "enabled", "on"),
+    [
+        ("development", None, True),
+        ("staging", None, True),
+        ("production", None, False),
+        ("production", True, True),
+        ("development", False, False),
+    ],
+)
+def test_sbp_registration_is_off_in_production_unless_enabled(
+    environment: str, enabled: bool | None, on: bool
+) -> None:
+    settings = load_settings(environment=environment, sbp_registration_enabled=enabled)
+    assert settings.sbp_registration_on is on

@@ -140,4 +140,4 @@ def display_name(user: User) -> str:
 
 
 def review_url(user_id: str) -> str:
-    return f"{get_settings().aai_portal_url}/admin/users/{quote(user_id, safe='')}"
+    return f"{get_settings().portal_url}/admin/users/{quote(user_id, safe='')}"

@@ -72,7 +72,7 @@ def render(kind: str, context: dict[str, Any]) -> tuple[str, str, str]:
     """(subject, text, html) of an email of `kind`; user text is escaped in the HTML part."""
     if kind not in SUBJECTS:
         raise InvalidInput(f"unknown email kind: {kind} (one of {', '.join(SUBJECTS)})")
-    context = {"portal_url": get_settings().aai_portal_url, **context}
+    context = {"portal_url": get_settings().portal_url, **context}
     env = _environment()
     subject = SUBJECTS[kind].format_map(_Defaulting(context))
     text = env.get_template(f"{kind}.txt").render(context)
