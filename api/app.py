@@ -20,7 +20,7 @@ from aai_cli.services.auth0 import TokenVerifier, get_gateway
 from aai_cli.settings import Settings, get_settings
 from api.errors import install_error_handlers, install_error_schema
 from api.guards import BodyLimit, TokenBeforeBody
-from api.routers import accounts, admin, health, me, registration, utils
+from api.routers import accounts, actions, admin, health, me, registration, utils
 
 log = logging.getLogger("aai.api")
 access_log = logging.getLogger("aai.access")
@@ -39,7 +39,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
     app.state.user_source = _user_source(settings)
     install_error_handlers(app)
     install_error_schema(app)
-    for module in (health, me, admin, registration, utils):
+    for module in (health, actions, me, admin, registration, utils):
         app.include_router(module.router)
     app.include_router(accounts.me_router)
     app.include_router(accounts.admin_router)

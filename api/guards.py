@@ -21,6 +21,8 @@ from api.deps import get_caller
 from api.errors import aai_error_response, error_response
 
 AUTHENTICATED_PREFIXES = ("/me", "/admin")
+# under /me but public: an Auth0 Action's session token authorises them, not a bearer
+PUBLIC_PREFIXES = ("/me/migration/", "/me/email-verification/")
 
 _bearer = HTTPBearer(auto_error=False)
 
@@ -94,6 +96,8 @@ class BodyLimit:
 
 
 def needs_token(path: str) -> bool:
+    if path.startswith(PUBLIC_PREFIXES):
+        return False
     return any(path == p or path.startswith(p + "/") for p in AUTHENTICATED_PREFIXES)
 
 

@@ -114,8 +114,11 @@ class RateLimit:
             return registry[self.name]
 
     def __call__(self, request: Request) -> None:
-        client = request.client.host if request.client else "unknown"
-        wait = self.buckets(request).take(client)
+        self.check(request, request.client.host if request.client else "unknown")
+
+    def check(self, request: Request, key: str) -> None:
+        """Count one hit for `key` (a client address, a user id); 429 over the limit."""
+        wait = self.buckets(request).take(key)
         if wait > 0:
             raise HTTPException(
                 status_code=429,

@@ -12,6 +12,7 @@ from aai_cli.models.access import (
     TargetTables,
 )
 from aai_cli.models.accounts import EmailChangeCode, IdentityEvent
+from aai_cli.models.actions import SessionTokenUse, WelcomeEmail
 from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
 from aai_cli.models.catalog import (
     GROUP_PREFIX,
@@ -53,12 +54,14 @@ __all__ = [
     "Role",
     "RoleChange",
     "SQLModel",
+    "SessionTokenUse",
     "SyncRun",
     "SyncState",
     "Target",
     "TargetTables",
     "UTCDateTime",
     "User",
+    "WelcomeEmail",
     "metadata",
     "table_of",
     "utcnow",

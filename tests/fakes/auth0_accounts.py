@@ -15,6 +15,12 @@ and refresh tokens.
   404 for an unknown user, 400 for a social user or a body naming the user both ways.
 - DELETE /api/v2/users/{id}/sessions and /refresh-tokens: 202, empty body (chosen: Auth0
   revokes asynchronously); 404 for an unknown user.
+- POST /dbconnections/change_password (the Authentication API, no bearer token): `client_id`,
+  `email`, `connection`; 200 with Auth0's text "We've just sent you an email to reset your
+  password." whether or not the address has an account (Auth0 does not tell); an email is
+  recorded (`password_change_emails`) only for a database user of that connection. Chosen
+  where Auth0 documents no body: an unknown client or connection is 400
+  `{"error": "invalid_request", "error_description": ...}`, a missing field 400 likewise.
 """
 
 from __future__ import annotations
@@ -29,6 +35,7 @@ from typing import Any
 from tests.fakes.auth0_http import ApiError, Request, Response, body_error, user_not_found
 from tests.fakes.auth0_store import CONNECTIONS, DB_CONNECTION, TenantStore
 
+CHANGE_PASSWORD_SENT = "We've just sent you an email to reset your password."
 PASSWORD_GRANTS = frozenset({"password", "http://auth0.com/oauth/grant-type/password-realm"})
 _ITERATIONS = 1000  # a test double: strong enough to be a hash, cheap enough to be fast
 
@@ -57,6 +64,10 @@ class Accounts:
     refresh_tokens: dict[str, int] = field(default_factory=dict)
     tickets: list[dict[str, Any]] = field(default_factory=list)
     revocations: list[tuple[str, str]] = field(default_factory=list)  # (what, user_id)
+    # the applications of the tenant (client ids) the Authentication API knows
+    clients: set[str] = field(default_factory=set)
+    # password-change emails sent: {"user_id", "email", "client_id", "connection"}
+    password_change_emails: list[dict[str, str]] = field(default_factory=list)
     lock: threading.Lock = field(default_factory=threading.Lock)
 
     def set_password(self, user_id: str, password: str) -> None:
@@ -101,6 +112,28 @@ class Accounts:
         return 200, {}, user["user_id"]
 
     # --- Management API --------------------------------------------------------------
+
+    def change_password_email(self, req: Request) -> Response:
+        """POST /dbconnections/change_password: Auth0 emails a password-change link."""
+        body = req.json()
+        fields = {k: body.get(k) if isinstance(body, dict) else None for k in _CHANGE_FIELDS}
+        missing = [k for k, v in fields.items() if not isinstance(v, str) or not v]
+        if missing:
+            return _auth_error(f"missing {missing[0]}")
+        if fields["client_id"] not in self.clients:
+            return _auth_error("Client not found")
+        if fields["connection"] not in CONNECTIONS or fields["connection"] != DB_CONNECTION:
+            return _auth_error("connection not found or not a database connection")
+        with self.store.lock:
+            users = [
+                u
+                for u in self.store.find("email", fields["email"])
+                if self.store.connection_of(u) == fields["connection"]
+            ]
+        with self.lock:
+            for user in users:
+                self.password_change_emails.append({"user_id": user["user_id"], **fields})
+        return Response(200, CHANGE_PASSWORD_SENT)
 
     def create_ticket(self, req: Request, base_url: str) -> Response:
         body = req.json()
@@ -156,3 +189,11 @@ class Accounts:
 
 def _oauth(error: str, description: str) -> dict[str, str]:
     return {"error": error, "error_description": description}
+
+
+_CHANGE_FIELDS = ("client_id", "email", "connection")
+
+
+def _auth_error(description: str) -> Response:
+    """The Authentication API's error shape (not the Management API's)."""
+    return Response(400, {"error": "invalid_request", "error_description": description})

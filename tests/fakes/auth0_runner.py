@@ -41,7 +41,7 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--fail-fraction", type=float, default=0.0)
     parser.add_argument("--domain", default="tenant.test")
     parser.add_argument("--client-id", default="fake-client-id")
-    parser.add_argument("--client-secret", default="fake-client-secret")
+    parser.add_argument("--client-secret", default="fake-client-secret-of-the-local-tenant")
     args = parser.parse_args(argv)
     from tests.fakes.auth0_server import FakeAuth0
 

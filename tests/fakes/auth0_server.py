@@ -8,7 +8,8 @@ Run it by hand (prints one JSON line with url, client_id, client_secret, domain,
         --rate-limit 50 --burst 100
 
 then point the CLI at it: AUTH0_BASE_URL=http://127.0.0.1:9000 AUTH0_DOMAIN=tenant.test
-AUTH0_MANAGEMENT_ID=fake-client-id AUTH0_MANAGEMENT_SECRET=fake-client-secret aai sync --now.
+AUTH0_MANAGEMENT_ID=fake-client-id
+AUTH0_MANAGEMENT_SECRET=fake-client-secret-of-the-local-tenant aai sync --now.
 By hand it creates the five BioCommons access roles (biocommons/platform/{galaxy,
 bpa_data_portal,sbp}, biocommons/group/{tsi,bpa_galaxy}) and gives each --role-members users.
 
@@ -22,7 +23,8 @@ unknown audience); GET /.well-known/jwks.json, /.well-known/openid-configuration
 /api/v2: users (list/search with the 1000-result cap, get/create/patch/delete), users-by-email,
 roles, roles/{id}/users (checkpoint `take`/`from`/`next` and capped offset), users/{id}/roles,
 jobs/users-exports, jobs/{id}, jobs/verification-email, tickets/password-change,
-users/{id}/sessions and users/{id}/refresh-tokens (DELETE); POST /oauth/token also takes the
+users/{id}/sessions and users/{id}/refresh-tokens (DELETE); POST /dbconnections/change_password
+(the Authentication API's password-change email); POST /oauth/token also takes the
 resource-owner password grants (tests/fakes/auth0_accounts.py: passwords stored hashed).
 Every /api/v2 response carries x-ratelimit-limit/-remaining/-reset; a missing or invalid
 bearer token gets Auth0's 401 body.
@@ -76,6 +78,8 @@ from tests.fakes.serving import LocalServer
 
 __all__ = [
     "BIOCOMMONS_ROLES",
+    "GALAXY_CLIENT_ID",
+    "PORTAL_CLIENT_ID",
     "ROLES_CLAIM",
     "FakeAuth0",
     "RequestRecord",
@@ -84,6 +88,9 @@ __all__ = [
 ]
 
 Handler = Callable[[Request], Response]
+# applications of the local tenant besides the management client (login clients)
+PORTAL_CLIENT_ID = "fake-portal-client"
+GALAXY_CLIENT_ID = "fake-galaxy-client"
 
 
 def _job_knob(name: str) -> Any:
@@ -104,7 +111,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
         port: int = 0,
         domain: str = "tenant.test",
         client_id: str = "fake-client-id",
-        client_secret: str = "fake-client-secret",
+        client_secret: str = "fake-client-secret-of-the-local-tenant",
         api_audience: str = "https://aai.test/api",
         seed: int = 0,
     ) -> None:
@@ -147,6 +154,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
         """Empty tenant, default knobs, fresh request log (tokens already issued stay valid)."""
         self.store = TenantStore(self.seed)
         self.accounts = Accounts(self.store)
+        self.accounts.clients = {self.client_id, PORTAL_CLIENT_ID, GALAXY_CLIENT_ID}
         self.jobs = JobBook(self.store, os.urandom(16))
         self.jobs.tenant = self.domain.split(".")[0]
         self.requests: list[RequestRecord] = []
@@ -335,6 +343,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
             ),
             ("GET", r"/api/v2/jobs/(?P<id>[^/]+)", lambda r: self.jobs.get(r, self.url)),
             ("POST", r"/oauth/token", self._token),
+            ("POST", r"/dbconnections/change_password", self.accounts_change_password),
             ("GET", r"/\.well-known/jwks\.json", lambda r: Response(200, self.jwks())),
             ("GET", r"/\.well-known/openid-configuration", lambda r: Response(200, self._oidc())),
             ("GET", r"/__exports__/(?P<id>[^/]+)/[^/]+", lambda r: self.jobs.download(r)),
@@ -353,6 +362,9 @@ class FakeAuth0(LocalServer, TokenAuthority):
         if isinstance(password, str):
             self.accounts.set_password(req.params["id"], password)
         return response
+
+    def accounts_change_password(self, req: Request) -> Response:
+        return self.accounts.change_password_email(req)
 
     def _password_token(self, body: dict[str, Any]) -> Response:
         """The resource-owner password grants (tests/fakes/auth0_accounts.py)."""
@@ -387,6 +399,11 @@ class FakeAuth0(LocalServer, TokenAuthority):
 
     def open_session(self, user_id: str, *, refresh_token: bool = True) -> None:
         self.accounts.open_session(user_id, refresh_token=refresh_token)
+
+    @property
+    def password_change_emails(self) -> list[dict[str, str]]:
+        """Password-change emails Auth0 sent (user_id, email, client_id, connection)."""
+        return list(self.accounts.password_change_emails)
 
     @property
     def password_tickets(self) -> list[dict[str, Any]]:

@@ -5,6 +5,7 @@ A mixin of FakeAuth0 (which provides url, issuer, domain, client_id/secret, api_
 from __future__ import annotations
 
 import os
+import secrets
 import threading
 import time
 from typing import Any
@@ -102,6 +103,38 @@ class TokenAuthority:
         if alg == "none":
             return jwt.encode(claims, None, algorithm="none", headers=all_headers)
         return jwt.encode(claims, self.client_secret, algorithm=alg, headers=all_headers)
+
+    def action_session_token(
+        self,
+        user_id: str,
+        *,
+        claims: dict[str, Any] | None = None,
+        secret: str | None = None,
+        expires_in: int = 300,
+        alg: str = "HS256",
+    ) -> str:
+        """A session token as a post-login Action's redirect helper makes it: HS256 with the
+        Action's secret (default: the management client secret, as the tenant's Actions use
+        today), `iss` the tenant, `sub` the user, `iat`, `exp`, a random `jti` (two tokens
+        minted in one second differ, as two redirects' tokens do), and `claims` (None
+        removes one). `alg` "none" leaves it unsigned."""
+        now = int(time.time())
+        payload: dict[str, Any] = {
+            "iss": self.domain,
+            "sub": user_id,
+            "iat": now,
+            "exp": now + expires_in,
+            "ip": "203.0.113.7",
+            "jti": secrets.token_hex(8),
+        }
+        for name, value in (claims or {}).items():
+            if value is None:
+                payload.pop(name, None)
+            else:
+                payload[name] = value
+        if alg == "none":
+            return jwt.encode(payload, None, algorithm="none")
+        return jwt.encode(payload, secret or self.client_secret, algorithm=alg)
 
     def management_token(
         self, *, expires_in: int | None = None, audience: str | None = None

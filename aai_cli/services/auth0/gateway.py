@@ -85,7 +85,7 @@ class Auth0Gateway:
             event_hooks={"request": [self._before_request], "response": [self._after_response]},
         )
         self._plain_http = httpx.Client(timeout=timeout, follow_redirects=True)
-        root = settings.auth0_root
+        root = self._root = settings.auth0_root
         domain = settings.auth0_domain or root.split("://", 1)[-1]
         secret = settings.auth0_management_secret
         self.token = TokenProvider(
@@ -312,6 +312,34 @@ class Auth0Gateway:
             error_code=error,
         )
 
+    def send_password_change_email(self, email: str, *, client_id: str) -> None:
+        """Auth0 emails `email` a link to set a new password on the database connection,
+        for the application `client_id` (the Authentication API's change_password; Auth0
+        answers the same whether or not the address has an account). Not retried: each
+        call sends an email."""
+        body = {"client_id": client_id, "email": email, "connection": self._connection}
+        try:
+            response = self._plain_http.post(
+                f"{self._root}/dbconnections/change_password", json=body
+            )
+        except httpx.TransportError as exc:
+            raise Auth0Unavailable(
+                f"Auth0 unavailable: password-change email failed ({type(exc).__name__})"
+            ) from None
+        status = response.status_code
+        if status == 200:
+            return
+        if status == 429 or status >= 500:
+            raise Auth0Unavailable(
+                f"Auth0 unavailable: password-change email failed (HTTP {status})"
+            )
+        description = _oauth_error(response, "error_description") or f"HTTP {status}"
+        if status == 400:
+            raise InvalidInput(f"Auth0 refused the password-change email: {description}")
+        raise Auth0Error(
+            f"Auth0 refused the password-change email: {description}", status_code=status
+        )
+
     def search_users_updated_since(self, since: datetime) -> Iterator[Auth0User]:
         """Users whose `updated_at` >= `since`, ascending, past the 1000-result cap: each
         window pages up to the cap, then the next starts at the last `updated_at` seen
@@ -492,12 +520,14 @@ def _refusal(exc: Auth0Error, user_id: str, body: dict[str, Any]) -> AaiError:
     return exc
 
 
-def _oauth_error(response: httpx.Response) -> str | None:
+def _oauth_error(response: httpx.Response, key: str = "error") -> str | None:
+    """`error` (or another key) of an Authentication API error body, when it has one."""
     try:
         body = response.json()
     except ValueError:
         return None
-    return body.get("error") if isinstance(body, dict) else None
+    value = body.get(key) if isinstance(body, dict) else None
+    return value[:200] if isinstance(value, str) else None
 
 
 def _api_error(what: str, exc: Any) -> Exception:

@@ -43,6 +43,7 @@ SUBJECTS = {
     "password_reset": "Reset your BioCommons Access password",
     "account_deleted": "Your BioCommons Access account has been deleted",
     "account_deleted_invalid_email": "A BioCommons Access account with your address was deleted",
+    "welcome": "Welcome to BioCommons Access",
 }
 ROLE_PREFIX = "role:"
 LEASE = timedelta(minutes=10)

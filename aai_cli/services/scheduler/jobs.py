@@ -17,6 +17,7 @@ from aai_cli.models import EmailMessage, RegistrationRecord, RoleChange
 from aai_cli.services.access.registration_records import finish_registrations
 from aai_cli.services.access.role_outbox import push_role_changes
 from aai_cli.services.accounts.codes import prune_codes
+from aai_cli.services.actions import prune_spent
 from aai_cli.services.auth0 import get_gateway
 from aai_cli.services.email.delivery import deliver_pending
 from aai_cli.services.scheduler.cleanup import prune_runs
@@ -72,7 +73,10 @@ def _cleanup_job(retention_days: int) -> Callable[[JobContext], Any]:
 
 def _codes_job(ctx: JobContext) -> Any:
     with session_scope(ctx.url) as session:
-        return {"deleted": prune_codes(session, now=ctx.now)}
+        return {
+            "deleted": prune_codes(session, now=ctx.now),
+            "spent_session_tokens": prune_spent(session, now=ctx.now),
+        }
 
 
 def default_jobs(settings: Settings) -> list[JobSpec]:
@@ -115,7 +119,7 @@ def default_jobs(settings: Settings) -> list[JobSpec]:
             "codes",
             Every(15),
             _codes_job,
-            "delete expired one-time email-change codes",
+            "delete expired email-change codes and spent session tokens",
         ),
         JobSpec(
             "cleanup",
