@@ -35,8 +35,14 @@ WRITE_OPTION = "aai_write"  # an execution option: this connection's transaction
 PG_CONNECT_TIMEOUT_S = 5
 PG_STATEMENT_TIMEOUT_MS = 60_000
 PG_LOCK_TIMEOUT_MS = 10_000
+# The rate-limit counters: a few connections per worker (each hit holds one for about a
+# millisecond); a hit that cannot get one or an answer within seconds is a 503.
+COUNTER_POOL_SIZE = 2
+COUNTER_POOL_OVERFLOW = 3
+COUNTER_POOL_TIMEOUT_S = 5
+COUNTER_STATEMENT_TIMEOUT_MS = 5_000
 
-_engines: dict[tuple[str, bool], Engine] = {}
+_engines: dict[tuple[str, str], Engine] = {}
 _engines_lock = threading.Lock()
 
 
@@ -109,15 +115,52 @@ def _create_postgres_engine(url: str, *, migrations: bool) -> Engine:
     )
 
 
+def _create_postgres_counter_engine(url: str) -> Engine:
+    return create_engine(
+        url,
+        isolation_level="AUTOCOMMIT",
+        pool_size=COUNTER_POOL_SIZE,
+        max_overflow=COUNTER_POOL_OVERFLOW,
+        pool_timeout=COUNTER_POOL_TIMEOUT_S,
+        connect_args={
+            "connect_timeout": PG_CONNECT_TIMEOUT_S,
+            "options": f"-c statement_timeout={COUNTER_STATEMENT_TIMEOUT_MS} "
+            f"-c lock_timeout={COUNTER_STATEMENT_TIMEOUT_MS}",
+            "application_name": "aai-counters",
+        },
+    )
+
+
 def get_engine(url: str | None = None, *, migrations: bool = False) -> Engine:
     """One engine per URL (and purpose) per process."""
     url = url or get_settings().database_url
-    key = (url, migrations)
+    return _cached(url, "migrations" if migrations else "sessions")
+
+
+def counter_engine(url: str | None = None) -> Engine:
+    """The engine for one-statement writes on the request path (the rate limits).
+
+    On PostgreSQL the statement is its own transaction (autocommit: no BEGIN, no COMMIT)
+    on a small pool of its own without a pre-ping, so it costs one round trip; a caller
+    retries once when a connection turns out dropped. On SQLite nothing crosses a network:
+    the usual write engine.
+    """
+    url = url or get_settings().database_url
+    if is_sqlite_url(url):
+        return write_engine(url)
+    return _cached(url, "counters")
+
+
+def _cached(url: str, purpose: str) -> Engine:
+    key = (url, purpose)
     with _engines_lock:
         engine = _engines.get(key)
         if engine is None:
+            migrations = purpose == "migrations"
             if is_sqlite_url(url):
                 engine = _create_sqlite_engine(url, migrations=migrations)
+            elif purpose == "counters":
+                engine = _create_postgres_counter_engine(url)
             else:
                 engine = _create_postgres_engine(url, migrations=migrations)
             _engines[key] = engine
