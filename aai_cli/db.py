@@ -35,6 +35,7 @@ WRITE_OPTION = "aai_write"  # an execution option: this connection's transaction
 PG_CONNECT_TIMEOUT_S = 5
 PG_STATEMENT_TIMEOUT_MS = 60_000
 PG_LOCK_TIMEOUT_MS = 10_000
+PG_KEEPALIVE_IDLE_S = 30
 # The rate-limit counters: a few connections per worker (each hit holds one for about a
 # millisecond); a hit that cannot get one or an answer within seconds is a 503.
 COUNTER_POOL_SIZE = 2
@@ -98,9 +99,14 @@ def _create_postgres_engine(url: str, *, migrations: bool) -> Engine:
     # statement after a few runs, and Postgres then switches to a generic plan that cannot
     # see a search pattern's selectivity (a 12 ms directory page became 27 ms): planning
     # costs under a millisecond here, so every execution gets its own plan.
+    # A job's lock is a session lock on an idle connection: the keepalives let the server
+    # see within about a minute that a scheduler's host has gone, and release the lock
+    # (the server's default is to wait two hours before the first probe).
     options = (
         f"-c statement_timeout={statement_timeout} -c lock_timeout={PG_LOCK_TIMEOUT_MS} "
-        "-c jit=off -c plan_cache_mode=force_custom_plan"
+        "-c jit=off -c plan_cache_mode=force_custom_plan "
+        f"-c tcp_keepalives_idle={PG_KEEPALIVE_IDLE_S} -c tcp_keepalives_interval=10 "
+        "-c tcp_keepalives_count=3"
     )
     return create_engine(
         url,

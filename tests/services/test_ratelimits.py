@@ -8,7 +8,7 @@ from concurrent.futures import ThreadPoolExecutor
 from datetime import UTC, datetime, timedelta
 
 import pytest
-from sqlalchemy import text
+from sqlalchemy import event, text
 from sqlmodel import select
 
 from aai_cli import db
@@ -101,3 +101,17 @@ def test_a_dropped_connection_is_tried_once_more(db_url: str) -> None:
 def test_a_database_that_cannot_count_is_unavailable(url: str) -> None:
     with pytest.raises(DatabaseUnavailable, match="the rate limit cannot be counted"):
         ratelimits.hit(ONE_A_SECOND, "a", url=url)
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_a_hit_is_one_statement_outside_any_transaction_on_postgres(db_url: str) -> None:
+    """The budget is one round trip: no BEGIN or COMMIT (autocommit), no pre-ping."""
+    engine = db.counter_engine(db_url)
+    sent: list[str] = []
+    event.listen(engine, "before_cursor_execute", lambda *args: sent.append(args[2]))
+    for _ in range(3):
+        ratelimits.hit(ONE_A_SECOND, "a", url=db_url)
+    assert [statement.split()[:2] for statement in sent] == [["INSERT", "INTO"]] * 3
+    with engine.connect() as connection:
+        assert connection.connection.dbapi_connection.autocommit is True  # type: ignore[union-attr]
+    assert engine.pool._pre_ping is False  # type: ignore[attr-defined]
