@@ -291,12 +291,7 @@ class Auth0Gateway:
             "realm": self._connection,
             "scope": "openid",
         }
-        try:
-            response = self._plain_http.post(token.token_url, json=body)
-        except httpx.TransportError as exc:
-            raise Auth0Unavailable(
-                f"Auth0 unavailable: password check failed ({type(exc).__name__})"
-            ) from None
+        response = self._post_unauthenticated(token.token_url, body, "password check")
         status = response.status_code
         if status == 200:
             return True
@@ -312,20 +307,23 @@ class Auth0Gateway:
             error_code=error,
         )
 
+    def _post_unauthenticated(self, url: str, body: dict[str, Any], what: str) -> httpx.Response:
+        """A POST to Auth0's Authentication API (no management token, not retried)."""
+        try:
+            return self._plain_http.post(url, json=body)
+        except httpx.TransportError as exc:
+            raise Auth0Unavailable(
+                f"Auth0 unavailable: {what} failed ({type(exc).__name__})"
+            ) from None
+
     def send_password_change_email(self, email: str, *, client_id: str) -> None:
         """Auth0 emails `email` a link to set a new password on the database connection,
         for the application `client_id` (the Authentication API's change_password; Auth0
         answers the same whether or not the address has an account). Not retried: each
         call sends an email."""
         body = {"client_id": client_id, "email": email, "connection": self._connection}
-        try:
-            response = self._plain_http.post(
-                f"{self._root}/dbconnections/change_password", json=body
-            )
-        except httpx.TransportError as exc:
-            raise Auth0Unavailable(
-                f"Auth0 unavailable: password-change email failed ({type(exc).__name__})"
-            ) from None
+        url = f"{self._root}/dbconnections/change_password"
+        response = self._post_unauthenticated(url, body, "password-change email")
         status = response.status_code
         if status == 200:
             return
