@@ -9,16 +9,17 @@ from __future__ import annotations
 
 import logging
 import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
-from fastapi import FastAPI, Request, Response
+from fastapi import FastAPI
 
 from aai_cli import __version__
 from aai_cli.errors import ConfigError
 from aai_cli.services import recaptcha
 from aai_cli.services.auth0 import TokenVerifier, get_gateway
 from aai_cli.settings import Settings, get_settings
+from api import metrics
 from api.errors import install_error_handlers, install_error_schema
 from api.guards import BodyLimit, TokenBeforeBody
 from api.routers import accounts, actions, admin, health, me, registration, utils
@@ -39,6 +40,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
         title="AAI backend",
         version=__version__,
         description="The API of the Australian BioCommons Access and Identity portal.",
+        lifespan=metrics.worker_lifespan,
     )
     app.state.settings = settings
     app.state.verifier = _verifier(settings)
@@ -64,7 +66,7 @@ def create_app(settings: Settings | None = None) -> FastAPI:
             max_age=600,
         )
     if settings.enable_prometheus_metrics:
-        _install_metrics(app)
+        metrics.install(app)
     app.add_middleware(AccessLogMiddleware)
     return app
 
@@ -129,40 +131,3 @@ class AccessLogMiddleware:
                     "client": client[0],
                 },
             )
-
-
-_metrics: dict[str, Any] = {}
-
-
-def _collectors() -> dict[str, Any]:
-    """The process's collectors, created once (the registry refuses duplicates)."""
-    if not _metrics:
-        from prometheus_client import Counter, Histogram
-
-        _metrics["requests"] = Counter(
-            "aai_http_requests", "HTTP requests", ["method", "route", "status"]
-        )
-        _metrics["latency"] = Histogram(
-            "aai_http_request_seconds", "HTTP request latency", ["method", "route"]
-        )
-    return _metrics
-
-
-def _install_metrics(app: FastAPI) -> None:
-    from prometheus_client import make_asgi_app
-
-    collectors = _collectors()
-    requests, latency = collectors["requests"], collectors["latency"]
-
-    @app.middleware("http")
-    async def _measure(
-        request: Request, call_next: Callable[[Request], Awaitable[Response]]
-    ) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = getattr(request.scope.get("route"), "path", "unmatched")
-        requests.labels(request.method, route, str(response.status_code)).inc()
-        latency.labels(request.method, route).observe(time.perf_counter() - started)
-        return response
-
-    app.mount("/metrics", make_asgi_app())

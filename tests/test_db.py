@@ -6,6 +6,7 @@ import threading
 from datetime import UTC, datetime
 
 import pytest
+from sqlalchemy import text
 from sqlmodel import select
 
 from aai_cli import db
@@ -137,3 +138,13 @@ def test_a_readonly_session_reads_beside_an_open_write_on_sqlite(tmp_path):
         writer.flush()  # the write lock is held until the block ends
         with db.session_scope(url, readonly=True) as reader:
             assert reader.exec(select(User)).all() == []  # no wait, no error
+
+
+@pytest.mark.parametrize("backend", ["postgres"], indirect=True)
+def test_the_server_probes_an_idle_connection_so_a_dead_host_frees_its_locks(db_url):
+    with db.get_engine(db_url).connect() as connection:
+        probe = [
+            connection.execute(text(f"SHOW {name}")).scalar()
+            for name in ("tcp_keepalives_idle", "tcp_keepalives_interval", "tcp_keepalives_count")
+        ]
+    assert probe == ["30", "10", "3"]  # a vanished host is noticed within a minute

@@ -113,10 +113,11 @@ SERVICE_DEPENDENCIES = {
     "sync": {"access", "auth0", "bulk"},
     "accounts": {"access", "auth0", "directory", "email"},
     "actions": {"auth0", "email"},
-    "scheduler": {"accounts", "actions", "access", "auth0", "email", "sync"},
+    "scheduler": {"accounts", "actions", "access", "auth0", "email", "ratelimits", "sync"},
     "followups": {"access", "auth0", "email"},
     "bulk": set(),
     "leases": set(),
+    "ratelimits": set(),
     "recaptcha": {"upstream"},
     "upstream": set(),
 }

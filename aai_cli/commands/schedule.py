@@ -36,12 +36,13 @@ def _print_statuses(statuses: Sequence[JobStatus]) -> None:
 
     from aai_cli import console
 
-    columns = ["job", "last run", "status", "last success", "next run"]
+    columns = ["job", "last run", "status", "ran on", "last success", "next run"]
     rows = [
         [
             s.job,
             _when(s.last_run_at),
             s.last_status or "never run",
+            s.last_run_by or "-",
             _when(s.last_success_at),
             _when(s.next_run_at),
         ]

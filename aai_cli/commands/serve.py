@@ -2,11 +2,14 @@
 
 On the embedded SQLite default the database is migrated and seeded first, so a fresh
 checkout just works; any other database must already be at head (exit 3 otherwise:
-run `aai db upgrade`).
+run `aai db upgrade`). With metrics on, the workers share a directory of metric files
+made for this server (`metrics_directory`), so that `/metrics` reports the whole server.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from contextlib import contextmanager
 from typing import TYPE_CHECKING, Annotated
 
 import typer
@@ -15,6 +18,7 @@ if TYPE_CHECKING:
     from aai_cli.settings import Settings
 
 ACCESS_LOGGER = "aai.access"
+MULTIPROC_ENV = "PROMETHEUS_MULTIPROC_DIR"  # read by prometheus-client in every worker
 
 
 def serve(
@@ -47,18 +51,53 @@ def serve(
 
     import uvicorn
 
-    uvicorn.run(
-        "api.app:create_app",
-        factory=True,
-        host=host,
-        port=port,
-        workers=workers,
-        reload=reload,
-        proxy_headers=proxy_headers,
-        forwarded_allow_ips=trusted_proxies,
-        access_log=False,  # the app logs each request on `aai.access`
-        log_config=log_config(settings.log_format, settings.log_level),
-    )
+    with metrics_directory(enabled=settings.enable_prometheus_metrics):
+        uvicorn.run(
+            "api.app:create_app",
+            factory=True,
+            host=host,
+            port=port,
+            workers=workers,
+            reload=reload,
+            proxy_headers=proxy_headers,
+            forwarded_allow_ips=trusted_proxies,
+            access_log=False,  # the app logs each request on `aai.access`
+            log_config=log_config(settings.log_format, settings.log_level),
+        )
+
+
+@contextmanager
+def metrics_directory(*, enabled: bool) -> Iterator[None]:
+    """The server's own directory for the workers' metric files (prometheus-client's
+    multiprocess mode, see `api/metrics.py`), in the environment every worker inherits.
+
+    A PROMETHEUS_MULTIPROC_DIR the operator set (a tmpfs, say) is emptied first: a new
+    server counts from zero, and stale files would add another server's counts. Otherwise
+    a fresh temporary directory, removed when the server stops.
+    """
+    import os
+    import shutil
+    import tempfile
+    from pathlib import Path
+
+    if not enabled:
+        yield
+        return
+    given = os.environ.get(MULTIPROC_ENV)
+    if given:
+        directory = Path(given)
+        directory.mkdir(parents=True, exist_ok=True)
+        for stale in directory.glob("*.db"):
+            stale.unlink()
+        yield
+        return
+    created = tempfile.mkdtemp(prefix="aai-metrics-")
+    os.environ[MULTIPROC_ENV] = created
+    try:
+        yield
+    finally:
+        os.environ.pop(MULTIPROC_ENV, None)
+        shutil.rmtree(created, ignore_errors=True)
 
 
 def prepare_database(settings: Settings) -> None:

@@ -24,6 +24,7 @@ from aai_cli.models.catalog import (
 )
 from aai_cli.models.identity import Role, User
 from aai_cli.models.outbox import EmailMessage, RoleChange
+from aai_cli.models.ratelimits import RateLimitState
 from aai_cli.models.registration import RegistrationRecord
 from aai_cli.models.runs import JobRun, SyncRun, SyncState
 from aai_cli.models.types import UTCDateTime, utcnow
@@ -50,6 +51,7 @@ __all__ = [
     "Platform",
     "PlatformAdminRole",
     "PlatformMembership",
+    "RateLimitState",
     "RegistrationRecord",
     "Role",
     "RoleChange",

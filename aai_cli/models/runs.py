@@ -63,3 +63,5 @@ class JobRun(SQLModel, table=True):
     finished_at: datetime | None = timestamp()
     counts: dict[str, Any] = Field(default_factory=dict, sa_type=JSON)
     error: str | None = Field(default=None, sa_type=Text)
+    # the scheduler process that ran it (`host:pid`), so that status shows which replica
+    runner: str | None = Field(default=None, max_length=255)

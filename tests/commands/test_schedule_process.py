@@ -1,5 +1,5 @@
-"""`aai schedule` as real processes: SIGTERM during a job, a second signal, JSON logs, and
-two schedulers against one database running each job once.
+"""`aai schedule` as real processes: SIGTERM during a job, a second signal, JSON logs, two
+schedulers against one database running each job once, and one killed mid-job.
 
 The subprocesses load a test job through `AAI_SCHEDULE_EXTRA_JOBS` (the scheduler's plugin
 hook, so the real command and loop run unchanged): `held` announces itself on stdout and
@@ -11,6 +11,7 @@ from __future__ import annotations
 import json
 import os
 import signal
+import socket
 import subprocess
 import sys
 from pathlib import Path
@@ -21,6 +22,8 @@ from sqlmodel import select
 from aai_cli.db import session_scope
 from aai_cli.models import JobRun
 from aai_cli.services.scheduler import Every, JobContext, JobSpec
+from aai_cli.services.scheduler.runner import INTERRUPTED
+from tests.cli import aai as cli
 from tests.jobs import DEFAULT_JOB_NAMES
 from tests.processes import killed_after, spawn_aai
 
@@ -123,8 +126,40 @@ def test_two_schedulers_on_one_database_run_each_job_once(db_url: str, tmp_path:
         outcomes += json.loads(stdout.replace("job started\n", ""))  # `held` says so
     with session_scope() as session:
         jobs = session.exec(select(JobRun.job)).all()
+        runners = set(session.exec(select(JobRun.runner)).all())
     names = DEFAULT_JOB_NAMES
+    host = socket.gethostname()
+    assert runners <= {f"{host}:{process.pid}" for process in processes}  # status shows it
     assert sorted(jobs) == sorted([*names, "held", "counted"]), outcomes
     assert len(counter.read_text().splitlines()) == 1
     ran = [o["job"] for o in outcomes if o["status"] != "skipped"]
     assert sorted(ran) == sorted(jobs), outcomes
+
+
+def test_a_scheduler_killed_mid_job_is_made_up_by_the_next_one(
+    db_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A replica killed outright (its lock goes with its connection or file) leaves its run
+    `running`; the next scheduler closes it as interrupted and runs the job again at once,
+    and `schedule status` shows which process ran what."""
+    first = start_held_job(db_url)
+    with killed_after(first):
+        first.kill()
+    second = aai("schedule", "--once", "--only", "held", stdin=subprocess.DEVNULL, DB_URL=db_url)
+    with killed_after(second):
+        _, stderr = second.communicate(timeout=60)
+    assert second.returncode == 0, stderr
+    host = socket.gethostname()
+    assert [(r.status, r.error, r.runner) for r in held_runs()] == [
+        ("failed", INTERRUPTED, f"{host}:{first.pid}"),
+        ("succeeded", None, f"{host}:{second.pid}"),
+    ]
+    monkeypatch.setenv("AAI_SCHEDULE_EXTRA_JOBS", f"{__name__}:test_jobs")
+    [held_status] = [
+        s for s in json.loads(cli("schedule", "status", "--json").stdout) if s["job"] == "held"
+    ]
+    assert (held_status["last_status"], held_status["last_run_by"]) == (
+        "succeeded",
+        f"{host}:{second.pid}",
+    )
+    assert held_status["last_error"] == INTERRUPTED

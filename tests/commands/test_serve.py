@@ -3,22 +3,16 @@
 from __future__ import annotations
 
 import json
-import os
 import re
 import socket
-import subprocess
-import sys
 import threading
-import time
 from concurrent.futures import ThreadPoolExecutor, as_completed
-from pathlib import Path
 
 import httpx
 import pytest
 
 from tests.cli import aai
-
-AAI = str(Path(sys.executable).parent / "aai")
+from tests.processes import Served
 
 
 def test_refuses_a_database_behind_head(empty_db_url):
@@ -45,59 +39,6 @@ def test_unreachable_database_is_exit_5(settings_env):
     settings_env(DB_URL="postgresql://nobody@127.0.0.1:9/none")
     result = aai("serve")
     assert result.exit_code == 5, result.output
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return s.getsockname()[1]
-
-
-def _wait_until_up(url: str, process: subprocess.Popen, timeout_s: float = 60) -> None:
-    deadline = time.monotonic() + timeout_s
-    while time.monotonic() < deadline:
-        if process.poll() is not None:
-            raise AssertionError(f"aai serve exited with {process.returncode}")
-        try:
-            if httpx.get(url, timeout=1).status_code == 200:
-                return
-        except httpx.TransportError:
-            time.sleep(0.1)  # the port is not open yet: nothing to await but the bind
-    raise AssertionError("aai serve did not come up")
-
-
-class Served:
-    """`aai serve` as a real process on a free port; stderr is collected when it stops."""
-
-    def __init__(self, cwd: Path, *args: str, env: dict[str, str] | None = None) -> None:
-        self.port = _free_port()
-        self.base = f"http://127.0.0.1:{self.port}"
-        clean = {
-            k: v
-            for k, v in os.environ.items()
-            if not k.startswith(("DB_", "AUTH0_", "CORS_", "FORWARDED_", "MAX_BODY"))
-        }
-        self.process = subprocess.Popen(
-            [AAI, "serve", "--port", str(self.port), *args],
-            cwd=cwd,
-            env={**clean, **(env or {})},
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-        )
-        self.stderr = ""
-
-    def __enter__(self) -> Served:
-        try:
-            _wait_until_up(f"{self.base}/healthz", self.process)
-        except BaseException:
-            self.__exit__()
-            raise
-        return self
-
-    def __exit__(self, *_exc: object) -> None:
-        self.process.terminate()
-        _, self.stderr = self.process.communicate(timeout=30)
 
 
 @pytest.mark.timeout(120)

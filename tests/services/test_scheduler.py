@@ -15,6 +15,7 @@ from aai_cli.models import JobRun
 from aai_cli.services.scheduler import jobs as scheduled_jobs
 from aai_cli.services.scheduler.runner import (
     INTERRUPTED,
+    RUNNER,
     DailyAt,
     Every,
     JobContext,
@@ -112,6 +113,31 @@ def test_two_replicas_on_one_database_run_a_job_once_per_interval(db_url: str) -
     assert len(runs(db_url)) == 2
 
 
+def test_two_replicas_run_each_job_once_per_trigger_for_several_triggers(db_url: str) -> None:
+    """Two schedulers started 20 s apart, stepping 10 s at a time for 6 minutes: every
+    trigger of each job runs it once, on whichever replica comes first; the other skips."""
+    clock, calls = FakeClock(), []
+    jobs = [counting("minutely", calls), counting("two-minutely", calls, Every(2))]
+    first = JobScheduler(jobs, clock=clock, url=db_url)
+    clock.advance(seconds=20)
+    second = JobScheduler(jobs, clock=clock, url=db_url)
+    skipped = 0
+    while clock.now < START + timedelta(minutes=6):
+        clock.advance(seconds=10)
+        for replica in (first, second):
+            skipped += sum(o.status == "skipped" for o in replica.run_pending())
+    assert [c for c in calls if c.startswith("minutely")] == [
+        f"minutely@10:0{minute}:00" for minute in range(1, 7)
+    ]
+    assert [c for c in calls if c.startswith("two-")] == [
+        "two-minutely@10:02:00",
+        "two-minutely@10:04:00",
+        "two-minutely@10:06:00",
+    ]
+    assert skipped == 5 + 2  # each trigger of the second replica (20 s later) in 6 minutes
+    assert {(run.status, run.runner) for run in runs(db_url)} == {("succeeded", RUNNER)}
+
+
 def test_a_daily_job_runs_at_its_utc_time(db_url: str) -> None:
     clock, calls = FakeClock(datetime(2026, 1, 5, 1, 59, tzinfo=UTC)), []
     nightly = counting("nightly", calls, DailyAt("02:00"))
@@ -154,6 +180,23 @@ def test_a_run_left_running_by_a_killed_process_is_closed_as_interrupted(db_url:
     old, new = runs(db_url)
     assert (old.status, old.error, old.finished_at) == ("failed", INTERRUPTED, START)
     assert new.status == "succeeded"
+
+
+def test_a_run_cut_short_in_this_period_is_made_up_at_once(db_url: str) -> None:
+    """A replacement scheduler catching up runs the job a killed one was running, rather
+    than a period later; a run that failed on its own still counts for its period."""
+    clock, calls = FakeClock(), []
+    nightly = counting("nightly", calls, DailyAt("02:00"))
+    with session_scope(db_url) as session:
+        session.add(JobRun(job="nightly", status="running", started_at=START - timedelta(hours=8)))
+    assert run_job(nightly, clock=clock, url=db_url).status == "succeeded"
+    assert [(r.status, r.error) for r in runs(db_url)] == [
+        ("failed", INTERRUPTED),
+        ("succeeded", None),
+    ]
+    boom = counting("boom", calls, DailyAt("02:00"), raises=RuntimeError("kaput"))
+    assert run_job(boom, clock=clock, url=db_url).status == "failed"
+    assert run_job(boom, clock=clock, url=db_url).status == "skipped"
 
 
 def test_a_job_longer_than_its_interval_logs_a_warning(

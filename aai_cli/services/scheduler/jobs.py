@@ -20,6 +20,7 @@ from aai_cli.services.accounts.codes import prune_codes
 from aai_cli.services.actions import prune_spent
 from aai_cli.services.auth0 import get_gateway
 from aai_cli.services.email.delivery import deliver_pending
+from aai_cli.services.ratelimits import prune_expired
 from aai_cli.services.scheduler.cleanup import prune_runs
 from aai_cli.services.scheduler.runner import DailyAt, Every, JobContext, JobSpec
 from aai_cli.services.sync.runner import run_sync
@@ -76,6 +77,7 @@ def _codes_job(ctx: JobContext) -> Any:
         return {
             "deleted": prune_codes(session, now=ctx.now),
             "spent_session_tokens": prune_spent(session, now=ctx.now),
+            "expired_rate_limits": prune_expired(session, now=ctx.now),
         }
 
 
@@ -119,7 +121,7 @@ def default_jobs(settings: Settings) -> list[JobSpec]:
             "codes",
             Every(15),
             _codes_job,
-            "delete expired email-change codes and spent session tokens",
+            "delete expired email-change codes, spent session tokens and full rate limits",
         ),
         JobSpec(
             "cleanup",

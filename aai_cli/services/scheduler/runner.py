@@ -5,8 +5,10 @@ due; the scheduler keeps each job's next due time on its own clock (aware UTC, s
 `SYNC_FULL_AT` means UTC whatever the host's time zone, and tests drive it with a fake
 clock). Every run of a job:
 - takes the per-job lock `job:<name>` without waiting (another replica running it: skip);
-- under the lock, skips when a run already started in the job's current period (so two
-  scheduler replicas, or `--once` from cron beside a scheduler, run each job once);
+- under the lock, closes the runs a killed process left `running` (interrupted), then
+  skips when a run that was not interrupted already started in the job's current period
+  (so two scheduler replicas, or `--once` from cron beside a scheduler, run each job once,
+  and a run cut short is made up by the next scheduler at once);
 - writes a `job_runs` row (running -> succeeded/failed, counts, error) in its own
   transactions, while the job does its work in its own `session_scope()`;
 - never lets an exception escape: a raising job fails its run and falls due again at its
@@ -18,6 +20,7 @@ from __future__ import annotations
 import logging
 import os
 import signal
+import socket
 import time
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
@@ -25,7 +28,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, ClassVar
 
-from sqlalchemy import update
+from sqlalchemy import or_, update
 from sqlmodel import Session, col, select
 
 from aai_cli.db import advisory_lock, session_scope
@@ -40,6 +43,7 @@ HEARTBEAT = timedelta(minutes=1)
 MAX_SLEEP_S = 1.0
 MAX_ERROR_CHARS = 2000
 INTERRUPTED = "interrupted: the scheduler stopped during the run"
+RUNNER = f"{socket.gethostname()}:{os.getpid()}"  # this scheduler process, on its runs
 
 
 @dataclass(frozen=True)
@@ -145,7 +149,7 @@ def _run_locked(spec: JobSpec, clock: Clock, url: str | None) -> Outcome:
         if last is not None and last > spec.trigger.period_start(started):
             log.debug("job %s skipped: ran at %s", spec.name, last, extra={"job": spec.name})
             return Outcome(spec.name, "skipped", "already ran this period")
-        run = JobRun(job=spec.name, status="running", started_at=started)
+        run = JobRun(job=spec.name, status="running", started_at=started, runner=RUNNER)
         session.add(run)
         session.flush()
         run_id = run.id
@@ -205,9 +209,15 @@ def _close_interrupted(session: Session, job: str, now: datetime) -> None:
 
 
 def last_started(session: Session, job: str) -> datetime | None:
+    """When the job's latest run that counts for its period started. A run cut short by a
+    killed process does not count: the next scheduler runs the job again at once (a
+    replacement container catching up, say), rather than a period later."""
     return session.exec(
         select(JobRun.started_at)
-        .where(JobRun.job == job)
+        .where(
+            JobRun.job == job,
+            or_(col(JobRun.error).is_(None), col(JobRun.error) != INTERRUPTED),
+        )
         .order_by(col(JobRun.started_at).desc())
         .limit(1)
     ).first()

@@ -22,6 +22,7 @@ class JobStatus:
     trigger: str
     last_run_at: datetime | None
     last_status: str | None
+    last_run_by: str | None  # the scheduler process (`host:pid`) of the last run
     last_success_at: datetime | None
     last_error: str | None
     last_error_at: datetime | None
@@ -51,6 +52,7 @@ def _status(session: Session, spec: JobSpec, now: datetime) -> JobStatus:
         trigger=spec.trigger.describe(),
         last_run_at=last.started_at if last else None,
         last_status=last.status if last else None,
+        last_run_by=last.runner if last else None,
         last_success_at=success_at,
         last_error=failure.error if failure else None,
         last_error_at=failure.started_at if failure else None,
