@@ -32,6 +32,14 @@ def serve(
             "not a trusted proxy (FORWARDED_ALLOW_IPS: addresses or CIDR ranges).",
         ),
     ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Try everything offline: a local Auth0 on --port + 1, demo.db made afresh "
+            "with demo people, their tokens printed (docs/demo.md).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the portal API (health at /healthz, readiness at /readyz, docs at /docs)."""
     from aai_cli.errors import UsageError
@@ -39,6 +47,10 @@ def serve(
 
     if reload and workers > 1:
         raise UsageError("--reload runs a single process: drop --workers")
+    if demo:
+        from aai_cli.demo.run import start
+
+        start(host=host, port=port)
     settings = get_settings()
     settings.cors_origins()  # refuses '*' before anything starts (exit 6)
     trusted_proxies = settings.trusted_proxies() if proxy_headers else None  # '*': exit 6

@@ -19,7 +19,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.fakes.serving import LocalServer
+from aai_cli.localauth0.serving import LocalServer
 
 PATH = "/institution/validate"
 
