@@ -22,6 +22,8 @@ from urllib.parse import parse_qs, urlsplit
 import httpx
 import pytest
 
+from tests.demo.browser import browser_page, chromium, serve_app
+
 AAI = [sys.executable, "-c", "from aai_cli.main import run; run()"]
 DEMO_VARIABLES = ("DB_", "AUTH0_", "CORS_", "ENVIRONMENT", "ADMIN_ROLES", "EMAIL_")
 
@@ -64,6 +66,7 @@ class Demo:
     api: str
     tokens: dict[str, str]
     process: subprocess.Popen
+    app_port: int  # an origin the API allows (CORS), for the browser test
 
     def aai(self, *args: str, env: dict[str, str] | None = None) -> subprocess.CompletedProcess:
         return run_aai(self.cwd, *args, env=env)
@@ -99,10 +102,13 @@ def banner_tokens(process: subprocess.Popen, deadline: float) -> dict[str, str]:
 def demo(tmp_path_factory) -> Iterator[Demo]:
     cwd = tmp_path_factory.mktemp("demo")
     port = free_port_pair()
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        app_port = probe.getsockname()[1]
     process = subprocess.Popen(
         [*AAI, "serve", "--demo", "--port", str(port)],
         cwd=cwd,
-        env=clean_environment(),
+        env={**clean_environment(), "CORS_ALLOWED_ORIGINS": f"http://localhost:{app_port}"},
         stdout=subprocess.PIPE,
         stderr=subprocess.DEVNULL,
         text=True,
@@ -117,7 +123,7 @@ def demo(tmp_path_factory) -> Iterator[Demo]:
                     break
             except httpx.TransportError:
                 time.sleep(0.1)
-        yield Demo(cwd, api, tokens, process)
+        yield Demo(cwd, api, tokens, process, app_port)
     finally:
         process.terminate()
         process.wait(30)
@@ -292,6 +298,31 @@ def test_a_portal_login_through_the_oidc_endpoints(demo: Demo) -> None:
     assert (logout.status_code, logout.headers["location"]) == (302, portal)
     after = browser.get(discovery["authorization_endpoint"], params={**query, "prompt": "none"})
     assert parse_qs(urlsplit(after.headers["location"]).query)["error"] == ["login_required"]
+
+
+@pytest.mark.timeout(180)
+@pytest.mark.skipif(chromium() is None, reason="no Chromium here (apt-get install chromium)")
+def test_a_browser_logs_in_through_the_persona_page_and_calls_the_api(demo: Demo, tmp_path):
+    info = json.loads(demo.aai("demo", "info", "--json").stdout)
+    binary = chromium()
+    assert binary is not None
+    with (
+        serve_app(
+            demo.app_port, auth0=info["auth0_url"], client_id=info["client_id"], api=demo.api
+        ) as app,
+        browser_page(binary, tmp_path / "profile") as page,
+    ):
+        page.call("Page.navigate", url=app)
+        page.wait_for("document.title === 'Log in (local Auth0)'")
+        page.evaluate("document.querySelector('button[value=\"rachel\"]').click()")
+        title = page.wait_for("document.title !== 'Log in (local Auth0)' && document.title")
+        page.wait_for("document.title === 'done' || document.title.startsWith('failed')")
+        assert page.evaluate("document.title") == "done", title
+        result = json.loads(page.evaluate("document.body.dataset.result"))
+    assert (result["state"], result["status"]) == ("xyz", 200)
+    assert result["profile"]["user_id"] == "auth0|demo-rachel"
+    groups = {m["group_id"]: m["approval_status"] for m in result["profile"]["group_memberships"]}
+    assert groups == {"biocommons/group/tsi": "approved"}
 
 
 @pytest.mark.timeout(60)
