@@ -11,7 +11,7 @@ import ipaddress
 import re
 from functools import lru_cache
 from typing import Any, Literal
-from urllib.parse import quote
+from urllib.parse import quote, urlsplit
 
 from pydantic import Field, SecretStr, ValidationError, field_validator, model_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict, SettingsError
@@ -250,6 +250,33 @@ class Settings(BaseSettings):
             )
         return origins
 
+    def production_problems(self) -> list[str]:
+        """The settings production refuses to start with (empty outside production)."""
+        if self.environment != "production":
+            return []
+        problems = []
+        if self.email_backend == "console":
+            problems.append("EMAIL_BACKEND=console only logs mail: set EMAIL_BACKEND=smtp")
+        if self.recaptcha_secret is None:
+            problems.append("RECAPTCHA_SECRET is unset: registration would have no bot check")
+        if self.recaptcha_disabled:
+            problems.append("RECAPTCHA_DISABLED is on: it is for development and staging only")
+        local = [o for o in self.cors_origins() if _is_local_origin(o)]
+        if local:
+            problems.append(f"CORS_ALLOWED_ORIGINS allows local origins: {', '.join(local)}")
+        if not self.aai_portal_url:
+            problems.append("AAI_PORTAL_URL is unset: emails would link nowhere")
+        return problems
+
+    def check_start_up(self) -> None:
+        """What a server refuses to start with (ConfigError, exit 6): `CORS_ALLOWED_ORIGINS=*`
+        anywhere, and in production every problem of `production_problems`."""
+        problems = self.production_problems()
+        if problems:
+            raise ConfigError(
+                "ENVIRONMENT=production refuses these settings: " + "; ".join(problems)
+            )
+
     def trusted_proxies(self) -> list[str]:
         """FORWARDED_ALLOW_IPS as IP addresses and networks: the proxy hops whose
         X-Forwarded-For entries are believed. `*` is refused: trusting every hop makes the
@@ -339,3 +366,15 @@ def load_settings(**overrides: Any) -> Settings:
 @lru_cache(maxsize=1)
 def get_settings() -> Settings:
     return load_settings()
+
+
+def _is_local_origin(origin: str) -> bool:
+    try:
+        host = urlsplit(origin if "://" in origin else f"//{origin}").hostname or ""
+    except ValueError:
+        return False
+    return (
+        host in {"localhost", "::1", "0.0.0.0"}
+        or host.endswith(".localhost")
+        or (host.startswith("127."))
+    )

@@ -16,6 +16,7 @@ from fastapi import FastAPI, Request, Response
 
 from aai_cli import __version__
 from aai_cli.errors import ConfigError
+from aai_cli.services import recaptcha
 from aai_cli.services.auth0 import TokenVerifier, get_gateway
 from aai_cli.settings import Settings, get_settings
 from api.errors import install_error_handlers, install_error_schema
@@ -29,6 +30,11 @@ access_log = logging.getLogger("aai.access")
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
     origins = settings.cors_origins()
+    settings.check_start_up()
+    if recaptcha.skipped(settings):
+        log.warning("RECAPTCHA_DISABLED: registration and the resend run without a bot check")
+    if not settings.sbp_registration_on:
+        log.info("SBP registration is off (SBP_REGISTRATION_ENABLED): /sbp/register answers 404")
     app = FastAPI(
         title="AAI backend",
         version=__version__,

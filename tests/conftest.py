@@ -17,6 +17,7 @@ from aai_cli.settings import get_settings
 pytest_plugins = [
     "tests.fakes.fixtures",
     "tests.fakes.institution_server",
+    "tests.fakes.recaptcha_server",
     "tests.smtp_fixtures",
 ]
 

@@ -132,7 +132,7 @@ def test_command_modules_import_only_light_modules_at_top_level(path: Path) -> N
 
 
 # Which service package may import which (docs/architecture.md, "Services by noun").
-# Shared single modules (bulk, leases, followups) sit beside the packages.
+# Shared single modules (bulk, leases, followups, recaptcha) sit beside the packages.
 SERVICE_DEPENDENCIES = {
     "auth0": {"bulk"},
     "schema": set(),
@@ -146,6 +146,7 @@ SERVICE_DEPENDENCIES = {
     "followups": {"access", "auth0", "email"},
     "bulk": set(),
     "leases": set(),
+    "recaptcha": set(),
 }
 
 

@@ -1,11 +1,17 @@
-"""A local HTTP server on 127.0.0.1 answered by a daemon thread: the base of the fakes
-(the local Auth0, the institution check). `start()` or `with Fake() as fake:`."""
+"""A local HTTP server on 127.0.0.1 answered by a daemon thread: the base of the local Auth0
+and of the tests' other local services (institution check, reCAPTCHA verify), with
+`JsonHandler` for those that answer JSON. `start()` or `with Server() as server:`."""
 
 from __future__ import annotations
 
+import json
 import threading
-from http.server import ThreadingHTTPServer
-from typing import Self
+from collections.abc import Callable
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any, Self
+
+# (method, path with query, body) -> (status, JSON body)
+Answer = Callable[[str, str, bytes], tuple[int, Any]]
 
 
 class LocalServer:
@@ -40,3 +46,31 @@ class LocalServer:
         """`http://127.0.0.1:<port>`."""
         assert self._server is not None, f"{type(self).__name__} is not started"
         return f"http://127.0.0.1:{self._server.server_address[1]}"
+
+
+class JsonHandler(BaseHTTPRequestHandler):
+    """A request handler that hands GET and POST to an `Answer` and writes its JSON."""
+
+    answer: Answer
+
+    @classmethod
+    def answering(cls, answer: Answer) -> type[JsonHandler]:
+        return type("Handler", (cls,), {"answer": staticmethod(answer)})
+
+    def do_GET(self) -> None:
+        self._reply(*self.answer("GET", self.path, b""))
+
+    def do_POST(self) -> None:
+        length = int(self.headers.get("Content-Length") or 0)
+        self._reply(*self.answer("POST", self.path, self.rfile.read(length)))
+
+    def _reply(self, status: int, body: Any) -> None:
+        data = json.dumps(body).encode()
+        self.send_response(status)
+        self.send_header("Content-Type", "application/json")
+        self.send_header("Content-Length", str(len(data)))
+        self.end_headers()
+        self.wfile.write(data)
+
+    def log_message(self, *args: Any) -> None:
+        pass

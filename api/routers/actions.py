@@ -17,7 +17,7 @@ from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, field_validator
 
 from aai_cli.errors import InvalidInput, ServiceUnavailable
-from aai_cli.services import actions
+from aai_cli.services import actions, recaptcha
 from api import followup
 from api.deps import SettingsDep, UserSourceDep
 from api.ratelimit import RateLimit
@@ -114,7 +114,11 @@ def password_changed(
 @router.post(
     "/me/email-verification/resend",
     response_model=Message,
-    responses=_TOKEN_ERRORS,
+    responses={
+        **_TOKEN_ERRORS,
+        400: {"description": "a refused reCAPTCHA token, or a token without the claims needed"},
+        503: {"description": "Auth0, the database or the reCAPTCHA verify service is unavailable"},
+    },
     dependencies=[Depends(resend_limit)],
 )
 def resend_verification(
@@ -122,6 +126,7 @@ def resend_verification(
 ) -> Message:
     """Auth0 sends the verification email again to the user of the Action's session token
     (`purpose` = `unverified_email_resend`, `user_id`), after the reCAPTCHA check."""
+    recaptcha.check(body.recaptcha_token, settings=settings)
     checked = actions.check_resend_token(body.session_token, settings)
     resend_user_limit.check(request, checked.user_id)
     actions.resend_verification_email(checked, gateway=_gateway(source))

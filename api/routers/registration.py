@@ -12,8 +12,10 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from pydantic import BaseModel, Field
 
-from aai_cli.errors import AaiError, ServiceUnavailable
+from aai_cli.errors import AaiError, NotFound, ServiceUnavailable
+from aai_cli.services import recaptcha
 from aai_cli.services.access import registration
+from aai_cli.settings import get_settings
 from api import followup
 from api.deps import UserSourceDep
 from api.ratelimit import RateLimit
@@ -31,7 +33,7 @@ class _Person(BaseModel):
     email: Annotated[str, Field(max_length=320)]
     username: Short
     password: Short
-    # Accepted and not checked yet: reCAPTCHA verification comes with a later release.
+    # checked before anything else: missing or refused is 400, no verdict is 503
     recaptcha_token: Annotated[str | None, Field(max_length=8192)] = None
 
     def form(self, kind: registration.Kind, **extra: Any) -> registration.Registration:
@@ -88,10 +90,16 @@ _RESPONSES: dict[int | str, dict[str, Any]] = {
         "model": Registered,
         "description": "the account exists; its access requests are recorded shortly",
     },
-    400: {"description": f"invalid fields, or the bundle's email rule: {_ERROR}"},
+    400: {
+        "description": "invalid fields, a missing or refused reCAPTCHA token, or the bundle's "
+        f"email rule: {_ERROR}"
+    },
     409: {"description": f"the email and/or username are already taken: {_ERROR}"},
     429: {"description": "too many requests from this client (see Retry-After)"},
-    503: {"description": "Auth0, the database or the institution check is unavailable"},
+    503: {
+        "description": "Auth0, the database, the institution check or the reCAPTCHA verify "
+        "service is unavailable"
+    },
 }
 _ROUTE: dict[str, Any] = {
     "status_code": 201,
@@ -102,8 +110,13 @@ _ROUTE: dict[str, Any] = {
 
 
 def _register(
-    form: registration.Registration, source: Any, response: Response, background: BackgroundTasks
+    body: _Person,
+    form: registration.Registration,
+    source: Any,
+    response: Response,
+    background: BackgroundTasks,
 ) -> Registered:
+    recaptcha.check(body.recaptcha_token)
     if source is None:
         raise ServiceUnavailable("registration is unavailable: Auth0 is not configured")
     try:
@@ -135,12 +148,15 @@ def register_biocommons(
 ) -> Registered:
     """Register for BioCommons, optionally asking for bundles (groups)."""
     form = body.form("biocommons", bundles=body.choices())
-    return _register(form, source, response, background)
+    return _register(body, form, source, response, background)
 
 
 @router.post("/sbp/register", **_ROUTE)
 def register_sbp(
     body: SbpRegistration, response: Response, background: BackgroundTasks, source: UserSourceDep
 ) -> Registered:
-    """Register for the Structural Biology Platform (member institutions' emails only)."""
-    return _register(body.form("sbp", reason=body.reason), source, response, background)
+    """Register for the Structural Biology Platform (member institutions' emails only).
+    Off (404) when SBP registration is disabled (`SBP_REGISTRATION_ENABLED`)."""
+    if not get_settings().sbp_registration_on:
+        raise NotFound("Not Found")
+    return _register(body, body.form("sbp", reason=body.reason), source, response, background)

@@ -26,6 +26,7 @@ class Api:
     client: TestClient
     fake: Any
     db_url: str
+    recaptcha: Any = None
 
     def token(self, sub: str = "auth0|alice", roles: list[str] | None = None, **kw: Any) -> str:
         return self.fake.mint_token(sub, roles=roles or [], **kw)
@@ -73,7 +74,7 @@ def decide(db_url: str, user_id: str, kind: str, target: str, *actions: str) -> 
 
 
 @pytest.fixture
-def api(db_url: str, auth0_env, settings_env) -> Iterator[Api]:  # type: ignore[no-untyped-def]
+def api(db_url: str, auth0_env, recaptcha_env, settings_env) -> Iterator[Api]:  # type: ignore[no-untyped-def]
     from aai_cli.services import auth0
     from api.app import create_app
 
@@ -81,5 +82,5 @@ def api(db_url: str, auth0_env, settings_env) -> Iterator[Api]:  # type: ignore[
     # The process's gateway caches role ids, which the local Auth0 changes at each reset.
     auth0.close_gateway()
     with TestClient(create_app()) as client:
-        yield Api(client, auth0_env, db_url)
+        yield Api(client, auth0_env, db_url, recaptcha_env)
     auth0.close_gateway()

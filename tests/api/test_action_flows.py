@@ -1,6 +1,7 @@
 """The Auth0 Action flows over HTTP, as the portal and Auth0 call them (no bearer token):
-the legacy password migration (C33, C35) and the welcome email (C32), against the local
-Auth0 and a real SMTP server, on both databases."""
+the legacy password migration (C33, C35), the verification resend (C34) and the welcome
+email (C32), against the local Auth0, the local reCAPTCHA verify service and a real SMTP
+server, on both databases."""
 
 from __future__ import annotations
 
@@ -22,6 +23,7 @@ from tests.api.conftest import Api, add_user
 
 MIGRATION = "/me/migration/update-password"
 COMPLETED = "/me/migration/password-changed"
+RESEND = "/me/email-verification/resend"
 WELCOME = "/utils/send-welcome-email"
 JSON = {"Content-Type": "application/json"}
 WELCOME_ANSWER = {
@@ -57,7 +59,7 @@ def complete(api: Any, token: str, state: str = "st4te") -> Any:
 def restarted(api: Any) -> Iterator[Api]:
     """The app built again, so that settings changed in the test apply."""
     with TestClient(create_app()) as client:
-        yield Api(client, api.fake, api.db_url)
+        yield Api(client, api.fake, api.db_url, api.recaptcha)
 
 
 def spent(db_url: str) -> list[tuple[str, str]]:
@@ -398,3 +400,165 @@ def test_welcome_is_rate_limited_per_client(api):
 
     assert answers[:10] == [200] * 10
     assert answers[10:] == [429, 429]
+
+
+# --- C34: the verification resend -----------------------------------------------------
+
+
+def unverified_user(api: Any, email: str = "grace@uni.edu.au") -> dict[str, Any]:
+    return api.fake.add_user(email=email, username=email.split("@")[0], email_verified=False)
+
+
+def resend_token(api: Any, account: str, **claims: Any) -> str:
+    """As the post-login Action mints it for /user/email-verification-required."""
+    return api.fake.action_session_token(
+        account, claims={"purpose": "unverified_email_resend", "user_id": account, **claims}
+    )
+
+
+def resend(api: Any, token: str, recaptcha_token: str = "solved-checkbox") -> Any:
+    """C34 exactly as the portal's page sends it."""
+    return api.client.post(
+        RESEND, json={"session_token": token, "recaptcha_token": recaptcha_token}, headers=JSON
+    )
+
+
+def test_resend_starts_a_verification_job_for_that_user_only(api):
+    user = unverified_user(api)
+    unverified_user(api, "someone@uni.edu.au")
+
+    answer = resend(api, resend_token(api, user["user_id"]))
+
+    assert (answer.status_code, answer.json()) == (
+        200,
+        {"message": "Verification email sent successfully"},
+    )
+    assert api.fake.verification_emails == [user["user_id"]]
+    assert api.recaptcha.requests == [
+        {"secret": "local-recaptcha-secret", "response": "solved-checkbox"}
+    ]
+
+
+def test_a_refused_recaptcha_stops_before_the_token_and_auth0(api):
+    user = unverified_user(api)
+    api.recaptcha.refused.add("bot")
+
+    answer = resend(api, resend_token(api, user["user_id"]), recaptcha_token="bot")
+
+    assert (answer.status_code, answer.json()["detail"]) == (
+        400,
+        "Invalid recaptcha token, please try again",
+    )
+    assert api.fake.verification_emails == []
+    assert spent(api.db_url) == []
+
+
+def test_recaptcha_for_another_site_is_refused(api, settings_env):
+    settings_env(RECAPTCHA_HOSTNAME="portal.test")
+    api.recaptcha.hostname = "phishing.example"
+    user = unverified_user(api)
+
+    with restarted(api) as own:
+        answer = resend(own, resend_token(api, user["user_id"]))
+
+    assert answer.status_code == 400
+    assert api.fake.verification_emails == []
+
+
+def test_an_unreachable_verify_service_is_503_and_sends_nothing(api, settings_env):
+    settings_env(RECAPTCHA_VERIFY_URL="http://127.0.0.1:9/recaptcha/api/siteverify")
+    user = unverified_user(api)
+
+    with restarted(api) as own:
+        answer = resend(own, resend_token(api, user["user_id"]))
+
+    assert answer.status_code == 503
+    assert isinstance(answer.json()["detail"], str)
+    assert api.fake.verification_emails == []
+
+
+@pytest.mark.parametrize(
+    ("claims", "detail"),
+    [
+        ({"purpose": "password_migration"}, "Invalid session token: wrong purpose"),
+        ({"purpose": None}, "Invalid session token: wrong purpose"),
+        ({"user_id": None}, "Invalid session token: missing user id"),
+    ],
+)
+def test_resend_token_claims_are_checked(api, claims, detail):
+    user = unverified_user(api)
+
+    answer = resend(api, resend_token(api, user["user_id"], **claims))
+
+    assert (answer.status_code, answer.json()["detail"]) == (400, detail)
+    assert api.fake.verification_emails == []
+
+
+@pytest.mark.parametrize(
+    ("defect", "detail"),
+    [("expired", "session_token expired"), ("wrong secret", "invalid session_token")],
+)
+def test_resend_with_a_bad_token_is_401(api, defect, detail):
+    user = unverified_user(api)
+    secret = "not-the-secret-of-the-tenant-at-all-nor-near-it" if defect == "wrong secret" else None
+    token = api.fake.action_session_token(
+        user["user_id"],
+        claims={"purpose": "unverified_email_resend", "user_id": user["user_id"]},
+        expires_in=-120 if defect == "expired" else 300,
+        secret=secret,
+    )
+
+    answer = resend(api, token)
+
+    assert (answer.status_code, answer.json()["detail"]) == (401, detail)
+    assert api.fake.verification_emails == []
+
+
+def test_a_resend_token_cannot_be_replayed(api):
+    user = unverified_user(api)
+    token = resend_token(api, user["user_id"])
+    assert resend(api, token).status_code == 200
+
+    replay = resend(api, token)
+
+    assert (replay.status_code, replay.json()["detail"]) == (401, "session_token already used")
+    assert api.fake.verification_emails == [user["user_id"]]
+
+
+def test_a_verified_account_gets_no_new_link(api):
+    user = api.fake.add_user(email="done@uni.edu.au", email_verified=True)
+
+    answer = resend(api, resend_token(api, user["user_id"]))
+
+    assert answer.status_code == 409
+    assert api.fake.verification_emails == []
+
+
+def test_resend_is_rate_limited_per_user(api):
+    user = unverified_user(api)
+
+    answers = [resend(api, resend_token(api, user["user_id"])).status_code for _ in range(4)]
+
+    assert answers == [200, 200, 200, 429]
+    assert api.fake.verification_emails == [user["user_id"]] * 3
+
+
+def test_resend_is_rate_limited_per_client(api):
+    people = [unverified_user(api, f"p{i}@uni.edu.au") for i in range(6)]
+
+    answers = [resend(api, resend_token(api, p["user_id"])).status_code for p in people]
+
+    assert answers == [200] * 5 + [429]
+
+
+def test_resend_bodies_are_400_with_a_string_detail(api):
+    answer = api.client.post(
+        RESEND, json={"session_token": "", "recaptcha_token": ""}, headers=JSON
+    )
+
+    assert answer.status_code == 400
+    assert isinstance(answer.json()["detail"], str)
+    assert {e["field"] for e in answer.json()["field_errors"]} == {
+        "session_token",
+        "recaptcha_token",
+    }

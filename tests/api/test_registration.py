@@ -287,7 +287,7 @@ def test_no_transaction_is_held_while_auth0_answers(api):
     assert watching.seen == [("create_user", {"checked_out": 0, "writer_blocked": False})]
 
 
-def test_registration_without_auth0_configured_is_503(db_url):
+def test_registration_without_auth0_configured_is_503(db_url, recaptcha_env):
     from api.app import create_app
 
     with TestClient(create_app()) as client:
@@ -313,4 +313,12 @@ def test_a_retired_bundle_is_not_offered(api):
             "message": "unknown bundle (one of: sbp_workflow_execution, tsi)",
         }
     ]
+    assert creates(api.fake) == 0
+
+
+def test_sbp_registration_switched_off_is_404_before_any_check(api, settings_env):
+    settings_env(SBP_REGISTRATION_ENABLED="false")
+    response = api.client.post("/sbp/register", json=body(email="ada@biocommons.org.au"))
+    assert response.status_code == 404
+    assert api.recaptcha.requests == []
     assert creates(api.fake) == 0

@@ -21,6 +21,7 @@ def test_request_to_admins_then_decision_to_the_user(api, smtp_env):
             "email": "jane@uni.edu.au",
             "username": "jane",
             "password": "Str0ng!pass",
+            "recaptcha_token": "from-the-widget",
             "bundles": [{"bundle_id": "tsi", "reason": "I work on <b>koalas</b>"}],
         },
     )

@@ -10,16 +10,15 @@ Fixture `institution_env`: the server, reset, with INSTITUTION_CHECK_URL pointin
 
 from __future__ import annotations
 
-import json
 import threading
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from aai_cli.localauth0.serving import LocalServer
+from aai_cli.localauth0.serving import JsonHandler, LocalServer
 
 PATH = "/institution/validate"
 
@@ -53,22 +52,8 @@ class FakeInstitutions(LocalServer):
         return 200, {"valid": bool(parents & self.institutional_domains)}
 
     def start(self) -> FakeInstitutions:
-        fake = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_GET(self) -> None:
-                status, body = fake.answer(self.path)
-                data = json.dumps(body).encode()
-                self.send_response(status)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args: Any) -> None:
-                pass
-
-        return self._serve(ThreadingHTTPServer(("127.0.0.1", 0), Handler))
+        handler = JsonHandler.answering(lambda _method, path, _body: self.answer(path))
+        return self._serve(ThreadingHTTPServer(("127.0.0.1", 0), handler))
 
     @property
     def url(self) -> str:

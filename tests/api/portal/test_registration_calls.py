@@ -165,10 +165,36 @@ def test_c30_unknown_bundle_and_long_reason_are_400(api):
     assert creates(api.fake) == 0
 
 
-def test_c30_recaptcha_token_may_be_missing_for_now(api):
+def test_c30_a_missing_recaptcha_token_is_refused_before_auth0(api):
     body = portal_body()
     del body["recaptcha_token"]
-    assert register(api, body).status_code == 201
+    response = register(api, body)
+    assert response.status_code == 400
+    assert response.json() == {
+        "message": "Recaptcha token is required",
+        "detail": "Recaptcha token is required",
+        "field_errors": [],
+    }
+    assert api.recaptcha.requests == []
+    assert creates(api.fake) == 0
+
+
+def test_c30_a_refused_recaptcha_token_is_400_and_creates_nobody(api):
+    api.recaptcha.refused.add("03AFcWeA6...widget-response")
+    response = register(api, portal_body())
+    assert response.status_code == 400
+    assert response.json()["message"] == "Invalid recaptcha token, please try again"
+    # no field error: the portal would keep a stored `recaptcha_token` error and block
+    # every later submit until the page is reloaded
+    assert response.json()["field_errors"] == []
+    assert creates(api.fake) == 0
+
+
+def test_c30_the_token_is_verified_with_the_secret_and_no_remote_ip(api):
+    assert register(api, portal_body()).status_code == 201
+    assert api.recaptcha.requests == [
+        {"secret": "local-recaptcha-secret", "response": "03AFcWeA6...widget-response"}
+    ]
 
 
 CHECK = "/utils/register/check-australian-research-institution"
