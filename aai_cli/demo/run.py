@@ -11,6 +11,7 @@ import threading
 from pathlib import Path
 
 from aai_cli.demo import guard, seed
+from aai_cli.demo.institutions import DemoInstitutions
 from aai_cli.demo.personas import PERSONAS, SUPER_ADMIN_ROLE
 from aai_cli.demo.state import DEMO_DB, DemoState, running, write
 from aai_cli.demo.state import remove as remove_state
@@ -35,6 +36,7 @@ def start(*, host: str, port: int, directory: Path | None = None) -> DemoState:
     if other is not None and other.pid != os.getpid():
         raise Busy(f"a demo server already runs from {directory} (pid {other.pid})")
     auth0 = _start_auth0(port + 1)
+    institutions = DemoInstitutions().start()
     database_url = f"sqlite:///{_fresh_database(directory)}"
     api_url = f"http://{'127.0.0.1' if host in ('0.0.0.0', '::') else host}:{port}"
     os.environ.update(
@@ -45,8 +47,7 @@ def start(*, host: str, port: int, directory: Path | None = None) -> DemoState:
             "ADMIN_ROLES": f'["{SUPER_ADMIN_ROLE}"]',
             "EMAIL_BACKEND": "console",
             "RECAPTCHA_DISABLED": "true",
-            # the institution check is answered here (404: "could not tell"), never online
-            "INSTITUTION_CHECK_URL": f"{auth0.url}/institution/validate",
+            "INSTITUTION_CHECK_URL": institutions.url,  # answered here, never online
             "CORS_ALLOWED_ORIGINS": settings.cors_allowed_origins or PORTAL_DEV_ORIGIN,
         }
     )
@@ -82,6 +83,7 @@ def start(*, host: str, port: int, directory: Path | None = None) -> DemoState:
     pid = os.getpid()
     atexit.register(remove_state, directory, pid)
     atexit.register(auth0.stop)
+    atexit.register(institutions.stop)
     if threading.current_thread() is threading.main_thread():
         # uvicorn shuts down on SIGTERM, then raises it again: exit through atexit
         signal.signal(signal.SIGTERM, _exit_on_signal)

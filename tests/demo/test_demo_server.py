@@ -152,6 +152,16 @@ def test_the_banner_tokens_read_the_profile_and_the_admin_directory(demo: Demo) 
     assert demo.get("/admin/users", demo.tokens["user"]).status_code == 403
 
 
+@pytest.mark.timeout(60)
+def test_the_institution_check_is_answered_on_loopback(demo: Demo) -> None:
+    check = f"{demo.api}/utils/register/check-australian-research-institution"
+    answers = [
+        httpx.get(check, params={"email": email}).json()["is_australian_research_institution"]
+        for email in ("ada@uni.edu.au", "ada@example.org")
+    ]
+    assert answers == [True, False]
+
+
 @pytest.mark.timeout(180)
 def test_demo_info_and_fresh_tokens(demo: Demo) -> None:
     result = demo.aai("demo", "info", "--json")
