@@ -54,8 +54,9 @@ def token(
 
 @app.command("env")
 def env(as_json: JsonOpt = False) -> None:
-    """Print the variables that point other commands at the demo (`eval "$(aai demo env)"`
-    then `aai sync --now`, `aai users list`).
+    """Print the variables that point other commands at the demo.
+
+    `eval "$(aai demo env)"`, then `aai sync --now` or `aai users list` work on the demo.
 
     Exit codes: 5 no demo server runs from this directory."""
     import shlex

@@ -174,6 +174,10 @@ def test_demo_info_and_fresh_tokens(demo: Demo) -> None:
     assert {"user", "super-admin", "galaxy-admin", "bpa-admin", "sbp-admin", "tsi-admin"} <= set(
         names
     )
+    table = demo.aai("demo", "info").stdout
+    assert demo.api in table and "super-admin" in table
+    exports = demo.aai("demo", "env").stdout.splitlines()
+    assert f"export AUTH0_BASE_URL={info['auth0_url']}" in exports
     fresh = demo.token("galaxy-admin")
     assert demo.get("/admin/users", fresh).status_code == 200
     blocked = demo.aai("demo", "token", "--as", "blocked")
