@@ -11,7 +11,7 @@ from aai_cli.models.access import (
     Target,
     TargetTables,
 )
-from aai_cli.models.accounts import EmailChangeCode, IdentityEvent
+from aai_cli.models.accounts import EmailChangeCode, IdentityEvent, identity_event_row
 from aai_cli.models.actions import SessionTokenUse, WelcomeEmail
 from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
 from aai_cli.models.catalog import (
@@ -62,6 +62,7 @@ __all__ = [
     "UTCDateTime",
     "User",
     "WelcomeEmail",
+    "identity_event_row",
     "metadata",
     "table_of",
     "utcnow",

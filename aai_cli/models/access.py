@@ -33,6 +33,28 @@ class Target:
     def tables(self) -> TargetTables:
         return TARGET_TABLES[self.kind]
 
+    def event_row(
+        self,
+        user_id: str,
+        from_status: str | None,
+        to_status: str,
+        *,
+        actor: str,
+        reason: str | None,
+        created_at: datetime,
+    ) -> dict[str, Any]:
+        """A `membership_events` row for this target: what a decision records one at a
+        time and the sync writes in bulk."""
+        return {
+            "user_id": user_id,
+            **self.tables.keyed(self.id),
+            "from_status": from_status,
+            "to_status": to_status,
+            "actor": actor,
+            "reason": reason,
+            "created_at": created_at,
+        }
+
 
 class _Member(SQLModel):
     """The first columns of both membership tables (not a table): the row and its user."""

@@ -3,15 +3,17 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import CheckConstraint, Index, Text
 from sqlmodel import Field, SQLModel
 
-from aai_cli.models.base import created_timestamp, in_check, timestamp
+from aai_cli.models.base import created_timestamp, in_check, timestamp, utcnow
 
 # username/email/name: a value changed (old -> new); deleted/restored: the account was
 # soft-deleted or brought back; blocked/unblocked: Auth0's `blocked` flag changed.
 IDENTITY_KINDS = ("username", "email", "name", "deleted", "restored", "blocked", "unblocked")
+VALUE_WIDTH = 320  # old_value, new_value
 
 
 class IdentityEvent(SQLModel, table=True):
@@ -29,11 +31,33 @@ class IdentityEvent(SQLModel, table=True):
     id: int | None = Field(default=None, primary_key=True)
     user_id: str = Field(foreign_key="users.id", max_length=255)
     kind: str = Field(max_length=16)
-    old_value: str | None = Field(default=None, max_length=320)
-    new_value: str | None = Field(default=None, max_length=320)
+    old_value: str | None = Field(default=None, max_length=VALUE_WIDTH)
+    new_value: str | None = Field(default=None, max_length=VALUE_WIDTH)
     actor: str = Field(max_length=255)
     reason: str | None = Field(default=None, sa_type=Text)
     created_at: datetime = created_timestamp()
+
+
+def identity_event_row(
+    user_id: str,
+    kind: str,
+    actor: str,
+    *,
+    old_value: str | None = None,
+    new_value: str | None = None,
+    reason: str | None = None,
+) -> dict[str, Any]:
+    """An `identity_events` row, its values cut to the column's width: what the account
+    services record one at a time and the sync writes in bulk."""
+    return {
+        "user_id": user_id,
+        "kind": kind,
+        "old_value": old_value[:VALUE_WIDTH] if old_value else old_value,
+        "new_value": new_value[:VALUE_WIDTH] if new_value else new_value,
+        "actor": actor,
+        "reason": reason,
+        "created_at": utcnow(),
+    }
 
 
 class EmailChangeCode(SQLModel, table=True):

@@ -12,13 +12,11 @@ check outside production only (production refuses to start with it).
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 from aai_cli.errors import InvalidInput, ServiceUnavailable
+from aai_cli.services.upstream import ask_json
 from aai_cli.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -67,25 +65,20 @@ def skipped(settings: Settings) -> bool:
 
 
 def _ask(settings: Settings, token: str) -> dict[str, Any]:
-    import httpx
-
     assert settings.recaptcha_secret is not None
     unavailable = RecaptchaUnavailable(
         "bot protection is unavailable at the moment: please try again later"
     )
-    try:
-        response = httpx.post(
-            settings.recaptcha_verify_url,
-            data={"secret": settings.recaptcha_secret.get_secret_value(), "response": token},
-            timeout=settings.recaptcha_timeout_s,
-            follow_redirects=False,
-        )
-    except httpx.HTTPError as exc:
-        log.warning("reCAPTCHA verify failed: %s", type(exc).__name__)
-        raise unavailable from None
-    verdict = _verdict(response)
-    if verdict is None:
-        log.warning("reCAPTCHA verify gave no clear verdict (HTTP %s)", response.status_code)
+    verdict = ask_json(
+        "POST",
+        settings.recaptcha_verify_url,
+        what="reCAPTCHA verify",
+        unavailable=unavailable,
+        timeout=settings.recaptcha_timeout_s,
+        data={"secret": settings.recaptcha_secret.get_secret_value(), "response": token},
+    )
+    if not isinstance(verdict.get("success"), bool):
+        log.warning("reCAPTCHA verify gave no clear verdict (no boolean success)")
         raise unavailable
     codes = verdict.get("error-codes")
     codes = {c for c in codes if isinstance(c, str)} if isinstance(codes, list) else set()
@@ -93,15 +86,3 @@ def _ask(settings: Settings, token: str) -> dict[str, Any]:
         log.error("reCAPTCHA verify refused our request: %s (check RECAPTCHA_SECRET)", codes)
         raise unavailable
     return verdict
-
-
-def _verdict(response: httpx.Response) -> dict[str, Any] | None:
-    if response.status_code != 200:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    if not isinstance(body, dict) or not isinstance(body.get("success"), bool):
-        return None
-    return body

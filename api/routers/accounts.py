@@ -10,6 +10,7 @@ changes and emails a change queues are pushed and delivered after the response.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Annotated, Any
 
@@ -91,6 +92,15 @@ class Acting:
             self.background, change.role_change_ids, deliver_emails=change.emails > 0
         )
 
+    def run(
+        self, change_account: Callable[..., accounts.AccountChange], **fields: Any
+    ) -> accounts.AccountChange:
+        """Make the change (`change_account(user_id, **fields, actor=, gateway=)`), then
+        follow it."""
+        change = change_account(self.user_id, **fields, actor=self.actor, gateway=self.gateway)
+        self.follow(change)
+        return change
+
 
 def _acting(
     session: Session, source: Any, background: BackgroundTasks, *, user_id: str, actor: str
@@ -116,20 +126,13 @@ SelfDep = Annotated[Acting, Depends(get_self)]
 
 @me_router.post("/name/update", summary="Change the caller's first and last name (C7)")
 def update_name(act: SelfDep, body: NameBody) -> Item:
-    change = accounts.update_name(
-        act.user_id, first_name=body.first_name, last_name=body.last_name,
-        actor=act.actor, gateway=act.gateway,
-    )  # fmt: skip
-    act.follow(change)
+    change = act.run(accounts.update_name, first_name=body.first_name, last_name=body.last_name)
     return {"message": "Name updated successfully.", "name": change.new_value}
 
 
 @me_router.post("/username/update", summary="Change the caller's username (C8)")
 def update_username(act: SelfDep, body: UsernameBody) -> Item:
-    change = accounts.rename(
-        act.user_id, username=body.username, actor=act.actor, gateway=act.gateway
-    )
-    act.follow(change)
+    change = act.run(accounts.rename, username=body.username)
     return {"message": "Username updated successfully.", "username": change.new_value}
 
 
@@ -161,8 +164,7 @@ def change_password(act: SelfDep, body: PasswordBody) -> Item:
 
 @me_router.post("/delete", summary="Delete the caller's own account (C12)")
 def delete_me(act: SelfDep, body: Body | None = None) -> Item:
-    change = accounts.delete(act.user_id, actor=act.actor, reason=None, gateway=act.gateway)
-    act.follow(change)
+    act.run(accounts.delete, reason=None)
     return {"message": "Account deleted successfully."}
 
 
@@ -235,17 +237,13 @@ RestorableDep = Annotated[Acting, Depends(get_restorable)]
 
 @admin_router.post("/{user_id}/username/update", summary="Change a user's username (C19)")
 def admin_rename(act: ManagedDep, body: UsernameBody) -> Item:
-    change = accounts.rename(
-        act.user_id, username=body.username, actor=act.actor, gateway=act.gateway
-    )
-    act.follow(change)
+    act.run(accounts.rename, username=body.username)
     return {"message": "User's username updated successfully."}
 
 
 @admin_router.post("/{user_id}/email/update", summary="Set a user's email address (C20)")
 def admin_set_email(act: ManagedDep, body: EmailBody) -> Item:
-    change = accounts.set_email(act.user_id, email=body.email, actor=act.actor, gateway=act.gateway)
-    act.follow(change)
+    change = act.run(accounts.set_email, email=body.email)
     return {"message": "Email updated. Verification email sent.", "problems": change.problems}
 
 
@@ -253,16 +251,13 @@ def admin_set_email(act: ManagedDep, body: EmailBody) -> Item:
     "/{user_id}/password-reset-email", summary="Email the user a password-reset link (C21)"
 )
 def admin_password_reset(act: ManagedDep, body: Body | None = None) -> Item:
-    change = accounts.send_password_reset(act.user_id, actor=act.actor, gateway=act.gateway)
-    act.follow(change)
+    act.run(accounts.send_password_reset)
     return {"message": "Password reset email sent."}
 
 
 @admin_router.post("/{user_id}/delete", summary="Delete a user's account (C22)")
 def admin_delete(act: DeletableDep, body: ReasonBody | None = None) -> Item:
-    reason = body.reason if body else None
-    change = accounts.delete(act.user_id, actor=act.actor, reason=reason, gateway=act.gateway)
-    act.follow(change)
+    act.run(accounts.delete, reason=body.reason if body else None)
     return {"message": f"User {act.user_id} deleted successfully."}
 
 
@@ -271,16 +266,11 @@ def admin_delete(act: DeletableDep, body: ReasonBody | None = None) -> Item:
     summary="Delete an account registered under a mistyped address and tell the person (C23)",
 )
 def admin_delete_invalid_email(act: DeletableDep, body: CorrectEmailBody) -> Item:
-    change = accounts.delete_invalid_email(
-        act.user_id, correct_email=body.correct_email, actor=act.actor, gateway=act.gateway
-    )
-    act.follow(change)
+    act.run(accounts.delete_invalid_email, correct_email=body.correct_email)
     return {"message": "User deleted and notification sent."}
 
 
 @admin_router.post("/{user_id}/restore", summary="Restore a deleted account (super-admins)")
 def admin_restore(act: RestorableDep, body: ReasonBody | None = None) -> Item:
-    reason = body.reason if body else None
-    change = accounts.restore(act.user_id, actor=act.actor, reason=reason, gateway=act.gateway)
-    act.follow(change)
+    act.run(accounts.restore, reason=body.reason if body else None)
     return {"message": f"User {act.user_id} restored."}

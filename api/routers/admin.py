@@ -92,6 +92,15 @@ async def user_query(
 QueryDep = Annotated[directory.UserQuery, Depends(user_query)]
 
 
+def managed_user(user_id: UserId, who: AdminDep, session: SessionDep) -> directory.UserRecord:
+    """The user of the path, if the caller manages them (404 for a missing or deleted
+    user, 403 out of scope)."""
+    return scopes.require_managed_user(session, who, user_id)
+
+
+ManagedDep = Annotated[directory.UserRecord, Depends(managed_user)]
+
+
 @router.get(
     "/users",
     summary="One page of the users the caller manages",
@@ -155,8 +164,8 @@ def filters(who: AdminDep, session: SessionDep) -> list[Item]:
     summary="The database's copy of one user and all their memberships",
     response_model=shapes.AdminUser,
 )
-def get_user(user_id: UserId, who: AdminDep, session: SessionDep) -> Item:
-    return shapes.admin_user(scopes.require_managed_user(session, who, user_id))
+def get_user(record: ManagedDep) -> Item:
+    return shapes.admin_user(record)
 
 
 @router.get(
@@ -164,24 +173,18 @@ def get_user(user_id: UserId, who: AdminDep, session: SessionDep) -> Item:
     summary="The user as Auth0 has them (one Auth0 call), with all their memberships",
     response_model=shapes.AdminUserDetails,
 )
-def get_user_details(
-    user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
-) -> Item:
-    record = scopes.require_managed_user(session, who, user_id)
-    events = [accounts.event_dict(e) for e in accounts.list_identity_history(session, user_id)]
-    end_transaction(session)
-    remote = _management(source).get_user(user_id)
+def get_user_details(record: ManagedDep, session: SessionDep, source: UserSourceDep) -> Item:
+    events = [accounts.event_dict(e) for e in accounts.list_identity_history(session, record.id)]
+    remote = _management(session, source).get_user(record.id)
     if remote is None:
-        raise NotFound(f"User '{user_id}' does not exist in Auth0")
+        raise _not_in_auth0(record.id)
     return {**shapes.details(remote, record), "identity_history": events}
 
 
 @router.get("/users/{user_id}/history", summary="The user's membership events, oldest first")
-def get_user_history(user_id: UserId, who: AdminDep, session: SessionDep) -> list[Item]:
-    scopes.require_managed_user(session, who, user_id)
-    return [
-        event.model_dump() for event in directory.list_history(session, user_id, scope=who.scope)
-    ]
+def get_user_history(record: ManagedDep, who: AdminDep, session: SessionDep) -> list[Item]:
+    history = directory.list_history(session, record.id, scope=who.scope)
+    return [event.model_dump() for event in history]
 
 
 @router.post(
@@ -194,26 +197,28 @@ def get_user_history(user_id: UserId, who: AdminDep, session: SessionDep) -> lis
     summary="The same as .../verification-email/resend (older path)",
     response_model=shapes.MessageResult,
 )
-def resend_verification(
-    user_id: UserId, who: AdminDep, session: SessionDep, source: UserSourceDep
-) -> Item:
-    scopes.require_managed_user(session, who, user_id)
-    end_transaction(session)
+def resend_verification(record: ManagedDep, session: SessionDep, source: UserSourceDep) -> Item:
     try:
-        job = _management(source).send_verification_email(user_id)
+        job = _management(session, source).send_verification_email(record.id)
     except Auth0Error as exc:
         if exc.status_code == 404:
-            raise NotFound(f"User '{user_id}' does not exist in Auth0") from None
+            raise _not_in_auth0(record.id) from None
         raise
     return {"message": "Verification email resent.", "job": job}
 
 
-def _management(source: Any) -> Any:
-    """The Auth0 gateway, checked only once the user is known to be managed (a 404 or
-    403 first, then 503 when the Management API is not configured)."""
+def _management(session: SessionDep, source: Any) -> Any:
+    """The Auth0 gateway, asked for only once the user is known to be managed (a 404 or
+    403 first, then 503 when the Management API is not configured); the request's read
+    transaction ends first, so none is held while Auth0 answers."""
+    end_transaction(session)
     if source is None:
         raise ServiceUnavailable("the Auth0 Management API is not set up")
     return source
+
+
+def _not_in_auth0(user_id: str) -> NotFound:
+    return NotFound(f"User '{user_id}' does not exist in Auth0")
 
 
 DECISION_HELP = (

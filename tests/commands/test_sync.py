@@ -8,16 +8,10 @@ import json
 import pytest
 
 from aai_cli import db
-from aai_cli.services import auth0
 from tests.cli import aai
 from tests.services.sync_helpers import GALAXY, build_tenant, fast_gateway, live_ids, runs
 
-
-@pytest.fixture(autouse=True)
-def _fresh_gateway():
-    auth0.close_gateway()
-    yield
-    auth0.close_gateway()
+pytestmark = pytest.mark.usefixtures("fresh_gateway")
 
 
 def test_sync_now_json(db_url, auth0_env) -> None:

@@ -13,12 +13,7 @@ from aai_cli.services import auth0
 from aai_cli.services.auth0.models import parse_export
 from aai_cli.services.auth0.transport import RetryPolicy
 
-
-@pytest.fixture(autouse=True)
-def _fresh_gateway():
-    auth0.close_gateway()
-    yield
-    auth0.close_gateway()
+pytestmark = pytest.mark.usefixtures("fresh_gateway")
 
 
 @pytest.fixture

@@ -12,7 +12,6 @@ from sqlmodel import select
 
 from aai_cli.db import session_scope
 from aai_cli.models import RoleChange, Target, User, utcnow
-from aai_cli.services import auth0
 from aai_cli.services.access import role_outbox
 from aai_cli.services.access.memberships import transition
 from aai_cli.services.sync import run_sync
@@ -27,11 +26,7 @@ from tests.services.sync_helpers import (
 GALAXY_TARGET = Target("platform", "galaxy")
 
 
-@pytest.fixture(autouse=True)
-def _fresh_gateway():
-    auth0.close_gateway()
-    yield
-    auth0.close_gateway()
+pytestmark = pytest.mark.usefixtures("fresh_gateway")
 
 
 def add_user(session, fake, username: str) -> str:  # type: ignore[no-untyped-def]

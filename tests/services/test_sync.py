@@ -9,7 +9,6 @@ import pytest
 from aai_cli import db
 from aai_cli.errors import Auth0Unavailable, Busy, SafetyGuard
 from aai_cli.serialize import to_data
-from aai_cli.services import auth0
 from aai_cli.services.sync import run_sync, sync_status
 from aai_cli.services.sync import users as sync_users
 from aai_cli.services.sync.users import get_watermark
@@ -27,12 +26,7 @@ from tests.services.sync_helpers import (
     walk_members_every_run,
 )
 
-
-@pytest.fixture(autouse=True)
-def _fresh_gateway():
-    auth0.close_gateway()
-    yield
-    auth0.close_gateway()
+pytestmark = pytest.mark.usefixtures("fresh_gateway")
 
 
 def approved(url: str) -> dict[tuple[str, str], str]:

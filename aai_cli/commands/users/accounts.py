@@ -45,6 +45,20 @@ def _apply(
     return change(user_id, actor=actor or default_actor(), gateway=get_gateway(), **values)
 
 
+def _set_value(
+    user: str,
+    change: Callable[..., AccountChange],
+    field: str,
+    value: str,
+    actor: str | None,
+    as_json: bool,
+) -> None:
+    """Set one identity value (`field`, the service's keyword) and report old -> new."""
+    user_id, _ = _user_id(user)
+    done = _apply(user_id, change, actor, **{field: value})
+    _report(done, f"{user_id}: {field} {done.old_value} -> {done.new_value}", as_json)
+
+
 def _report(change: AccountChange, summary: str, as_json: bool) -> None:
     from aai_cli import console
     from aai_cli.services import followups
@@ -70,9 +84,7 @@ def rename(
     """Change a user's username in Auth0 and here; the user is told by email."""
     from aai_cli.services import accounts
 
-    user_id, _ = _user_id(user)
-    change = _apply(user_id, accounts.rename, actor, username=username)
-    _report(change, f"{user_id}: username {change.old_value} -> {change.new_value}", as_json)
+    _set_value(user, accounts.rename, "username", username, actor, as_json)
 
 
 def set_email(
@@ -87,9 +99,7 @@ def set_email(
     is told."""
     from aai_cli.services import accounts
 
-    user_id, _ = _user_id(user)
-    change = _apply(user_id, accounts.set_email, actor, email=email)
-    _report(change, f"{user_id}: email {change.old_value} -> {change.new_value}", as_json)
+    _set_value(user, accounts.set_email, "email", email, actor, as_json)
 
 
 def reset_password(user: UserArg, actor: ActorOpt = None, as_json: JsonOpt = False) -> None:

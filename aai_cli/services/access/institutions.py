@@ -12,13 +12,10 @@ raises `InstitutionCheckUnavailable`: callers never read it as "no".
 from __future__ import annotations
 
 import logging
-from typing import TYPE_CHECKING
 
 from aai_cli.errors import ServiceUnavailable
+from aai_cli.services.upstream import ask_json
 from aai_cli.settings import Settings, get_settings
-
-if TYPE_CHECKING:
-    import httpx
 
 log = logging.getLogger(__name__)
 
@@ -42,34 +39,19 @@ def is_australian_research_institution(email: str, *, settings: Settings | None 
 
 
 def _ask(settings: Settings, email: str) -> bool:
-    import httpx
-
     unavailable = InstitutionCheckUnavailable(
         "the institution check is unavailable at the moment: please try again later"
     )
-    try:
-        response = httpx.get(
-            settings.institution_check_url,
-            params={"email": email},
-            timeout=settings.institution_check_timeout_s,
-            follow_redirects=False,
-        )
-    except httpx.HTTPError as exc:
-        log.warning("institution check failed: %s", type(exc).__name__)
-        raise unavailable from None
-    valid = _valid(response)
-    if valid is None:
-        log.warning("institution check gave no clear answer (HTTP %s)", response.status_code)
+    body = ask_json(
+        "GET",
+        settings.institution_check_url,
+        what="institution check",
+        unavailable=unavailable,
+        timeout=settings.institution_check_timeout_s,
+        params={"email": email},
+    )
+    valid = body.get("valid")
+    if not isinstance(valid, bool):
+        log.warning("institution check gave no clear answer (no boolean valid)")
         raise unavailable
     return valid
-
-
-def _valid(response: httpx.Response) -> bool | None:
-    if response.status_code != 200:
-        return None
-    try:
-        body = response.json()
-    except ValueError:
-        return None
-    valid = body.get("valid") if isinstance(body, dict) else None
-    return valid if isinstance(valid, bool) else None

@@ -156,13 +156,7 @@ def transition(
     session.add(membership)
 
     event = MembershipEvent(
-        user_id=user_id,
-        **target.tables.keyed(target.id),
-        from_status=current,
-        to_status=new_status,
-        actor=actor,
-        reason=reason,
-        created_at=now,
+        **target.event_row(user_id, current, new_status, actor=actor, reason=reason, created_at=now)
     )
     session.add(event)
     if push_to_auth0:

@@ -14,31 +14,15 @@ from typing import Any
 from sqlalchemy import func
 from sqlmodel import Session, col, select
 
-from aai_cli.models import IdentityEvent, User, utcnow
+from aai_cli.models import IdentityEvent, User, identity_event_row
 from aai_cli.services import directory
-
-SYNC_ACTOR = "system:sync"
 
 
 def record_event(
-    session: Session,
-    *,
-    user_id: str,
-    kind: str,
-    actor: str,
-    old_value: str | None = None,
-    new_value: str | None = None,
-    reason: str | None = None,
+    session: Session, *, user_id: str, kind: str, actor: str, **values: str | None
 ) -> IdentityEvent:
-    event = IdentityEvent(
-        user_id=user_id,
-        kind=kind,
-        old_value=old_value,
-        new_value=new_value,
-        actor=actor,
-        reason=reason,
-        created_at=utcnow(),
-    )
+    """Add an identity history row (`values`: old_value, new_value, reason)."""
+    event = IdentityEvent(**identity_event_row(user_id, kind, actor, **values))
     session.add(event)
     session.flush()
     return event

@@ -291,20 +291,13 @@ class Auth0Gateway:
             "realm": self._connection,
             "scope": "openid",
         }
-        try:
-            response = self._plain_http.post(token.token_url, json=body)
-        except httpx.TransportError as exc:
-            raise Auth0Unavailable(
-                f"Auth0 unavailable: password check failed ({type(exc).__name__})"
-            ) from None
+        response = self._authentication_post(token.token_url, body, "password check")
         status = response.status_code
         if status == 200:
             return True
         error = _oauth_error(response)
         if status in (400, 403) and error == "invalid_grant":
             return False
-        if status == 429 or status >= 500:
-            raise Auth0Unavailable(f"Auth0 unavailable: password check failed (HTTP {status})")
         detail = f" {error}" if error else ""
         raise Auth0Error(
             f"Auth0 refused the password check: HTTP {status}{detail}",
@@ -318,27 +311,32 @@ class Auth0Gateway:
         answers the same whether or not the address has an account). Not retried: each
         call sends an email."""
         body = {"client_id": client_id, "email": email, "connection": self._connection}
-        try:
-            response = self._plain_http.post(
-                f"{self._root}/dbconnections/change_password", json=body
-            )
-        except httpx.TransportError as exc:
-            raise Auth0Unavailable(
-                f"Auth0 unavailable: password-change email failed ({type(exc).__name__})"
-            ) from None
+        url = f"{self._root}/dbconnections/change_password"
+        response = self._authentication_post(url, body, "password-change email")
         status = response.status_code
         if status == 200:
             return
-        if status == 429 or status >= 500:
-            raise Auth0Unavailable(
-                f"Auth0 unavailable: password-change email failed (HTTP {status})"
-            )
         description = _oauth_error(response, "error_description") or f"HTTP {status}"
         if status == 400:
             raise InvalidInput(f"Auth0 refused the password-change email: {description}")
         raise Auth0Error(
             f"Auth0 refused the password-change email: {description}", status_code=status
         )
+
+    def _authentication_post(self, url: str, body: dict[str, Any], what: str) -> httpx.Response:
+        """One Authentication API call, not retried: no answer, 429 or 5xx is
+        Auth0Unavailable ("Auth0 unavailable: {what} failed (...)"); any other answer is
+        the caller's to read."""
+        try:
+            response = self._plain_http.post(url, json=body)
+        except httpx.TransportError as exc:
+            raise Auth0Unavailable(
+                f"Auth0 unavailable: {what} failed ({type(exc).__name__})"
+            ) from None
+        status = response.status_code
+        if status == 429 or status >= 500:
+            raise Auth0Unavailable(f"Auth0 unavailable: {what} failed (HTTP {status})")
+        return response
 
     def search_users_updated_since(self, since: datetime) -> Iterator[Auth0User]:
         """Users whose `updated_at` >= `since`, ascending, past the 1000-result cap: each

@@ -46,6 +46,8 @@ SUBJECTS = {
     "welcome": "Welcome to BioCommons Access",
 }
 ROLE_PREFIX = "role:"
+# what a `role:` email's copy to each member keeps
+CONTENT = ("kind", "subject", "body_text", "body_html")
 LEASE = timedelta(minutes=10)
 MAX_ATTEMPTS = 8
 BACKOFF_BASE = timedelta(minutes=1)
@@ -96,16 +98,8 @@ def enqueue_email(session: Session, *, kind: str, to: str, context: dict[str, An
     if not to.startswith(ROLE_PREFIX) and "@" not in to:
         raise InvalidInput(f"not an email address: {to!r}")
     subject, text, html = render(kind, context)
-    now = utcnow()
-    message = EmailMessage(
-        kind=kind,
-        to_address=to,
-        subject=subject,
-        body_text=text,
-        body_html=html,
-        status="pending",
-        next_attempt_at=now,
-        created_at=now,
+    message = _queued(
+        utcnow(), kind=kind, to_address=to, subject=subject, body_text=text, body_html=html
     )
     session.add(message)
     session.flush()
@@ -234,20 +228,15 @@ def _expand(session: Session, message: EmailMessage, now: datetime) -> str:
     addresses = role_member_emails(role_name)
     if not addresses:
         raise backends.EmailRejected(f"no recipients: role {role_name} has no members")
+    content = {name: getattr(message, name) for name in CONTENT}
     for address in sorted(addresses):
-        session.add(
-            EmailMessage(
-                kind=message.kind,
-                to_address=address,
-                subject=message.subject,
-                body_text=message.body_text,
-                body_html=message.body_html,
-                status="pending",
-                next_attempt_at=now,
-                created_at=now,
-            )
-        )
+        session.add(_queued(now, to_address=address, **content))
     return "expanded"
+
+
+def _queued(now: datetime, **values: Any) -> EmailMessage:
+    """A new email, due at once."""
+    return EmailMessage(**values, status="pending", next_attempt_at=now, created_at=now)
 
 
 def role_member_emails(role_name: str) -> list[str]:

@@ -235,8 +235,7 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
         session,
         table_of(MembershipEvent),
         [
-            {"user_id": uid, **key, "from_status": None, "to_status": status}
-            | {"actor": ACTOR, "reason": GRANTED_REASON, "created_at": now}
+            target.event_row(uid, None, status, actor=ACTOR, reason=GRANTED_REASON, created_at=now)
             for uid in user_ids
         ],
     )

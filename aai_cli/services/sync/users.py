@@ -18,7 +18,7 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from aai_cli.errors import SafetyGuard
-from aai_cli.models import IdentityEvent, SyncState, User, table_of, utcnow
+from aai_cli.models import IdentityEvent, SyncState, User, identity_event_row, table_of, utcnow
 from aai_cli.services.auth0.gateway import Auth0Gateway, Auth0User, MalformedRecord
 from aai_cli.services.auth0.mirror import upsert_rows, user_row
 from aai_cli.services.bulk import bulk_write, db_timestamp, is_sqlite, select_in
@@ -135,7 +135,9 @@ class UserBatcher:
                 continue
             elif row[1]:
                 self.counts.restored += 1
-                events.append(_event(user.user_id, "restored", reason="live in Auth0"))
+                events.append(
+                    identity_event_row(user.user_id, "restored", SYNC_ACTOR, reason="live in Auth0")
+                )
             elif stamp is not None and row[0] is not None and stamp <= row[0]:
                 # the same record, or an older one than a change made here since
                 self.counts.unchanged += 1
@@ -256,27 +258,11 @@ def _soft_delete(session: Session, user_ids: list[str]) -> None:
     for start in range(0, len(user_ids), BATCH_SIZE):
         chunk = user_ids[start : start + BATCH_SIZE]
         session.execute(update(User).where(col(User.id).in_(chunk)).values(deleted_at=now))
-        events = [_event(uid, "deleted", reason="deleted in Auth0") for uid in chunk]
+        events = [
+            identity_event_row(uid, "deleted", SYNC_ACTOR, reason="deleted in Auth0")
+            for uid in chunk
+        ]
         bulk_write(session, table_of(IdentityEvent), events)
-
-
-def _event(
-    user_id: str,
-    kind: str,
-    old: str | None = None,
-    new: str | None = None,
-    reason: str | None = None,
-) -> dict:
-    """An identity history row seen by the sync (values cut to the column's width)."""
-    return {
-        "user_id": user_id,
-        "kind": kind,
-        "old_value": old[:320] if old else old,
-        "new_value": new[:320] if new else new,
-        "actor": SYNC_ACTOR,
-        "reason": reason,
-        "created_at": utcnow(),
-    }
 
 
 def _identity_changes(row: tuple, user: Auth0User) -> list[dict]:
@@ -284,7 +270,9 @@ def _identity_changes(row: tuple, user: Auth0User) -> list[dict]:
     blocked, username, email, name) as stored, against the record."""
     _, _, blocked, username, email, name = row
     events = [
-        _event(user.user_id, kind, old, new, reason="changed in Auth0")
+        identity_event_row(
+            user.user_id, kind, SYNC_ACTOR, old_value=old, new_value=new, reason="changed in Auth0"
+        )
         for kind, old, new in (
             ("username", username, user.username),
             ("email", email, user.email),
@@ -293,7 +281,9 @@ def _identity_changes(row: tuple, user: Auth0User) -> list[dict]:
         if old != new
     ]
     if bool(blocked) != user.blocked:
-        events.append(_event(user.user_id, "blocked" if user.blocked else "unblocked"))
+        events.append(
+            identity_event_row(user.user_id, "blocked" if user.blocked else "unblocked", SYNC_ACTOR)
+        )
     return events
 
 

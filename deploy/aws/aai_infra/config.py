@@ -24,6 +24,7 @@ SECRET_VARIABLES = frozenset(
         "AUTH0_MANAGEMENT_ID",
         "AUTH0_MANAGEMENT_SECRET",
         "JWT_SECRET_KEY",
+        "RECAPTCHA_SECRET",
         "SMTP_USER",
         "SMTP_PASSWORD",
     }

@@ -37,7 +37,14 @@ DB_SECRET_KEYS = {
     "DB_USER": "username",
     "DB_PASSWORD": "password",
 }
-AUTH0_SECRET_KEYS = ("AUTH0_MANAGEMENT_ID", "AUTH0_MANAGEMENT_SECRET", "JWT_SECRET_KEY")
+# The application's own secrets share the auth0 secret: RECAPTCHA_SECRET is required in
+# production (the API refuses to start without it).
+AUTH0_SECRET_KEYS = (
+    "AUTH0_MANAGEMENT_ID",
+    "AUTH0_MANAGEMENT_SECRET",
+    "JWT_SECRET_KEY",
+    "RECAPTCHA_SECRET",
+)
 SMTP_SECRET_KEYS = ("SMTP_USER", "SMTP_PASSWORD")
 
 
