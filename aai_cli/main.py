@@ -15,7 +15,7 @@ import typer
 from typer.core import TyperGroup
 
 import aai_cli
-from aai_cli.commands import db, diagram, schedule, serve, sync, users
+from aai_cli.commands import db, demo, diagram, schedule, serve, sync, users
 from aai_cli.errors import AaiError
 
 
@@ -86,6 +86,7 @@ app.add_typer(users.app, name="users")
 app.command("diagram")(diagram.diagram)
 app.command("serve")(serve.serve)
 app.add_typer(schedule.app, name="schedule")
+app.add_typer(demo.app, name="demo")
 
 
 def _version(value: bool) -> None:

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 
 import pytest
 
-from tests.fakes.auth0_holds import HeldAnswer
+from aai_cli.localauth0.holds import HeldAnswer
 
 
 @dataclass
@@ -64,7 +64,7 @@ class SmtpServer:
         return AuthResult(success=ok, handled=False)  # the server answers 235 or 535
 
     def hold(self) -> HeldAnswer:
-        """Answer DATA only once the returned hold is released (tests/fakes/auth0_holds.py)."""
+        """Answer DATA only once the returned hold is released (aai_cli/localauth0/holds.py)."""
         self.held = HeldAnswer("DATA", ".*")
         return self.held
 

@@ -5,7 +5,8 @@ typer/rich nor fastapi (nor commands/api); nothing imports commands except main 
 command modules themselves); api never imports commands; nobody imports click; command
 modules import only typer and light modules at top level; service packages depend on each
 other without a cycle; no module imports in the middle of a file; no command module imports
-another for a helper.
+another for a helper; the product imports no test code; the local Auth0 (aai_cli/localauth0)
+imports nothing of the application, and only the commands import it and the demo.
 """
 
 from __future__ import annotations
@@ -70,6 +71,35 @@ def test_models_db_settings_errors_import_no_upper_layer() -> None:
     ]
     forbidden = (*UI_LIBRARIES, "aai_cli.commands", "aai_cli.services", "aai_cli.main", "api")
     assert violations(lower, forbidden) == []
+
+
+def test_the_product_imports_no_test_code() -> None:
+    files = python_files("aai_cli") + python_files("api") + python_files("migrations")
+    assert violations(files, ("tests",)) == []
+
+
+def test_the_local_auth0_imports_nothing_of_the_application() -> None:
+    """The stand-in is where Auth0 stands: it knows no settings, models or services."""
+    forbidden = ("aai_cli", "api", *UI_LIBRARIES)
+    found = [
+        v
+        for v in violations(python_files("aai_cli", "localauth0"), forbidden)
+        if not v.endswith(("imports aai_cli.localauth0",)) and " aai_cli.localauth0." not in v
+    ]
+    assert found == []
+
+
+def test_only_the_commands_import_the_demo() -> None:
+    """The demo sits beside the commands (it uses the services and the local Auth0): the
+    services, the models and the API never import it, nor the local Auth0."""
+    outside = [
+        path
+        for path in python_files("aai_cli") + python_files("api")
+        if not {"commands", "demo", "localauth0"} & set(path.relative_to(ROOT).parts)
+    ]
+    assert violations(outside, ("aai_cli.demo", "aai_cli.localauth0")) == []
+    forbidden = (*UI_LIBRARIES, "aai_cli.commands", "aai_cli.main", "api")
+    assert violations(python_files("aai_cli", "demo"), forbidden) == []
 
 
 def test_only_main_imports_commands() -> None:

@@ -76,7 +76,7 @@ def test_version() -> None:
 def test_help_lists_every_command() -> None:
     result = aai("--help")
     assert result.exit_code == 0
-    for command in ("db", "diagram", "sync", "users", "serve", "schedule"):
+    for command in ("db", "diagram", "sync", "users", "serve", "schedule", "demo"):
         assert re.search(rf"\b{command}\b", result.stdout)
 
 

@@ -36,6 +36,14 @@ def serve(
             "not a trusted proxy (FORWARDED_ALLOW_IPS: addresses or CIDR ranges).",
         ),
     ] = False,
+    demo: Annotated[
+        bool,
+        typer.Option(
+            "--demo",
+            help="Try everything offline: a local Auth0 on --port + 1, demo.db made afresh "
+            "with demo people, their tokens printed (docs/demo.md).",
+        ),
+    ] = False,
 ) -> None:
     """Serve the portal API (health at /healthz, readiness at /readyz, docs at /docs)."""
     from aai_cli.errors import UsageError
@@ -43,6 +51,10 @@ def serve(
 
     if reload and workers > 1:
         raise UsageError("--reload runs a single process: drop --workers")
+    if demo:
+        from aai_cli.demo.run import start
+
+        start(host=host, port=port)
     settings = get_settings()
     settings.cors_origins()  # refuses '*' before anything starts (exit 6)
     settings.check_start_up()  # production's refusals (exit 6)

@@ -8,10 +8,10 @@ from typing import Any
 
 import pytest
 
+from aai_cli.localauth0.accounts import password_matches
 from tests.api.accounts_world import ADMIN, NEW_PASSWORD
 from tests.api.accounts_world import world as world  # the fixture
 from tests.api.conftest import GALAXY_ADMIN, SUPER_ROLE, TSI_ADMIN
-from tests.fakes.auth0_accounts import password_matches
 from tests.services.accounts.accounts_util import (
     PASSWORD,
     codes,

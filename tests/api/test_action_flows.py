@@ -16,10 +16,10 @@ from fastapi.testclient import TestClient
 from sqlmodel import select
 
 from aai_cli import db
+from aai_cli.localauth0.server import PORTAL_CLIENT_ID
 from aai_cli.models import SessionTokenUse, WelcomeEmail
 from api.app import create_app
 from tests.api.conftest import Api, add_user
-from tests.fakes.auth0_server import PORTAL_CLIENT_ID
 
 MIGRATION = "/me/migration/update-password"
 COMPLETED = "/me/migration/password-changed"

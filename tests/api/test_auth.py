@@ -9,9 +9,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 from fastapi.testclient import TestClient
 
+from aai_cli.localauth0.keys import pooled_key
 from tests.api.conftest import add_user
 from tests.api.tokens_util import hs256_with_public_key
-from tests.fakes.auth0_keys import pooled_key
 
 PROTECTED = ["/me/profile", "/me/platforms", "/me/is-general-admin", "/admin/users"]
 

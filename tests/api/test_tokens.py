@@ -12,9 +12,9 @@ import pytest
 from cryptography.hazmat.primitives import serialization
 
 from aai_cli.errors import Auth0Unavailable
+from aai_cli.localauth0.keys import pooled_key
 from aai_cli.services.auth0.tokens import InvalidToken, JwksCache, TokenVerifier
 from tests.api.tokens_util import alg_none_token, claims, hs256_with_public_key
-from tests.fakes.auth0_keys import pooled_key
 
 AUD = "https://api.example.org"
 ISS = "https://tenant.example.org/"

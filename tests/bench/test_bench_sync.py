@@ -23,8 +23,8 @@ import time
 
 import pytest
 
+from aai_cli.localauth0.runner import spawned
 from aai_cli.serialize import to_data
-from tests.fakes.auth0_runner import spawned
 
 pytestmark = pytest.mark.bench
 SIZES = [int(s) for s in os.environ.get("AAI_BENCH_SYNC_SIZES", "25000,100000").split(",")]

@@ -11,7 +11,7 @@ import time
 import httpx
 import pytest
 
-from tests.fakes.auth0_server import spawned
+from aai_cli.localauth0.server import spawned
 
 pytestmark = pytest.mark.bench
 

@@ -174,8 +174,8 @@ class SilentJwks:
 
 @pytest.mark.timeout(240)
 def test_a_dead_jwks_endpoint_does_not_starve_the_server(tmp_path):
+    from aai_cli.localauth0.keys import pooled_key
     from tests.api.tokens_util import claims
-    from tests.fakes.auth0_keys import pooled_key
 
     audience, issuer = "https://api.example.org", "https://tenant.example.org/"
     jwks = SilentJwks()

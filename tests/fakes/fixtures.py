@@ -1,6 +1,6 @@
 """Pytest fixtures for the local Auth0 server (registered from tests/conftest.py).
 
-- `fake_auth0`: a running `FakeAuth0` (tests/fakes/auth0_server.py), one server per test
+- `fake_auth0`: a running `LocalAuth0` (aai_cli/localauth0/server.py), one server per test
   process, reset (empty tenant, default knobs) before each test.
 - `fresh_gateway`: no Auth0 gateway survives from another test (closed before and after);
   `quick_gateway`: the process's gateway on the local Auth0, retrying quickly (the CLI
@@ -16,17 +16,17 @@ from collections.abc import Iterator
 
 import pytest
 
-from tests.fakes.auth0_server import FakeAuth0
+from aai_cli.localauth0.server import LocalAuth0
 
 
 @pytest.fixture(scope="session")
-def _fake_auth0_server() -> Iterator[FakeAuth0]:
-    with FakeAuth0() as fake:
+def _fake_auth0_server() -> Iterator[LocalAuth0]:
+    with LocalAuth0() as fake:
         yield fake
 
 
 @pytest.fixture
-def fake_auth0(_fake_auth0_server: FakeAuth0) -> Iterator[FakeAuth0]:
+def fake_auth0(_fake_auth0_server: LocalAuth0) -> Iterator[LocalAuth0]:
     """The local Auth0, empty and with default knobs."""
     _fake_auth0_server.reset()
     yield _fake_auth0_server
@@ -34,7 +34,7 @@ def fake_auth0(_fake_auth0_server: FakeAuth0) -> Iterator[FakeAuth0]:
 
 
 @pytest.fixture
-def auth0_env(fake_auth0: FakeAuth0, settings_env) -> FakeAuth0:
+def auth0_env(fake_auth0: LocalAuth0, settings_env) -> LocalAuth0:
     """Settings point at the local Auth0 (AUTH0_* variables set, settings cache cleared)."""
 
     settings_env(**fake_auth0.env(), AUTH0_MAX_RPS="10000")
@@ -51,7 +51,7 @@ def fresh_gateway() -> Iterator[None]:
 
 
 @pytest.fixture
-def quick_gateway(auth0_env: FakeAuth0, fresh_gateway: None):  # type: ignore[no-untyped-def]
+def quick_gateway(auth0_env: LocalAuth0, fresh_gateway: None):  # type: ignore[no-untyped-def]
     from aai_cli.services import auth0
     from aai_cli.services.auth0.transport import RetryPolicy
 

@@ -18,7 +18,7 @@ from urllib.parse import parse_qs, urlparse
 
 import pytest
 
-from tests.fakes.serving import JsonHandler, LocalServer
+from aai_cli.localauth0.serving import JsonHandler, LocalServer
 
 PATH = "/institution/validate"
 

@@ -24,7 +24,7 @@ from urllib.parse import parse_qs
 
 import pytest
 
-from tests.fakes.serving import JsonHandler, LocalServer
+from aai_cli.localauth0.serving import JsonHandler, LocalServer
 
 PATH = "/recaptcha/api/siteverify"
 SECRET = "local-recaptcha-secret"

@@ -7,10 +7,10 @@ from typing import Any
 from sqlalchemy import select
 
 from aai_cli import db
+from aai_cli.localauth0.server import BIOCOMMONS_ROLES
 from aai_cli.models import GroupMembership, MembershipEvent, PlatformMembership, SyncRun, User
 from aai_cli.services import auth0
 from aai_cli.services.auth0.transport import RetryPolicy
-from tests.fakes.auth0_server import BIOCOMMONS_ROLES
 
 GALAXY = "biocommons/platform/galaxy"
 TSI = "biocommons/group/tsi"

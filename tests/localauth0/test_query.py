@@ -1,11 +1,11 @@
-"""The local Auth0's search syntax (tests/fakes/auth0_query.py) and its index-backed paging."""
+"""The local Auth0's search syntax (aai_cli/localauth0/query.py) and its index-backed paging."""
 
 from __future__ import annotations
 
 import pytest
 
-from tests.fakes.auth0_query import QueryError, normalise_date, parse_query
-from tests.fakes.auth0_store import TenantStore
+from aai_cli.localauth0.query import QueryError, normalise_date, parse_query
+from aai_cli.localauth0.store import TenantStore
 
 ADA = {
     "user_id": "auth0|1",

@@ -25,8 +25,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.auth0_http import ApiError, Request, Response, body_error
-from tests.fakes.auth0_store import CONNECTIONS, TenantStore, iso
+from aai_cli.localauth0.messages import ApiError, Request, Response, body_error
+from aai_cli.localauth0.store import CONNECTIONS, TenantStore, iso
 
 _JOB_ID = re.compile(r"^job_[A-Za-z0-9]{16}$")
 _INDEXED = re.compile(r"^(\w+)\[(\d+)\]$")

@@ -3,8 +3,8 @@ Management API does (see docs/auth0.md), so the real auth0-python SDK runs over 
 
 Run it by hand (prints one JSON line with url, client_id, client_secret, domain, audience):
 
-    uv run python -m tests.fakes.auth0_server --port 9000 --users 1000
-    uv run python -m tests.fakes.auth0_server --port 0 --users 100000 --role-members 20000 \
+    uv run python -m aai_cli.localauth0 --port 9000 --users 1000
+    uv run python -m aai_cli.localauth0 --port 0 --users 100000 --role-members 20000 \
         --rate-limit 50 --burst 100
 
 then point the CLI at it: AUTH0_BASE_URL=http://127.0.0.1:9000 AUTH0_DOMAIN=tenant.test
@@ -25,11 +25,11 @@ roles, roles/{id}/users (checkpoint `take`/`from`/`next` and capped offset), use
 jobs/users-exports, jobs/{id}, jobs/verification-email, tickets/password-change,
 users/{id}/sessions and users/{id}/refresh-tokens (DELETE); POST /dbconnections/change_password
 (the Authentication API's password-change email); POST /oauth/token also takes the
-resource-owner password grants (tests/fakes/auth0_accounts.py: passwords stored hashed).
+resource-owner password grants (aai_cli/localauth0/accounts.py: passwords stored hashed).
 Every /api/v2 response carries x-ratelimit-limit/-remaining/-reset; a missing or invalid
 bearer token gets Auth0's 401 body.
 
-Python-side state and knobs of FakeAuth0 (thread-safe): add_user/update_user/delete_user/
+Python-side state and knobs of LocalAuth0 (thread-safe): add_user/update_user/delete_user/
 get_user/users, add_role/update_role/delete_role/role_id, assign_role/remove_role/
 role_members/user_roles, generate_users(n, seed=, social_fraction=), generate_role_members;
 mint_token(...) for the portal API (roles in https://biocommons.org.au/roles),
@@ -48,7 +48,7 @@ Behaviour chosen where Auth0 documents nothing (docs/auth0.md lists these too):
 - GET/POST/DELETE /users/{id}/roles for a missing user: 404 inexistent_user; an unknown role
   id in a body: 404 "The role does not exist.".
 - The database connection requires a username (`require_username`, as BioCommons' does).
-- Export download: see tests/fakes/auth0_jobs.py (JSON only, no Authorization header).
+- Export download: see aai_cli/localauth0/jobs.py (JSON only, no Authorization header).
 - Without `rate_limit(...)` the headers say limit 1000 / remaining 1000 and nothing is refused.
 """
 
@@ -64,24 +64,24 @@ from collections.abc import Callable
 from typing import Any
 from urllib.parse import unquote
 
-from tests.fakes import auth0_roles_api as roles_api
-from tests.fakes import auth0_users_api as users_api
-from tests.fakes.auth0_accounts import Accounts
-from tests.fakes.auth0_holds import HeldAnswer
-from tests.fakes.auth0_http import ApiError, Request, Response, error_body
-from tests.fakes.auth0_jobs import JobBook
-from tests.fakes.auth0_runner import BIOCOMMONS_ROLES, auth0_variables, populate, spawned
-from tests.fakes.auth0_store import TenantStore
-from tests.fakes.auth0_tokens import ROLES_CLAIM, TokenAuthority
-from tests.fakes.auth0_wire import FakeHTTPServer, RequestRecord, TokenBucket, _Handler
-from tests.fakes.serving import LocalServer
+from aai_cli.localauth0 import roles_api, users_api
+from aai_cli.localauth0.accounts import Accounts
+from aai_cli.localauth0.holds import HeldAnswer
+from aai_cli.localauth0.jobs import JobBook
+from aai_cli.localauth0.messages import ApiError, Request, Response, error_body
+from aai_cli.localauth0.oidc import OidcProvider, cors_headers
+from aai_cli.localauth0.runner import BIOCOMMONS_ROLES, auth0_variables, populate, spawned
+from aai_cli.localauth0.serving import LocalServer
+from aai_cli.localauth0.store import TenantStore
+from aai_cli.localauth0.tokens import ROLES_CLAIM
+from aai_cli.localauth0.wire import FakeHTTPServer, RequestRecord, TokenBucket, _Handler
 
 __all__ = [
     "BIOCOMMONS_ROLES",
     "GALAXY_CLIENT_ID",
     "PORTAL_CLIENT_ID",
     "ROLES_CLAIM",
-    "FakeAuth0",
+    "LocalAuth0",
     "RequestRecord",
     "populate",
     "spawned",
@@ -101,8 +101,8 @@ def _job_knob(name: str) -> Any:
     )
 
 
-class FakeAuth0(LocalServer, TokenAuthority):
-    """The local Auth0. `start()` (or `with FakeAuth0() as fake:`) serves it on an
+class LocalAuth0(LocalServer, OidcProvider):
+    """The local Auth0. `start()` (or `with LocalAuth0() as fake:`) serves it on an
     ephemeral port; the methods below change its state directly and are thread-safe."""
 
     def __init__(
@@ -126,7 +126,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
 
     # --- lifecycle -----------------------------------------------------------------
 
-    def start(self) -> FakeAuth0:
+    def start(self) -> LocalAuth0:
         server = FakeHTTPServer(("127.0.0.1", self._port), _Handler)
         server.fake = self  # type: ignore[attr-defined]
         return self._serve(server, poll_interval=0.05)
@@ -134,10 +134,6 @@ class FakeAuth0(LocalServer, TokenAuthority):
     @property
     def url(self) -> str:
         return self.origin
-
-    @property
-    def issuer(self) -> str:
-        return f"{self.url}/"
 
     def env(self) -> dict[str, str]:
         """The AUTH0_* variables pointing our settings at this server."""
@@ -167,6 +163,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
         self._fail_plan: list[tuple[str, int]] = []
         self._bucket: TokenBucket | None = None
         self._reset_tokens()
+        self._reset_oidc()
         self._log_lock = threading.Lock()
         for held in getattr(self, "_holds", []):
             held.release()
@@ -189,7 +186,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
 
     def hold(self, method: str, path: str, *, timeout_s: float = 60.0) -> HeldAnswer:
         """Requests of `method` whose path fully matches the regular expression `path` wait
-        unanswered until the returned hold is released (tests/fakes/auth0_holds.py)."""
+        unanswered until the returned hold is released (aai_cli/localauth0/holds.py)."""
         held = HeldAnswer(method, path, timeout_s=timeout_s)
         with self._log_lock:
             self._holds.append(held)
@@ -345,7 +342,16 @@ class FakeAuth0(LocalServer, TokenAuthority):
             ("POST", r"/oauth/token", self._token),
             ("POST", r"/dbconnections/change_password", self.accounts_change_password),
             ("GET", r"/\.well-known/jwks\.json", lambda r: Response(200, self.jwks())),
-            ("GET", r"/\.well-known/openid-configuration", lambda r: Response(200, self._oidc())),
+            (
+                "GET",
+                r"/\.well-known/openid-configuration",
+                lambda r: Response(200, self.discovery()),
+            ),
+            ("GET", r"/authorize", self.authorize_page),
+            ("POST", r"/authorize", self.authorize_pick),
+            ("GET", r"/userinfo", self.userinfo),
+            ("POST", r"/userinfo", self.userinfo),
+            ("GET", r"/v2/logout", self.logout),
             ("GET", r"/__exports__/(?P<id>[^/]+)/[^/]+", lambda r: self.jobs.download(r)),
             ("GET", r"/__fake__/stats", lambda r: Response(200, self.stats())),
         ]
@@ -367,7 +373,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
         return self.accounts.change_password_email(req)
 
     def _password_token(self, body: dict[str, Any]) -> Response:
-        """The resource-owner password grants (tests/fakes/auth0_accounts.py)."""
+        """The resource-owner password grants (aai_cli/localauth0/accounts.py)."""
         if (
             body.get("client_id") != self.client_id
             or body.get("client_secret") != self.client_secret
@@ -377,7 +383,7 @@ class FakeAuth0(LocalServer, TokenAuthority):
         if user_id is None:
             return Response(status, error)
         audience = body.get("audience") or self.api_audience
-        token = self.mint_token(user_id, audience=audience)
+        token = self.user_token(user_id, audience=audience, scope=str(body.get("scope") or ""))
         return Response(
             200,
             {
@@ -417,7 +423,9 @@ class FakeAuth0(LocalServer, TokenAuthority):
         for held in [h for h in self._holds if h.matches(req.method, req.path)]:
             held.wait_here()
         is_api = req.path.startswith("/api/v2/")
-        headers: dict[str, str] = {}
+        headers: dict[str, str] = {} if is_api else cors_headers(req)
+        if req.method == "OPTIONS" and not is_api:  # a browser's CORS preflight
+            return self._finish(req, Response(204), headers)
         response: Response | None
         if is_api:
             allowed, headers = self._rate_headers()
@@ -486,9 +494,3 @@ class FakeAuth0(LocalServer, TokenAuthority):
         if path_known:
             raise ApiError(405, "Method Not Allowed")
         raise ApiError(404, "Not Found")
-
-
-if __name__ == "__main__":
-    from tests.fakes.auth0_runner import main
-
-    main()

@@ -12,7 +12,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, NamedTuple
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fakes.auth0_http import Request
+from aai_cli.localauth0.messages import Request
 
 
 class RequestRecord(NamedTuple):
@@ -83,7 +83,7 @@ class _Handler(BaseHTTPRequestHandler):
         lines.extend(f"{k}: {v}" for k, v in headers.items())
         self.wfile.write(("\r\n".join(lines) + "\r\n\r\n").encode("latin-1") + payload)
 
-    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = _serve
+    do_GET = do_POST = do_PATCH = do_DELETE = do_PUT = do_OPTIONS = _serve
 
 
 def _reason(status: int) -> str:

@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from itertools import islice
 from typing import Any
 
-from tests.fakes.auth0_query import DATE_FIELDS, Node, Range, Term, index_hint
+from aai_cli.localauth0.query import DATE_FIELDS, Node, Range, Term, index_hint
 
 DB_CONNECTION = "Username-Password-Authentication"
 SOCIAL_CONNECTION = "google-oauth2"
@@ -317,7 +317,11 @@ class TenantStore:
         with self.lock:
             if any(r["name"] == name for r in self.roles.values()):
                 raise Conflict("Role already exists.")
-            role = {"id": self.random_id("rol_"), "name": name, "description": description}
+            role: dict[str, Any] = {
+                "id": self.random_id("rol_"),
+                "name": name,
+                "description": description,
+            }
             self.roles[role["id"]] = role
             self.role_members[role["id"]] = set()
             return role

@@ -9,7 +9,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from tests.fakes.auth0_http import (
+from aai_cli.localauth0.messages import (
     ApiError,
     Request,
     Response,
@@ -19,7 +19,7 @@ from tests.fakes.auth0_http import (
     role_not_found,
     user_not_found,
 )
-from tests.fakes.auth0_store import TenantStore, iso
+from aai_cli.localauth0.store import TenantStore, iso
 
 OFFSET_CAP = 1000
 _PER_PAGE = "Number of results per page. Defaults to 50."

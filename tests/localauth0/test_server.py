@@ -14,19 +14,19 @@ import pytest
 from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError
 
-from tests.fakes.auth0_server import FakeAuth0, populate, spawned
+from aai_cli.localauth0.server import LocalAuth0, populate, spawned
 
 DB = "Username-Password-Authentication"
 
 
 @pytest.fixture
-def client(fake_auth0: FakeAuth0) -> Auth0:
+def client(fake_auth0: LocalAuth0) -> Auth0:
     token = fake_auth0.management_token()
     return Auth0(base_url=f"{fake_auth0.url}/api/v2", token=lambda: token, max_retries=0)
 
 
 @pytest.fixture
-def http(fake_auth0: FakeAuth0):  # type: ignore[no-untyped-def]
+def http(fake_auth0: LocalAuth0):  # type: ignore[no-untyped-def]
     headers = {"Authorization": f"Bearer {fake_auth0.management_token()}"}
     with httpx.Client(base_url=fake_auth0.url, headers=headers) as c:
         yield c

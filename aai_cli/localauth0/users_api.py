@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from tests.fakes.auth0_http import (
+from aai_cli.localauth0.messages import (
     ApiError,
     Request,
     Response,
@@ -15,8 +15,8 @@ from tests.fakes.auth0_http import (
     projector,
     user_not_found,
 )
-from tests.fakes.auth0_query import QueryError, parse_query
-from tests.fakes.auth0_store import CONNECTIONS, TenantStore
+from aai_cli.localauth0.query import QueryError, parse_query
+from aai_cli.localauth0.store import CONNECTIONS, TenantStore
 
 PAGING_CAP = 1000
 PAGING_MESSAGE = (

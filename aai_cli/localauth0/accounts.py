@@ -32,8 +32,8 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests.fakes.auth0_http import ApiError, Request, Response, body_error, user_not_found
-from tests.fakes.auth0_store import CONNECTIONS, DB_CONNECTION, TenantStore
+from aai_cli.localauth0.messages import ApiError, Request, Response, body_error, user_not_found
+from aai_cli.localauth0.store import CONNECTIONS, DB_CONNECTION, TenantStore
 
 CHANGE_PASSWORD_SENT = "We've just sent you an email to reset your password."
 PASSWORD_GRANTS = frozenset({"password", "http://auth0.com/oauth/grant-type/password-realm"})
@@ -116,7 +116,9 @@ class Accounts:
     def change_password_email(self, req: Request) -> Response:
         """POST /dbconnections/change_password: Auth0 emails a password-change link."""
         body = req.json()
-        fields = {k: body.get(k) if isinstance(body, dict) else None for k in _CHANGE_FIELDS}
+        fields: dict[str, Any] = {
+            k: body.get(k) if isinstance(body, dict) else None for k in _CHANGE_FIELDS
+        }
         missing = [k for k, v in fields.items() if not isinstance(v, str) or not v]
         if missing:
             return _auth_error(f"missing {missing[0]}")

@@ -1,5 +1,5 @@
-"""Running the local Auth0 by hand or in a child process: `python -m tests.fakes.auth0_server`
-(see the docstring of tests/fakes/auth0_server.py), `populate()` and `spawned()`."""
+"""Running the local Auth0 by hand or in a child process: `python -m aai_cli.localauth0`
+(see the docstring of aai_cli/localauth0/server.py), `populate()` and `spawned()`."""
 
 from __future__ import annotations
 
@@ -26,7 +26,7 @@ def main(argv: list[str] | None = None) -> None:
     import argparse
 
     parser = argparse.ArgumentParser(
-        prog="python -m tests.fakes.auth0_server", description=__doc__.split("\n")[0]
+        prog="python -m aai_cli.localauth0", description=__doc__.split("\n")[0]
     )
     parser.add_argument("--port", type=int, default=9000, help="0 picks a free port")
     parser.add_argument("--users", type=int, default=1000)
@@ -43,9 +43,9 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--client-id", default="fake-client-id")
     parser.add_argument("--client-secret", default="fake-client-secret-of-the-local-tenant")
     args = parser.parse_args(argv)
-    from tests.fakes.auth0_server import FakeAuth0
+    from aai_cli.localauth0.server import LocalAuth0
 
-    fake = FakeAuth0(
+    fake = LocalAuth0(
         port=args.port,
         domain=args.domain,
         client_id=args.client_id,
@@ -149,7 +149,7 @@ def spawned(*args: str, users: int = 1000, timeout_s: float = 600) -> Iterator[S
     """The by-hand server in a child process (its memory and CPU stay out of the caller's
     measurements: use this for benchmarks). Extra `args` are CLI flags, e.g.
     `spawned("--role-members", "20000", users=100_000)`."""
-    command = [sys.executable, "-m", "tests.fakes.auth0_server", "--port", "0"]
+    command = [sys.executable, "-m", "aai_cli.localauth0", "--port", "0"]
     process = subprocess.Popen(
         [*command, "--users", str(users), *args], stdout=subprocess.PIPE, text=True
     )

@@ -1,5 +1,6 @@
-"""A local HTTP server on 127.0.0.1 answered by a daemon thread: the base of the fakes
-(the local Auth0, the institution check). `start()` or `with Fake() as fake:`."""
+"""A local HTTP server on 127.0.0.1 answered by a daemon thread: the base of the local Auth0
+and of the tests' other local services (institution check, reCAPTCHA verify), with
+`JsonHandler` for those that answer JSON. `start()` or `with Server() as server:`."""
 
 from __future__ import annotations
 

@@ -1,6 +1,6 @@
 """Keys and tokens of the local Auth0: the JWKS and discovery documents, the client-credentials
 token endpoint, Management API bearer checks, and minting of access tokens for the portal API.
-A mixin of FakeAuth0 (which provides url, issuer, domain, client_id/secret, api_audience)."""
+A mixin of LocalAuth0 (which provides url, issuer, domain, client_id/secret, api_audience)."""
 
 from __future__ import annotations
 
@@ -12,9 +12,9 @@ from typing import Any
 
 import jwt
 
-from tests.fakes.auth0_accounts import PASSWORD_GRANTS
-from tests.fakes.auth0_http import ApiError, Request, Response
-from tests.fakes.auth0_keys import SigningKey, pooled_key, verify
+from aai_cli.localauth0.accounts import PASSWORD_GRANTS
+from aai_cli.localauth0.keys import SigningKey, pooled_key, verify
+from aai_cli.localauth0.messages import ApiError, Request, Response
 
 ROLES_CLAIM = "https://biocommons.org.au/roles"
 MANAGEMENT_SCOPE = (
@@ -24,8 +24,6 @@ MANAGEMENT_SCOPE = (
 
 
 class TokenAuthority:
-    url: str
-    issuer: str
     domain: str
     client_id: str
     client_secret: str
@@ -33,11 +31,19 @@ class TokenAuthority:
     token_expires_in: int
 
     @property
+    def url(self) -> str:
+        raise NotImplementedError  # LocalAuth0: where it listens
+
+    @property
+    def issuer(self) -> str:
+        return f"{self.url}/"
+
+    @property
     def management_audiences(self) -> set[str]:
         return {f"https://{self.domain}/api/v2/", f"{self.url}/api/v2/"}
 
     def _password_token(self, body: dict[str, Any]) -> Response:
-        raise NotImplementedError  # FakeAuth0 answers the password grants
+        raise NotImplementedError  # LocalAuth0 answers the password grants
 
     def _reset_tokens(self) -> None:
         self._keys = [pooled_key(0)]
@@ -101,7 +107,7 @@ class TokenAuthority:
         if alg == "RS256":
             return signer.sign(claims, headers=all_headers)
         if alg == "none":
-            return jwt.encode(claims, None, algorithm="none", headers=all_headers)
+            return jwt.encode(claims, "", algorithm="none", headers=all_headers)
         return jwt.encode(claims, self.client_secret, algorithm=alg, headers=all_headers)
 
     def action_session_token(
@@ -133,7 +139,7 @@ class TokenAuthority:
             else:
                 payload[name] = value
         if alg == "none":
-            return jwt.encode(payload, None, algorithm="none")
+            return jwt.encode(payload, "", algorithm="none")
         return jwt.encode(payload, secret or self.client_secret, algorithm=alg)
 
     def management_token(
@@ -141,7 +147,7 @@ class TokenAuthority:
     ) -> str:
         """A Management API token as POST /oauth/token would return it."""
         now = int(time.time())
-        claims = {
+        claims: dict[str, Any] = {
             "iss": self.issuer,
             "sub": f"{self.client_id}@clients",
             "aud": audience or f"https://{self.domain}/api/v2/",
@@ -231,29 +237,6 @@ class TokenAuthority:
                 "token_type": "Bearer",
             },
         )
-
-    def _oidc(self) -> dict[str, Any]:
-        return {
-            "issuer": self.issuer,
-            "authorization_endpoint": f"{self.url}/authorize",
-            "token_endpoint": f"{self.url}/oauth/token",
-            "userinfo_endpoint": f"{self.url}/userinfo",
-            "jwks_uri": f"{self.url}/.well-known/jwks.json",
-            "response_types_supported": ["code", "token", "id_token", "code id_token"],
-            "subject_types_supported": ["public"],
-            "id_token_signing_alg_values_supported": ["HS256", "RS256", "PS256"],
-            "scopes_supported": ["openid", "profile", "email", "offline_access"],
-            "claims_supported": [
-                "aud",
-                "email",
-                "email_verified",
-                "exp",
-                "iat",
-                "iss",
-                "name",
-                "sub",
-            ],
-        }
 
 
 def _unauthorized(message: str) -> ApiError:

@@ -1,4 +1,4 @@
-"""The local Auth0's account endpoints (tests/fakes/auth0_accounts.py) through the real
+"""The local Auth0's account endpoints (aai_cli/localauth0/accounts.py) through the real
 auth0-python SDK, and plain httpx for the token endpoint: PATCH rules, hashed passwords and
 the password grant, password-change tickets, session and refresh-token revocation."""
 
@@ -11,14 +11,14 @@ import pytest
 from auth0.management import Auth0
 from auth0.management.core.api_error import ApiError
 
-from tests.fakes.auth0_server import FakeAuth0
+from aai_cli.localauth0.server import LocalAuth0
 
 DB = "Username-Password-Authentication"
 REALM = "http://auth0.com/oauth/grant-type/password-realm"
 
 
 @pytest.fixture
-def client(fake_auth0: FakeAuth0) -> Auth0:
+def client(fake_auth0: LocalAuth0) -> Auth0:
     token = fake_auth0.management_token()
     return Auth0(base_url=f"{fake_auth0.url}/api/v2", token=lambda: token, max_retries=0)
 
@@ -29,7 +29,7 @@ def error_of(call) -> ApiError:  # type: ignore[no-untyped-def]
     return info.value
 
 
-def grant(fake: FakeAuth0, username: str, password: str, **extra: str) -> httpx.Response:
+def grant(fake: LocalAuth0, username: str, password: str, **extra: str) -> httpx.Response:
     body = {
         "grant_type": REALM,
         "client_id": fake.client_id,
