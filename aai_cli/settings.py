@@ -271,6 +271,7 @@ class Settings(BaseSettings):
     def check_start_up(self) -> None:
         """What a server refuses to start with (ConfigError, exit 6): `CORS_ALLOWED_ORIGINS=*`
         anywhere, and in production every problem of `production_problems`."""
+        self.cors_origins()
         problems = self.production_problems()
         if problems:
             raise ConfigError(

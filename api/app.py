@@ -30,8 +30,8 @@ access_log = logging.getLogger("aai.access")
 
 def create_app(settings: Settings | None = None) -> FastAPI:
     settings = settings or get_settings()
-    origins = settings.cors_origins()
     settings.check_start_up()
+    origins = settings.cors_origins()
     if recaptcha.skipped(settings):
         log.warning("RECAPTCHA_DISABLED: registration and the resend run without a bot check")
     if not settings.sbp_registration_on:

@@ -108,6 +108,14 @@ async def get_user_source(request: Request) -> profile.UserSource | None:
 UserSourceDep = Annotated[profile.UserSource | None, Depends(get_user_source)]
 
 
+def required_gateway(source: Any) -> Any:
+    """The Auth0 gateway, or 503 when the Management API is not configured (called where
+    a route needs Auth0, after the checks that come first)."""
+    if source is None:
+        raise ServiceUnavailable("the Auth0 Management API is not set up")
+    return source
+
+
 def end_transaction(session: Session) -> None:
     """End the request's transaction before a call to Auth0 or another service, so that
     no transaction (nor SQLite's write lock) is held across it. Called after reads only;

@@ -142,7 +142,7 @@ SERVICE_DEPENDENCIES = {
     "access": {"auth0", "directory", "email", "leases", "schema", "upstream"},
     "sync": {"access", "auth0", "bulk"},
     "accounts": {"access", "auth0", "directory", "email"},
-    "actions": {"auth0", "email"},
+    "actions": {"access", "auth0", "email"},
     "scheduler": {"accounts", "actions", "access", "auth0", "email", "ratelimits", "sync"},
     "followups": {"access", "auth0", "email"},
     "bulk": set(),

@@ -56,8 +56,7 @@ def serve(
 
         start(host=host, port=port)
     settings = get_settings()
-    settings.cors_origins()  # refuses '*' before anything starts (exit 6)
-    settings.check_start_up()  # production's refusals (exit 6)
+    settings.check_start_up()  # CORS '*', production's refusals: exit 6 before anything starts
     trusted_proxies = settings.trusted_proxies() if proxy_headers else None  # '*': exit 6
     prepare_database(settings)
 

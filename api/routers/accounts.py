@@ -18,7 +18,7 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Path
 from pydantic import BaseModel, ConfigDict, Field
 from sqlmodel import Session
 
-from aai_cli.errors import NotFound, ServiceUnavailable
+from aai_cli.errors import NotFound
 from aai_cli.models import User
 from aai_cli.services import accounts
 from aai_cli.services.access import scopes
@@ -30,6 +30,7 @@ from api.deps import (
     SessionDep,
     UserSourceDep,
     end_transaction,
+    required_gateway,
 )
 from api.followup import schedule_after_commit
 
@@ -105,10 +106,9 @@ class Acting:
 def _acting(
     session: Session, source: Any, background: BackgroundTasks, *, user_id: str, actor: str
 ) -> Acting:
-    if source is None:
-        raise ServiceUnavailable("the Auth0 Management API is not set up")
+    gateway = required_gateway(source)
     end_transaction(session)
-    return Acting(user_id, actor, source, background)
+    return Acting(user_id, actor, gateway, background)
 
 
 def get_self(

@@ -16,10 +16,9 @@ from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import RedirectResponse
 from pydantic import BaseModel, Field, field_validator
 
-from aai_cli.errors import InvalidInput, ServiceUnavailable
 from aai_cli.services import actions, recaptcha
 from api import followup
-from api.deps import SettingsDep, UserSourceDep
+from api.deps import SettingsDep, UserSourceDep, required_gateway
 from api.ratelimit import RateLimit
 
 router = APIRouter(tags=["auth0 actions"])
@@ -65,12 +64,6 @@ _TOKEN_ERRORS: dict[int | str, dict[str, Any]] = {
 WELCOME_ANSWER = "If a verified account uses this address, it has been sent its welcome email."
 
 
-def _gateway(source: Any) -> Any:
-    if source is None:
-        raise ServiceUnavailable("Auth0 is not configured (set the AUTH0_* variables)")
-    return source
-
-
 @router.post(
     "/me/migration/update-password",
     response_model=Message,
@@ -83,7 +76,7 @@ def update_password(
     """Step 1 of the legacy password migration: Auth0 emails the person of the Action's
     session token (`sub`, `email`) a link to set a new password, for `client_id`."""
     actions.start_password_migration(
-        body.session_token, body.client_id, gateway=_gateway(source), settings=settings
+        body.session_token, body.client_id, gateway=required_gateway(source), settings=settings
     )
     return Message(message="Password change initiated successfully")
 
@@ -105,7 +98,7 @@ def password_changed(
     """Step 2, reached by the browser from Auth0: clears `user_needs_migration`, queues the
     welcome email (once per person) and resumes the login at Auth0's `/continue`."""
     done = actions.complete_password_migration(
-        session_token, state, gateway=_gateway(source), settings=settings
+        session_token, state, gateway=required_gateway(source), settings=settings
     )
     followup.schedule_after_commit(background, [], deliver_emails=done.welcome_queued)
     return RedirectResponse(done.continue_url, status_code=307)
@@ -129,7 +122,7 @@ def resend_verification(
     recaptcha.check(body.recaptcha_token, settings=settings)
     checked = actions.check_resend_token(body.session_token, settings)
     resend_user_limit.check(request, checked.user_id)
-    actions.resend_verification_email(checked, gateway=_gateway(source))
+    actions.resend_verification_email(checked, gateway=required_gateway(source))
     return Message(message="Verification email sent successfully")
 
 
@@ -149,9 +142,6 @@ def send_welcome_email(
     """The welcome email for a verified address (the portal's email-verified page). The
     answer is the same whether or not an email went: only a verified Auth0 account of the
     address gets one, and only once."""
-    try:
-        queued = actions.send_welcome(body.email, gateway=_gateway(source))
-    except InvalidInput:
-        raise InvalidInput("email: not an email address") from None
+    queued = actions.send_welcome(body.email, gateway=required_gateway(source))
     followup.schedule_after_commit(background, [], deliver_emails=queued)
     return Message(message=WELCOME_ANSWER)

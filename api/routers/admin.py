@@ -15,12 +15,19 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
 
-from aai_cli.errors import Auth0Error, NotFound, ServiceUnavailable
+from aai_cli.errors import Auth0Error, NotFound
 from aai_cli.models import TARGET_TABLES, Kind, Target
 from aai_cli.services import accounts, directory
 from aai_cli.services.access import scopes
 from aai_cli.services.access.memberships import MAX_REASON_LENGTH, transition
-from api.deps import AdminDep, CallerDep, SessionDep, UserSourceDep, end_transaction
+from api.deps import (
+    AdminDep,
+    CallerDep,
+    SessionDep,
+    UserSourceDep,
+    end_transaction,
+    required_gateway,
+)
 from api.followup import after_decision, decision_response
 from api.routers import admin_schemas as shapes
 from api.routers.admin_schemas import Status
@@ -212,9 +219,7 @@ def _management(session: SessionDep, source: Any) -> Any:
     403 first, then 503 when the Management API is not configured); the request's read
     transaction ends first, so none is held while Auth0 answers."""
     end_transaction(session)
-    if source is None:
-        raise ServiceUnavailable("the Auth0 Management API is not set up")
-    return source
+    return required_gateway(source)
 
 
 def _not_in_auth0(user_id: str) -> NotFound:

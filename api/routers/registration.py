@@ -12,12 +12,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, BackgroundTasks, Depends, Response
 from pydantic import BaseModel, Field
 
-from aai_cli.errors import AaiError, NotFound, ServiceUnavailable
+from aai_cli.errors import AaiError, NotFound
 from aai_cli.services import recaptcha
 from aai_cli.services.access import registration
 from aai_cli.settings import get_settings
 from api import followup
-from api.deps import UserSourceDep
+from api.deps import UserSourceDep, required_gateway
 from api.ratelimit import RateLimit
 
 router = APIRouter(tags=["registration"])
@@ -117,10 +117,9 @@ def _register(
     background: BackgroundTasks,
 ) -> Registered:
     recaptcha.check(body.recaptcha_token)
-    if source is None:
-        raise ServiceUnavailable("registration is unavailable: Auth0 is not configured")
+    gateway = required_gateway(source)
     try:
-        outcome = registration.register(form, gateway=source)
+        outcome = registration.register(form, gateway=gateway)
     except AaiError as exc:
         # The portal reads `message` only from bodies that also carry `field_errors`.
         if getattr(exc, "field_errors", None) is None:

@@ -87,13 +87,16 @@ def complete_password_migration(
     token = _migration_token(session_token, settings)
     user_id = token.text("sub")
 
-    def clear_flag() -> Any:
-        gateway.update_user(user_id, app_metadata={MIGRATION_FLAG: False})
-        return gateway.get_user(user_id)
-
-    person = _spent_while(token, "migration-complete", user_id, clear_flag, url=url)
+    person = _spent_while(
+        token,
+        "migration-complete",
+        user_id,
+        # the PATCH answers with the whole user (an unknown one is NotFound)
+        lambda: gateway.update_user(user_id, app_metadata={MIGRATION_FLAG: False}),
+        url=url,
+    )
     queued = False
-    if person is not None and person.email:
+    if person.email:
         with session_scope(url) as session:
             queued = queue_welcome(session, user_id=user_id, email=person.email, name=person.name)
     return Completion(continue_url=target, welcome_queued=queued)

@@ -18,6 +18,7 @@ from sqlmodel import Session, col, select
 from aai_cli.db import session_scope
 from aai_cli.errors import InvalidInput
 from aai_cli.models import User, WelcomeEmail
+from aai_cli.services.access.registration_rules import email_error
 from aai_cli.services.email import delivery
 
 MAX_EMAIL_LENGTH = 320
@@ -31,9 +32,8 @@ class Directory(Protocol):
 
 def normalise_address(email: str) -> str:
     address = email.strip().lower()
-    local, _, domain = address.partition("@")
-    if not local or "." not in domain or len(address) > MAX_EMAIL_LENGTH or " " in address:
-        raise InvalidInput("not an email address")
+    if len(address) > MAX_EMAIL_LENGTH or email_error(address):
+        raise InvalidInput("email: not an email address")
     return address
 
 
