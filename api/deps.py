@@ -124,6 +124,14 @@ def end_transaction(session: Session) -> None:
     session.commit()
 
 
+def gateway_for_call(session: Session, source: Any) -> Any:
+    """The Auth0 gateway for a call about to be made, asked for once the request's checks
+    have passed: 503 when the Management API is not configured; the request's read
+    transaction ends first (`end_transaction`)."""
+    end_transaction(session)
+    return required_gateway(source)
+
+
 def load_me(session: Session, user_id: str, source: profile.UserSource | None) -> User:
     """The caller's row (soft-deleted too: reads may stay). On first sight it is created
     from Auth0: the request's transaction ends first and the row is written in a short one

@@ -13,7 +13,14 @@ from aai_cli.models.access import (
 )
 from aai_cli.models.accounts import EmailChangeCode, IdentityEvent, identity_event_row
 from aai_cli.models.actions import SessionTokenUse, WelcomeEmail
-from aai_cli.models.base import MEMBERSHIP_STATUSES, NAMING_CONVENTION, SQLModel, table_of
+from aai_cli.models.base import (
+    MEMBERSHIP_STATUSES,
+    NAMING_CONVENTION,
+    REGISTRATION_ACTOR,
+    SYNC_ACTOR,
+    SQLModel,
+    table_of,
+)
 from aai_cli.models.catalog import (
     GROUP_PREFIX,
     Group,
@@ -36,6 +43,8 @@ __all__ = [
     "GROUP_PREFIX",
     "MEMBERSHIP_STATUSES",
     "NAMING_CONVENTION",
+    "REGISTRATION_ACTOR",
+    "SYNC_ACTOR",
     "TARGET_TABLES",
     "EmailChangeCode",
     "EmailMessage",

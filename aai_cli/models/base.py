@@ -22,6 +22,9 @@ NAMING_CONVENTION = {
 SQLModel.metadata.naming_convention = NAMING_CONVENTION
 
 MEMBERSHIP_STATUSES = ("pending", "approved", "rejected", "revoked")
+# The actors (events' `actor`, memberships' `decided_by`) of changes no person made.
+SYNC_ACTOR = "system:sync"
+REGISTRATION_ACTOR = "system:registration"
 
 
 def in_check(column: str, values: tuple[str, ...]) -> str:

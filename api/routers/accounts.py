@@ -30,14 +30,14 @@ from api.deps import (
     SessionDep,
     UserSourceDep,
     end_transaction,
-    required_gateway,
+    gateway_for_call,
 )
 from api.followup import schedule_after_commit
+from api.routers import Item
 
 me_router = APIRouter(prefix="/me/profile", tags=["me"])
 admin_router = APIRouter(prefix="/admin/users", tags=["admin"])
 
-Item = dict[str, Any]
 UserId = Annotated[str, Path(min_length=1, max_length=255)]
 # Generous bounds: the services apply the contract's rules and name the field at fault.
 Text = Annotated[str, Field(max_length=1024)]
@@ -106,9 +106,7 @@ class Acting:
 def _acting(
     session: Session, source: Any, background: BackgroundTasks, *, user_id: str, actor: str
 ) -> Acting:
-    gateway = required_gateway(source)
-    end_transaction(session)
-    return Acting(user_id, actor, gateway, background)
+    return Acting(user_id, actor, gateway_for_call(session, source), background)
 
 
 def get_self(

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Path, Query
 from pydantic import BaseModel, ConfigDict, Field
@@ -25,16 +25,15 @@ from api.deps import (
     CallerDep,
     SessionDep,
     UserSourceDep,
-    end_transaction,
-    required_gateway,
+    gateway_for_call,
 )
 from api.followup import after_decision, decision_response
+from api.routers import Item
 from api.routers import admin_schemas as shapes
 from api.routers.admin_schemas import Status
 
 router = APIRouter(prefix="/admin", tags=["admin"])
 
-Item = dict[str, Any]
 SORT_PATTERN = r"^-?[a-z_]{1,32}$"
 UserId = Annotated[str, Path(min_length=1, max_length=255)]
 Page = Annotated[int, Query(ge=1, le=1_000_000, description="1-based")]
@@ -182,7 +181,7 @@ def get_user(record: ManagedDep) -> Item:
 )
 def get_user_details(record: ManagedDep, session: SessionDep, source: UserSourceDep) -> Item:
     events = [accounts.event_dict(e) for e in accounts.list_identity_history(session, record.id)]
-    remote = _management(session, source).get_user(record.id)
+    remote = gateway_for_call(session, source).get_user(record.id)
     if remote is None:
         raise _not_in_auth0(record.id)
     return {**shapes.details(remote, record), "identity_history": events}
@@ -206,20 +205,12 @@ def get_user_history(record: ManagedDep, who: AdminDep, session: SessionDep) -> 
 )
 def resend_verification(record: ManagedDep, session: SessionDep, source: UserSourceDep) -> Item:
     try:
-        job = _management(session, source).send_verification_email(record.id)
+        job = gateway_for_call(session, source).send_verification_email(record.id)
     except Auth0Error as exc:
         if exc.status_code == 404:
             raise _not_in_auth0(record.id) from None
         raise
     return {"message": "Verification email resent.", "job": job}
-
-
-def _management(session: SessionDep, source: Any) -> Any:
-    """The Auth0 gateway, asked for only once the user is known to be managed (a 404 or
-    403 first, then 503 when the Management API is not configured); the request's read
-    transaction ends first, so none is held while Auth0 answers."""
-    end_transaction(session)
-    return required_gateway(source)
 
 
 def _not_in_auth0(user_id: str) -> NotFound:

@@ -10,6 +10,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, Field
 
 from aai_cli.services.access.profile import PORTAL_PLATFORMS
+from aai_cli.services.auth0.models import Auth0User
 from aai_cli.services.directory.query import UserRecord
 
 Status = Literal["pending", "approved", "rejected", "revoked"]
@@ -76,27 +77,9 @@ class IdentityChange(BaseModel):
     created_at: datetime
 
 
-class AdminUserDetails(BaseModel):
+class AdminUserDetails(Auth0User):
     """Auth0's user (read live) with all of the user's memberships from the database."""
 
-    user_id: str
-    name: str | None
-    picture: str | None
-    username: str | None
-    email: str | None
-    email_verified: bool
-    created_at: datetime | None
-    last_login: datetime | None
-    updated_at: datetime | None
-    given_name: str | None = None
-    family_name: str | None = None
-    nickname: str | None = None
-    identities: list[dict[str, Any]] = Field(default_factory=list)
-    app_metadata: dict[str, Any] = Field(default_factory=dict)
-    user_metadata: dict[str, Any] = Field(default_factory=dict)
-    last_ip: str | None = None
-    logins_count: int | None = None
-    blocked: bool = False
     platform_memberships: list[AdminPlatformMembership]
     group_memberships: list[AdminGroupMembership]
     identity_history: list[IdentityChange] = Field(
@@ -191,21 +174,11 @@ def admin_user(record: UserRecord) -> dict[str, Any]:
     return {**list_item(record), **{name: getattr(record, name) for name in extra}}
 
 
-AUTH0_DETAIL_FIELDS = tuple(
-    name
-    for name in AdminUserDetails.model_fields
-    if name not in ("platform_memberships", "group_memberships")
-)
-
-
-def details(remote: Any, record: UserRecord) -> dict[str, Any]:
-    """Auth0's fields as Auth0 has them; an absent collection or flag takes the
-    model's default."""
-    data = {name: getattr(remote, name, None) for name in AUTH0_DETAIL_FIELDS}
-    for name in ("identities", "app_metadata", "user_metadata", "blocked"):
-        if data[name] is None:
-            del data[name]
-    data["user_id"] = record.id
-    data["platform_memberships"] = platform_memberships(record, portal_only=True)
-    data["group_memberships"] = group_memberships(record)
-    return data
+def details(remote: Auth0User, record: UserRecord) -> dict[str, Any]:
+    """Auth0's fields as Auth0 has them (an absent collection or flag as its default)."""
+    return {
+        **remote.model_dump(),
+        "user_id": record.id,
+        "platform_memberships": platform_memberships(record, portal_only=True),
+        "group_memberships": group_memberships(record),
+    }

@@ -17,20 +17,11 @@ from aai_cli.models import Group, Kind, Platform, Target, User
 from aai_cli.services.access import institutions, profile, scopes
 from aai_cli.services.access.catalog import GROUP_ID_PATTERN
 from aai_cli.services.access.memberships import MAX_REASON_LENGTH
-from api.deps import (
-    ActiveMeDep,
-    AdministeredDep,
-    CallerDep,
-    SessionDep,
-    UserSourceDep,
-    end_transaction,
-    load_me,
-)
+from api import deps
 from api.followup import after_decision, after_decisions, decision_response
+from api.routers import Item
 
 router = APIRouter(prefix="/me", tags=["me"])
-
-Item = dict[str, Any]
 
 
 class RequestBody(BaseModel):
@@ -86,9 +77,11 @@ class GroupRequestBody(BaseModel):
 
 
 @router.get("/profile", summary="The caller's profile and memberships")
-def get_profile(caller: CallerDep, session: SessionDep, source: UserSourceDep) -> Item:
+def get_profile(
+    caller: deps.CallerDep, session: deps.SessionDep, source: deps.UserSourceDep
+) -> Item:
     # load_me is called here rather than as a dependency: one thread-pool hop less
-    me = load_me(session, caller.sub, source)
+    me = deps.load_me(session, caller.sub, source)
     return profile.profile(session, me, claims=caller.claims)
 
 
@@ -97,7 +90,7 @@ PLURALS: dict[Kind, str] = {"platform": "platforms", "group": "groups"}
 
 
 def _my_memberships(kind: Kind, status: str | None) -> Callable[..., list[Item]]:
-    def my_memberships(caller: CallerDep, session: SessionDep) -> list[Item]:
+    def my_memberships(caller: deps.CallerDep, session: deps.SessionDep) -> list[Item]:
         return profile.list_my(session, caller.sub, kind, status=status)
 
     return my_memberships
@@ -114,18 +107,18 @@ for _kind, _plural in PLURALS.items():
 
 
 @router.get("/all/pending", summary="The caller's pending platform and group requests")
-def my_pending(caller: CallerDep, session: SessionDep) -> dict[str, list[Item]]:
+def my_pending(caller: deps.CallerDep, session: deps.SessionDep) -> dict[str, list[Item]]:
     platforms, groups = profile.list_mine(session, caller.sub, status="pending")
     return {"platforms": platforms, "groups": groups}
 
 
 @router.get("/is-general-admin", summary="Whether the caller administers anything")
-def is_general_admin(who: AdministeredDep) -> bool:
+def is_general_admin(who: deps.AdministeredDep) -> bool:
     return who.is_admin
 
 
 def _my_admin_targets(kind: Kind) -> Callable[..., list[Item]]:
-    def my_admin_targets(who: AdministeredDep, session: SessionDep) -> list[Item]:
+    def my_admin_targets(who: deps.AdministeredDep, session: deps.SessionDep) -> list[Item]:
         return [_admin_target(row) for row in scopes.administered_targets(session, who, kind)]
 
     return my_admin_targets
@@ -148,8 +141,8 @@ for _kind, _plural in PLURALS.items():
 
 @router.post("/platforms/{platform_id}/request", summary="Ask for access to a platform")
 def request_platform(
-    me: ActiveMeDep,
-    session: SessionDep,
+    me: deps.ActiveMeDep,
+    session: deps.SessionDep,
     background: BackgroundTasks,
     platform_id: str = Path(max_length=64),
     body: RequestBody | None = None,
@@ -162,7 +155,10 @@ def request_platform(
 
 @router.post("/groups/request", summary="Ask for one or more groups (bundles)")
 def request_groups(
-    me: ActiveMeDep, session: SessionDep, background: BackgroundTasks, body: GroupRequestBody
+    me: deps.ActiveMeDep,
+    session: deps.SessionDep,
+    background: BackgroundTasks,
+    body: GroupRequestBody,
 ) -> Item:
     """All or nothing: a group that cannot be asked for fails the call, nothing written."""
     requests = body.requests()
@@ -186,7 +182,7 @@ def _institution_verdict(session: Session, me: User, group_ids: list[str]) -> bo
     needs it. It is an HTTP call: the request's transaction (so far only reads) ends first."""
     if not profile.needs_institutional_email(group_ids):
         return False
-    end_transaction(session)
+    deps.end_transaction(session)
     if not me.email:
         return False
     return institutions.is_australian_research_institution(me.email)

@@ -20,13 +20,20 @@ from urllib.parse import quote
 
 from sqlmodel import Session, select
 
-from aai_cli.models import EmailMessage, Group, Platform, Target, User
+from aai_cli.models import (
+    REGISTRATION_ACTOR,
+    SYNC_ACTOR,
+    EmailMessage,
+    Group,
+    Platform,
+    Target,
+    User,
+)
 from aai_cli.services.access.results import TransitionResult
 from aai_cli.services.email import delivery
 from aai_cli.settings import get_settings
 
-SILENT_ACTORS = frozenset({"system:sync"})
-REGISTRATION_ACTOR = "system:registration"
+SILENT_ACTORS = frozenset({SYNC_ACTOR})
 USER_EMAILS = {
     "approved": "access_approved",
     "rejected": "access_rejected",

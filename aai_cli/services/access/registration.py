@@ -36,6 +36,7 @@ from aai_cli.db import session_scope
 from aai_cli.errors import AaiError, Auth0Error, Auth0Unavailable, Conflict, InvalidInput
 from aai_cli.models import (
     GROUP_PREFIX,
+    REGISTRATION_ACTOR,
     GroupPlatform,
     MembershipEvent,
     Platform,
@@ -62,7 +63,6 @@ from aai_cli.settings import get_settings
 log = logging.getLogger(__name__)
 
 Kind = Literal["biocommons", "sbp"]
-ACTOR = registration_records.ACTOR
 SBP_PLATFORM = "sbp"
 BUNDLE_REASON_MAX = 255
 BUNDLE_RE = re.compile(r"^[a-z0-9][a-z0-9_/-]{0,254}$")
@@ -344,7 +344,7 @@ def registration_app(session: Session, email: str) -> Kind:
         .where(
             User.email == email,
             col(User.deleted_at).is_(None),
-            MembershipEvent.actor == ACTOR,
+            MembershipEvent.actor == REGISTRATION_ACTOR,
             MembershipEvent.platform_id == SBP_PLATFORM,
         )
         .limit(1)

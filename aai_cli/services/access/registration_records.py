@@ -34,14 +34,13 @@ from sqlmodel import Session, col, select
 
 from aai_cli.db import session_scope
 from aai_cli.errors import AaiError, Auth0Unavailable
-from aai_cli.models import Kind, RegistrationRecord, Target, User, utcnow
+from aai_cli.models import REGISTRATION_ACTOR, Kind, RegistrationRecord, Target, User, utcnow
 from aai_cli.services.access import memberships, notifications
 from aai_cli.services.access.results import TransitionResult
 from aai_cli.services.auth0.mirror import upsert_rows, user_row
 
 log = logging.getLogger(__name__)
 
-ACTOR = "system:registration"
 MAX_ATTEMPTS = 10
 # How long the job leaves a record to the request that wrote it.
 CREATED_GRACE = timedelta(minutes=1)
@@ -196,7 +195,7 @@ def _request(session: Session, user_id: str, requested: Requested) -> Transition
         user_id=user_id,
         target=target,
         action="request",
-        actor=ACTOR,
+        actor=REGISTRATION_ACTOR,
         reason=requested.reason,
     )
 

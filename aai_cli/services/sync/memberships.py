@@ -20,6 +20,7 @@ from sqlalchemy import select
 from sqlmodel import Session, col
 
 from aai_cli.models import (
+    SYNC_ACTOR,
     TARGET_TABLES,
     MembershipEvent,
     Role,
@@ -31,15 +32,11 @@ from aai_cli.models import (
 from aai_cli.services.access import memberships, role_outbox
 from aai_cli.services.auth0.gateway import Auth0Gateway, MalformedRecord
 from aai_cli.services.bulk import bulk_write
-from aai_cli.services.sync.users import UserBatcher
+from aai_cli.services.sync.users import BATCH_SIZE, Progress, UserBatcher
 
-ACTOR = "system:sync"
 GRANTED_REASON = "role granted in Auth0"
 REMOVED_REASON = "role removed in Auth0"
-BATCH_SIZE = 5000
 MEMBER_WALKERS = 4
-
-Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass
@@ -201,7 +198,7 @@ def _reconcile(
             user_id=user_id,
             target=target,
             action=action,
-            actor=ACTOR,
+            actor=SYNC_ACTOR,
             reason=REMOVED_REASON if action == "revoke" else GRANTED_REASON,
             push_to_auth0=False,
         )
@@ -221,7 +218,7 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
     status = memberships.TRANSITIONS["approve"][None]
     now = utcnow()
     key = target.tables.keyed(target.id)
-    decision = {"status": status, "reason": GRANTED_REASON, "decided_by": ACTOR}
+    decision = {"status": status, "reason": GRANTED_REASON, "decided_by": SYNC_ACTOR}
     bulk_write(
         session,
         table_of(target.tables.membership),
@@ -235,7 +232,9 @@ def _insert_grants(session: Session, target: Target, user_ids: list[str]) -> Non
         session,
         table_of(MembershipEvent),
         [
-            target.event_row(uid, None, status, actor=ACTOR, reason=GRANTED_REASON, created_at=now)
+            target.event_row(
+                uid, None, status, actor=SYNC_ACTOR, reason=GRANTED_REASON, created_at=now
+            )
             for uid in user_ids
         ],
     )

@@ -28,6 +28,7 @@ from aai_cli.services.access import role_outbox
 from aai_cli.services.auth0.gateway import Auth0Gateway, Auth0User, MalformedRecord, get_gateway
 from aai_cli.services.sync.memberships import MembershipCounts, MemberWalk, sync_memberships
 from aai_cli.services.sync.users import (
+    Progress,
     UserBatcher,
     UserCounts,
     get_watermark,
@@ -42,7 +43,6 @@ STEPS = ("roles", "users", "memberships")
 LOCK_NAME = "sync"
 WALK_KEY = "memberships.walked_at"
 INTERRUPTED = "interrupted (the process stopped)"
-Progress = Callable[[str, int, int | None], None]
 
 
 @dataclass

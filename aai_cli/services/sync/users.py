@@ -18,13 +18,20 @@ from sqlalchemy.exc import IntegrityError
 from sqlmodel import Session, col
 
 from aai_cli.errors import SafetyGuard
-from aai_cli.models import IdentityEvent, SyncState, User, identity_event_row, table_of, utcnow
+from aai_cli.models import (
+    SYNC_ACTOR,
+    IdentityEvent,
+    SyncState,
+    User,
+    identity_event_row,
+    table_of,
+    utcnow,
+)
 from aai_cli.services.auth0.gateway import Auth0Gateway, Auth0User, MalformedRecord
 from aai_cli.services.auth0.mirror import upsert_rows, user_row
 from aai_cli.services.bulk import bulk_write, db_timestamp, is_sqlite, select_in
 
 BATCH_SIZE = 5000
-SYNC_ACTOR = "system:sync"
 WATERMARK_KEY = "users.updated_at"
 INCREMENTAL_OVERLAP = timedelta(minutes=5)
 # Users missing from the export but found by a direct lookup: past this many the export
