@@ -14,7 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, BackgroundTasks, Depends, Query, Request
 from fastapi.responses import RedirectResponse
-from pydantic import BaseModel, Field, field_validator
+from pydantic import BaseModel, Field
 
 from aai_cli.services import actions, recaptcha
 from api import followup
@@ -36,14 +36,16 @@ class Message(BaseModel):
 
 class PasswordMigration(BaseModel):
     session_token: SessionTokenField
-    client_id: Annotated[str, Field(min_length=1, max_length=128, examples=["a1b2c3"])]
-
-    @field_validator("client_id")
-    @classmethod
-    def _client_id(cls, value: str) -> str:
-        if not actions.valid_client_id(value):
-            raise ValueError("expected an Auth0 client id (letters, digits, - and _)")
-        return value
+    client_id: Annotated[
+        str,
+        Field(
+            min_length=1,
+            max_length=128,
+            pattern=actions.CLIENT_ID_PATTERN,
+            description="An Auth0 client id: letters, digits, - and _",
+            examples=["a1b2c3"],
+        ),
+    ]
 
 
 class VerificationResend(BaseModel):

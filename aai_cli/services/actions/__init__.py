@@ -6,6 +6,7 @@ migration and the resend; `welcome` the one welcome email per person.
 """
 
 from aai_cli.services.actions.flows import (
+    CLIENT_ID_PATTERN,
     Completion,
     ResendRequest,
     check_resend_token,
@@ -13,7 +14,6 @@ from aai_cli.services.actions.flows import (
     continue_url,
     resend_verification_email,
     start_password_migration,
-    valid_client_id,
 )
 from aai_cli.services.actions.session_tokens import (
     SessionToken,
@@ -24,6 +24,7 @@ from aai_cli.services.actions.session_tokens import (
 from aai_cli.services.actions.welcome import queue_welcome, send_welcome
 
 __all__ = [
+    "CLIENT_ID_PATTERN",
     "Completion",
     "ResendRequest",
     "SessionToken",
@@ -37,5 +38,4 @@ __all__ = [
     "resend_verification_email",
     "send_welcome",
     "start_password_migration",
-    "valid_client_id",
 ]

@@ -8,7 +8,6 @@ is released so the same link can be tried again.
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, Protocol, TypeVar
@@ -23,7 +22,7 @@ from aai_cli.settings import Settings
 
 RESEND_PURPOSE = "unverified_email_resend"
 MIGRATION_FLAG = "user_needs_migration"
-CLIENT_ID = re.compile(r"^[A-Za-z0-9_-]{1,128}$")
+CLIENT_ID_PATTERN = r"^[A-Za-z0-9_-]{1,128}$"  # an Auth0 application's client id
 MAX_STATE_LENGTH = 2048
 T = TypeVar("T")
 
@@ -138,10 +137,6 @@ def continue_url(settings: Settings, state: str) -> str:
     else:
         raise ConfigError("AUTH0_CUSTOM_DOMAIN (or AUTH0_DOMAIN) is needed to resume the login")
     return f"{base}/continue?{urlencode({'state': state})}"
-
-
-def valid_client_id(client_id: str) -> bool:
-    return bool(CLIENT_ID.match(client_id))
 
 
 def _migration_token(session_token: str, settings: Settings) -> SessionToken:
