@@ -9,6 +9,8 @@ from http import HTTPStatus
 from typing import Any
 from urllib.parse import parse_qs
 
+_PER_PAGE = "Number of results per page. Defaults to 50."
+
 
 @dataclass
 class Request:
@@ -133,6 +135,15 @@ def bool_param(query: dict[str, str], name: str, default: bool) -> bool:
         f"on property {name}.",
         "invalid_query_string",
     )
+
+
+def offset_paging(query: dict[str, str], *, per_page_min: int = 0) -> tuple[int, int, bool]:
+    """`page`, `per_page` and `include_totals` of an offset-paged list, checked as Auth0 does."""
+    page = int_param(query, "page", 0, description="Page index of the results to return.")
+    per_page = int_param(
+        query, "per_page", 50, minimum=per_page_min, maximum=100, description=_PER_PAGE
+    )
+    return page, per_page, bool_param(query, "include_totals", False)
 
 
 def projector(query: dict[str, str]):  # type: ignore[no-untyped-def]

@@ -14,31 +14,22 @@ from aai_cli.localauth0.messages import (
     Request,
     Response,
     body_error,
-    bool_param,
     int_param,
+    offset_paging,
     role_not_found,
     user_not_found,
 )
 from aai_cli.localauth0.store import TenantStore, iso
 
 OFFSET_CAP = 1000
-_PER_PAGE = "Number of results per page. Defaults to 50."
 
 
 def _role_view(role: dict[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in role.items() if v is not None}
 
 
-def _offset(query: dict[str, str], *, per_page_min: int = 0) -> tuple[int, int, bool]:
-    page = int_param(query, "page", 0, description="Page index of the results to return.")
-    per_page = int_param(
-        query, "per_page", 50, minimum=per_page_min, maximum=100, description=_PER_PAGE
-    )
-    return page, per_page, bool_param(query, "include_totals", False)
-
-
 def list_roles(store: TenantStore, req: Request) -> Response:
-    page, per_page, include_totals = _offset(req.query, per_page_min=1)
+    page, per_page, include_totals = offset_paging(req.query, per_page_min=1)
     name_filter = (req.query.get("name_filter") or "").lower()
     with store.lock:
         roles = [_role_view(r) for r in store.roles.values() if name_filter in r["name"].lower()]
@@ -79,7 +70,7 @@ def role_users(store: TenantStore, req: Request) -> Response:
     role = _require_role(store, req.params["id"])
     if "take" in query or "from" in query:
         return _checkpoint_page(store, role["id"], query)
-    page, per_page, include_totals = _offset(query, per_page_min=1)
+    page, per_page, include_totals = offset_paging(query, per_page_min=1)
     if page * per_page + per_page > OFFSET_CAP:
         raise ApiError(
             400,
@@ -128,7 +119,7 @@ def user_roles(store: TenantStore, req: Request) -> Response:
     user_id = req.params["id"]
     if user_id not in store.users:
         raise user_not_found()
-    page, per_page, include_totals = _offset(req.query)
+    page, per_page, include_totals = offset_paging(req.query)
     roles = [_role_view(r) for r in store.roles_of(user_id)]
     items = roles[page * per_page : page * per_page + per_page]
     if not include_totals:

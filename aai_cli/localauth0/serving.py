@@ -1,6 +1,7 @@
 """A local HTTP server on 127.0.0.1 answered by a daemon thread: the base of the local Auth0
 and of the tests' other local services (institution check, reCAPTCHA verify), with
-`JsonHandler` for those that answer JSON. `start()` or `with Server() as server:`."""
+`QuietHandler` for their requests and `JsonHandler` for those that answer JSON.
+`start()` or `with Server() as server:`."""
 
 from __future__ import annotations
 
@@ -48,7 +49,21 @@ class LocalServer:
         return f"http://127.0.0.1:{self._server.server_address[1]}"
 
 
-class JsonHandler(BaseHTTPRequestHandler):
+class QuietHandler(BaseHTTPRequestHandler):
+    """A request handler of a local server: no access log, and whole bodies sent at once."""
+
+    def send_body(self, status: int, body: bytes, content_type: str) -> None:
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        self.end_headers()
+        self.wfile.write(body)
+
+    def log_message(self, *args: Any) -> None:
+        pass
+
+
+class JsonHandler(QuietHandler):
     """A request handler that hands GET and POST to an `Answer` and writes its JSON."""
 
     answer: Answer
@@ -65,12 +80,4 @@ class JsonHandler(BaseHTTPRequestHandler):
         self._reply(*self.answer("POST", self.path, self.rfile.read(length)))
 
     def _reply(self, status: int, body: Any) -> None:
-        data = json.dumps(body).encode()
-        self.send_response(status)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(data)))
-        self.end_headers()
-        self.wfile.write(data)
-
-    def log_message(self, *args: Any) -> None:
-        pass
+        self.send_body(status, json.dumps(body).encode(), "application/json")

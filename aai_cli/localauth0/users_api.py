@@ -10,8 +10,7 @@ from aai_cli.localauth0.messages import (
     Request,
     Response,
     body_error,
-    bool_param,
-    int_param,
+    offset_paging,
     projector,
     user_not_found,
 )
@@ -27,7 +26,6 @@ _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
 _USERNAME = re.compile(r"^[A-Za-z0-9_+\-.!#$'^`~@]{1,128}$")
 _SORT = re.compile(r"^([\w.]+):(1|-1)$")
 _READ_ONLY = {"user_id", "created_at", "updated_at", "identities"}
-_PER_PAGE = "Number of results per page. Defaults to 50."
 # PATCH refuses these pairs in one request (email with password or username is documented;
 # username with password is the local Auth0's choice, as the same rule).
 _EXCLUSIVE_PAIRS = (("password", "email"), ("username", "email"), ("username", "password"))
@@ -36,9 +34,7 @@ _LENGTHS = {"name": (1, 300), "given_name": (1, 150), "family_name": (1, 150), "
 
 def list_users(store: TenantStore, req: Request) -> Response:
     query = req.query
-    page = int_param(query, "page", 0, description="Page index of the results to return.")
-    per_page = int_param(query, "per_page", 50, maximum=100, description=_PER_PAGE)
-    include_totals = bool_param(query, "include_totals", False)
+    page, per_page, include_totals = offset_paging(query)
     engine = query.get("search_engine")
     if engine in {"v1", "v2"}:
         raise ApiError(

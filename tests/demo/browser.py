@@ -17,9 +17,11 @@ import subprocess
 import threading
 import time
 from collections.abc import Iterator
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from http.server import ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
+
+from aai_cli.localauth0.serving import QuietHandler
 
 APP_PAGE = """<!doctype html><html><head><title>app</title></head><body><script>
 const AUTH0 = %(auth0)s, CLIENT = %(client)s, API = %(api)s, HERE = location.origin + "/";
@@ -65,17 +67,9 @@ def serve_app(port: int, *, auth0: str, client_id: str, api: str) -> Iterator[st
         "api": json.dumps(api),
     }
 
-    class Handler(BaseHTTPRequestHandler):
+    class Handler(QuietHandler):
         def do_GET(self) -> None:
-            body = page.encode()
-            self.send_response(200)
-            self.send_header("Content-Type", "text/html; charset=utf-8")
-            self.send_header("Content-Length", str(len(body)))
-            self.end_headers()
-            self.wfile.write(body)
-
-        def log_message(self, *args: Any) -> None:
-            pass
+            self.send_body(200, page.encode(), "text/html; charset=utf-8")
 
     server = ThreadingHTTPServer(("127.0.0.1", port), Handler)
     with server:

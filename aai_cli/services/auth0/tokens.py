@@ -17,7 +17,7 @@ import functools
 import threading
 import time
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import KW_ONLY, dataclass, field
 from typing import Any
 
 import jwt
@@ -75,32 +75,24 @@ def _fetch_jwks_http(url: str, *, timeout_s: float = JWKS_TIMEOUT_S) -> dict[str
         raise Auth0Unavailable("the JWKS endpoint did not answer JSON") from None
 
 
+@dataclass(eq=False, repr=False)
 class JwksCache:
     """Signing keys by `kid`, refreshed on an unknown `kid` at most once per interval."""
 
-    def __init__(
-        self,
-        url: str,
-        *,
-        fetch: Callable[[str], dict[str, Any]] = _fetch_jwks_http,
-        refetch_interval_s: float = JWKS_REFETCH_INTERVAL_S,
-        failure_backoff_s: float = JWKS_FAILURE_BACKOFF_S,
-        first_fetch_wait_s: float = JWKS_FIRST_FETCH_WAIT_S,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        self.url = url
-        self._fetch = fetch
-        self._interval = refetch_interval_s
-        self._failure_backoff = failure_backoff_s
-        self._clock = clock
-        self._keys: dict[str, Any] = {}
-        self._fetched_at: float | None = None
-        self._failed_at: float | None = None
-        self._refreshing = False
-        self._first_fetch_wait_s = first_fetch_wait_s
-        self._refresh_done = threading.Event()
-        self._lock = threading.Lock()
-        self.fetches = 0
+    url: str
+    _: KW_ONLY
+    fetch: Callable[[str], dict[str, Any]] = _fetch_jwks_http
+    refetch_interval_s: float = JWKS_REFETCH_INTERVAL_S
+    failure_backoff_s: float = JWKS_FAILURE_BACKOFF_S
+    first_fetch_wait_s: float = JWKS_FIRST_FETCH_WAIT_S
+    clock: Callable[[], float] = time.monotonic
+    fetches: int = field(default=0, init=False)
+    _keys: dict[str, Any] = field(default_factory=dict, init=False)
+    _fetched_at: float | None = field(default=None, init=False)
+    _failed_at: float | None = field(default=None, init=False)
+    _refreshing: bool = field(default=False, init=False)
+    _refresh_done: threading.Event = field(default_factory=threading.Event, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
 
     def has_key(self, kid: object) -> bool:
         return isinstance(kid, str) and kid in self._keys
@@ -136,28 +128,28 @@ class JwksCache:
         """Before any keys have arrived there is nothing to serve meanwhile: wait for the
         fetch in flight (an event, not the lock; bounded by the fetch's own timeout), and
         answer 503 if it brings nothing."""
-        self._refresh_done.wait(self._first_fetch_wait_s)
+        self._refresh_done.wait(self.first_fetch_wait_s)
         if self._fetched_at is None:
             raise Auth0Unavailable("the signing keys are being fetched; try again shortly")
 
     def _may_fetch(self) -> bool:
-        now = self._clock()
-        if self._failed_at is not None and now - self._failed_at < self._failure_backoff:
+        now = self.clock()
+        if self._failed_at is not None and now - self._failed_at < self.failure_backoff_s:
             if self._fetched_at is None:
                 raise Auth0Unavailable("the JWKS endpoint failed moments ago; try again shortly")
             return False
-        return self._fetched_at is None or now - self._fetched_at >= self._interval
+        return self._fetched_at is None or now - self._fetched_at >= self.refetch_interval_s
 
     def _refresh(self) -> None:
         self.fetches += 1
         try:
-            document = self._fetch(self.url)
+            document = self.fetch(self.url)
             keys = _parse_jwks(document)
         except Auth0Unavailable:
-            self._failed_at = self._clock()
+            self._failed_at = self.clock()
             raise
         self._keys = keys
-        self._fetched_at = self._clock()
+        self._fetched_at = self.clock()
         self._failed_at = None
 
 

@@ -9,7 +9,7 @@ import random
 import threading
 import time
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import TypeVar
 
 import httpx
@@ -117,28 +117,20 @@ class RetryPolicy:
         return ceiling * (0.5 + random.random() / 2)
 
 
+@dataclass(kw_only=True, eq=False, repr=False)  # no repr: it would show the secret
 class TokenProvider:
     """A cached, thread-safe client-credentials token, refreshed before expiry."""
 
-    def __init__(
-        self,
-        *,
-        token_url: str,
-        audience: str,
-        client_id: str,
-        client_secret: str,
-        http: httpx.Client,
-    ) -> None:
-        self.token_url = token_url
-        self.audience = audience
-        self.client_id = client_id
-        self.client_secret = client_secret
-        self._http = http
-        self._lock = threading.Lock()
-        self._token: str | None = None
-        self._expires_at = 0.0
-        self.fetches = 0
-        self.clock: Callable[[], float] = time.monotonic
+    token_url: str
+    audience: str
+    client_id: str
+    client_secret: str
+    http: httpx.Client
+    fetches: int = field(default=0, init=False)
+    clock: Callable[[], float] = field(default=time.monotonic, init=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, init=False)
+    _token: str | None = field(default=None, init=False)
+    _expires_at: float = field(default=0.0, init=False)
 
     def __call__(self) -> str:
         with self._lock:
@@ -154,7 +146,7 @@ class TokenProvider:
 
     def _fetch(self) -> tuple[str, float]:
         self.fetches += 1
-        response = self._http.post(
+        response = self.http.post(
             self.token_url,
             json={
                 "grant_type": "client_credentials",
