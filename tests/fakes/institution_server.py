@@ -10,65 +10,32 @@ Fixture `institution_env`: the server, reset, with INSTITUTION_CHECK_URL pointin
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
-from typing import Any
 from urllib.parse import parse_qs, urlparse
 
-import pytest
-
-from aai_cli.localauth0.serving import JsonHandler, LocalServer
-
-PATH = "/institution/validate"
+from tests.fakes.json_service import FakeJsonService, Reply, fake_fixtures
 
 
-class FakeInstitutions(LocalServer):
-    def __init__(self) -> None:
-        self.reset()
+class FakeInstitutions(FakeJsonService[str]):
+    PATH = "/institution/validate"
 
     def reset(self) -> None:
+        super().reset()
         self.institutional_domains: set[str] = {"uni.edu.au"}
-        self.requests: list[str] = []
-        self._planned: list[tuple[int, Any]] = []
-        self._lock = threading.Lock()
 
-    def answer_next(self, status: int, body: Any) -> None:
-        with self._lock:
-            self._planned.append((status, body))
-
-    def answer(self, path: str) -> tuple[int, Any]:
+    def answer(self, method: str, path: str, body: bytes) -> Reply:
         parsed = urlparse(path)
-        if parsed.path != PATH:
+        if parsed.path != self.PATH:
             return 404, {"detail": "Not Found"}
         email = parse_qs(parsed.query).get("email", [""])[0]
-        with self._lock:
-            self.requests.append(email)
-            if self._planned:
-                return self._planned.pop(0)
-        domain = email.rpartition("@")[2].lower()
-        parts = domain.split(".")
+        return self._recorded(email, lambda: (200, {"valid": self._institutional(email)}))
+
+    def _institutional(self, email: str) -> bool:
+        parts = email.rpartition("@")[2].lower().split(".")
         parents = {".".join(parts[i:]) for i in range(len(parts))}
-        return 200, {"valid": bool(parents & self.institutional_domains)}
+        return bool(parents & self.institutional_domains)
 
-    def start(self) -> FakeInstitutions:
-        handler = JsonHandler.answering(lambda _method, path, _body: self.answer(path))
-        return self._serve(ThreadingHTTPServer(("127.0.0.1", 0), handler))
-
-    @property
-    def url(self) -> str:
-        return f"{self.origin}{PATH}"
+    def env(self) -> dict[str, str]:
+        return {"INSTITUTION_CHECK_URL": self.url}
 
 
-@pytest.fixture(scope="session")
-def _institution_server() -> Iterator[FakeInstitutions]:
-    with FakeInstitutions() as fake:
-        yield fake
-
-
-@pytest.fixture
-def institution_env(_institution_server: FakeInstitutions, settings_env) -> FakeInstitutions:
-
-    _institution_server.reset()
-    settings_env(INSTITUTION_CHECK_URL=_institution_server.url)
-    return _institution_server
+_institution_env_server, institution_env = fake_fixtures(FakeInstitutions, "institution_env")

@@ -16,46 +16,29 @@ pointing at it.
 
 from __future__ import annotations
 
-import threading
-from collections.abc import Iterator
-from http.server import ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qs
 
-import pytest
+from tests.fakes.json_service import FakeJsonService, Reply, fake_fixtures
 
-from aai_cli.localauth0.serving import JsonHandler, LocalServer
-
-PATH = "/recaptcha/api/siteverify"
 SECRET = "local-recaptcha-secret"
 
 
-class FakeRecaptcha(LocalServer):
-    def __init__(self) -> None:
-        self.reset()
+class FakeRecaptcha(FakeJsonService[dict[str, str]]):
+    PATH = "/recaptcha/api/siteverify"
 
     def reset(self) -> None:
+        super().reset()
         self.refused: set[str] = set()
         self.hostname = "portal.test"
         self.single_use = False
-        self.requests: list[dict[str, str]] = []
         self._seen: set[str] = set()
-        self._planned: list[tuple[int, Any]] = []
-        self._lock = threading.Lock()
 
-    def answer_next(self, status: int, body: Any) -> None:
-        with self._lock:
-            self._planned.append((status, body))
-
-    def answer(self, method: str, path: str, body: bytes) -> tuple[int, Any]:
-        if method != "POST" or path != PATH:
+    def answer(self, method: str, path: str, body: bytes) -> Reply:
+        if method != "POST" or path != self.PATH:
             return 404, {"error": "not found"}
         form = {k: v[0] for k, v in parse_qs(body.decode("utf-8", "replace")).items()}
-        with self._lock:
-            self.requests.append(form)
-            if self._planned:
-                return self._planned.pop(0)
-            return 200, self._verdict(form)
+        return self._recorded(form, lambda: (200, self._verdict(form)))
 
     def _verdict(self, form: dict[str, str]) -> dict[str, Any]:
         if form.get("secret") != SECRET:
@@ -75,23 +58,8 @@ class FakeRecaptcha(LocalServer):
             "error-codes": [],
         }
 
-    def start(self) -> FakeRecaptcha:
-        handler = JsonHandler.answering(self.answer)
-        return self._serve(ThreadingHTTPServer(("127.0.0.1", 0), handler))
-
-    @property
-    def url(self) -> str:
-        return f"{self.origin}{PATH}"
+    def env(self) -> dict[str, str]:
+        return {"RECAPTCHA_SECRET": SECRET, "RECAPTCHA_VERIFY_URL": self.url}
 
 
-@pytest.fixture(scope="session")
-def _recaptcha_server() -> Iterator[FakeRecaptcha]:
-    with FakeRecaptcha() as fake:
-        yield fake
-
-
-@pytest.fixture
-def recaptcha_env(_recaptcha_server: FakeRecaptcha, settings_env) -> FakeRecaptcha:
-    _recaptcha_server.reset()
-    settings_env(RECAPTCHA_SECRET=SECRET, RECAPTCHA_VERIFY_URL=_recaptcha_server.url)
-    return _recaptcha_server
+_recaptcha_env_server, recaptcha_env = fake_fixtures(FakeRecaptcha, "recaptcha_env")

@@ -11,7 +11,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aai_cli.models import metadata, utcnow
 from aai_cli.services.schema import migrations
-from tests.migrations.database import execute, scalars, tables
+from tests.migrations.database import execute, scalars, tables, upgrade_with_old_rows
 
 BEFORE = "2c6074bee6d9"
 ACTIONS = "676e329abaa2"
@@ -21,9 +21,7 @@ NEW_TABLES = {"session_token_uses", "welcome_emails"}
 def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
     t = metadata.tables
     now = utcnow()
-    migrations.upgrade(empty_db_url, BEFORE)
-    execute(
-        empty_db_url,
+    sent = (
         t["email_outbox"]
         .insert()
         .values(
@@ -35,9 +33,9 @@ def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
             status="sent",
             attempts=1,
             created_at=now,
-        ),
+        )
     )
-    migrations.upgrade(empty_db_url, ACTIONS)
+    upgrade_with_old_rows(empty_db_url, [sent], written_at=BEFORE, to=ACTIONS)
     assert tables(empty_db_url) >= NEW_TABLES
     use = (
         t["session_token_uses"]

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aai_cli.models import metadata, utcnow
 from aai_cli.services.schema import migrations
-from tests.migrations.database import execute, scalars, tables
+from tests.migrations.database import execute, scalars, tables, upgrade_with_old_rows
 
 BEFORE = "a9d685896088"
 ACCOUNTS = "2c6074bee6d9"
@@ -19,12 +19,8 @@ ACCOUNTS = "2c6074bee6d9"
 def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
     t = metadata.tables
     now = utcnow()
-    migrations.upgrade(empty_db_url, BEFORE)
-    execute(
-        empty_db_url,
-        t["users"].insert().values(id="auth0|old", email="old@example.org", username="old"),
-    )
-    migrations.upgrade(empty_db_url, ACCOUNTS)
+    old_user = t["users"].insert().values(id="auth0|old", email="old@example.org", username="old")
+    upgrade_with_old_rows(empty_db_url, [old_user], written_at=BEFORE, to=ACCOUNTS)
     assert {"identity_events", "email_change_codes"} <= tables(empty_db_url)
     execute(
         empty_db_url,

@@ -18,13 +18,9 @@ from aai_cli.services.access.catalog import seed_catalog
 from aai_cli.services.access.memberships import transition
 from aai_cli.services.schema import migrations
 from tests.conftest import create_postgres_database, drop_postgres_database, postgres_admin_url
+from tests.migrations.database import tables, upgrade_with_old_rows
 
 MODEL_TABLES = set(metadata.tables)
-
-
-def table_names(url: str) -> set[str]:
-    with db.get_engine(url).connect() as connection:
-        return set(sa.inspect(connection).get_table_names())
 
 
 def count_rows(url: str, table: str) -> int:
@@ -68,7 +64,7 @@ def test_round_trip_with_rows(empty_db_url: str) -> None:
         migrations.check(empty_db_url)
     result = migrations.upgrade(empty_db_url)
     assert result.before == [] and result.after == migrations.heads()
-    assert table_names(empty_db_url) >= MODEL_TABLES
+    assert tables(empty_db_url) >= MODEL_TABLES
     assert not migrations.upgrade(empty_db_url).changed  # a second upgrade finds nothing to do
     add_rows(empty_db_url)
     assert count_rows(empty_db_url, "membership_events") == 1
@@ -76,7 +72,7 @@ def test_round_trip_with_rows(empty_db_url: str) -> None:
 
     down = migrations.downgrade(empty_db_url, "base")
     assert down.after == []
-    assert table_names(empty_db_url) & MODEL_TABLES == set()
+    assert tables(empty_db_url) & MODEL_TABLES == set()
 
     again = migrations.upgrade(empty_db_url)
     assert again.changed and again.after == migrations.heads()
@@ -119,7 +115,7 @@ def test_check_names_tables_the_models_do_not_have(empty_db_url: str) -> None:
 def test_unknown_revision_is_not_found(empty_db_url: str) -> None:
     with pytest.raises(NotFound, match="nope"):
         migrations.upgrade(empty_db_url, "nope")
-    assert table_names(empty_db_url) & MODEL_TABLES == set()
+    assert tables(empty_db_url) & MODEL_TABLES == set()
 
 
 def test_a_failed_migration_leaves_the_database_as_it_was(empty_db_url: str) -> None:
@@ -129,7 +125,7 @@ def test_a_failed_migration_leaves_the_database_as_it_was(empty_db_url: str) -> 
         connection.exec_driver_sql("INSERT INTO users (id, note) VALUES (1, 'keep me')")
     with pytest.raises(Conflict, match="rolled back"):
         migrations.upgrade(empty_db_url)
-    assert table_names(empty_db_url) == {"users"}
+    assert tables(empty_db_url) == {"users"}
     with db.get_engine(empty_db_url).connect() as connection:
         assert connection.exec_driver_sql("SELECT note FROM users").scalar_one() == "keep me"
 
@@ -203,7 +199,7 @@ def test_locked_sqlite_gives_busy_and_changes_nothing(
     finally:
         holder.execute("ROLLBACK")
         holder.close()
-    assert table_names(f"sqlite:///{path}") == set()
+    assert tables(f"sqlite:///{path}") == set()
 
 
 def test_database_down_is_exit_5_without_the_password() -> None:
@@ -254,7 +250,7 @@ def test_autogenerate_writes_a_batch_revision_for_a_new_model(
     # the new tree has one head and migrates a fresh database
     url = f"sqlite:///{tmp_path / 'new.db'}"
     migrations.upgrade(url, directory=directory)
-    assert "widgets" in table_names(url)
+    assert "widgets" in tables(url)
     migrations.check(url, directory=directory)
 
 
@@ -283,7 +279,7 @@ def test_a_postgres_table_lock_held_elsewhere_is_busy(monkeypatch: pytest.Monkey
                 migrations.downgrade(url, "base")
             connection.rollback()
         holder.dispose()
-        assert table_names(url) >= MODEL_TABLES
+        assert tables(url) >= MODEL_TABLES
         assert migrations.current(url).at_head
     finally:
         db.dispose_engines()
@@ -293,30 +289,23 @@ def test_a_postgres_table_lock_held_elsewhere_is_busy(monkeypatch: pytest.Monkey
 def test_the_directory_revision_derives_columns_for_existing_rows(empty_db_url: str) -> None:
     """Rows written before the directory columns existed get their masks, search text
     and catalog slots on upgrade, and the downgrade keeps the rows."""
-    migrations.upgrade(empty_db_url, "409671bd0d2e")
-    with db.get_engine(empty_db_url).begin() as connection:
-        connection.execute(
-            sa.text(
-                "INSERT INTO platforms (id, name, access_role_name, auto_approve, created_at) "
-                "VALUES ('zeta', 'Zeta', 'r/zeta', false, :now), "
-                "('alpha', 'Alpha', 'r/alpha', false, :now)"
-            ),
-            {"now": "2025-01-01 00:00:00+00:00"},
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO users (id, email, username, email_verified, blocked) "
-                "VALUES ('auth0|old', 'Old@Example.org', 'Oldie', false, false)"
-            )
-        )
-        connection.execute(
-            sa.text(
-                "INSERT INTO platform_memberships (user_id, platform_id, status, created_at, "
-                "updated_at) VALUES ('auth0|old', 'zeta', 'approved', :now, :now)"
-            ),
-            {"now": "2025-01-01 00:00:00+00:00"},
-        )
-    migrations.upgrade(empty_db_url)
+    now = "'2025-01-01 00:00:00+00:00'"  # an SQL literal, read by each database as its timestamp
+    old_rows = [
+        sa.text(
+            "INSERT INTO platforms (id, name, access_role_name, auto_approve, created_at) "
+            f"VALUES ('zeta', 'Zeta', 'r/zeta', false, {now}), "
+            f"('alpha', 'Alpha', 'r/alpha', false, {now})"
+        ),
+        sa.text(
+            "INSERT INTO users (id, email, username, email_verified, blocked) "
+            "VALUES ('auth0|old', 'Old@Example.org', 'Oldie', false, false)"
+        ),
+        sa.text(
+            "INSERT INTO platform_memberships (user_id, platform_id, status, created_at, "
+            f"updated_at) VALUES ('auth0|old', 'zeta', 'approved', {now}, {now})"
+        ),
+    ]
+    upgrade_with_old_rows(empty_db_url, old_rows, written_at="409671bd0d2e")
     migrations.check(empty_db_url)
     with db.get_engine(empty_db_url).connect() as connection:
         slots = dict(connection.execute(sa.text("SELECT id, facet_slot FROM platforms")).all())

@@ -10,7 +10,7 @@ from sqlalchemy.exc import IntegrityError
 
 from aai_cli.models import metadata, utcnow
 from aai_cli.services.schema import migrations
-from tests.migrations.database import columns, execute, scalars, tables
+from tests.migrations.database import columns, execute, scalars, tables, upgrade_with_old_rows
 
 BEFORE = "676e329abaa2"
 RATE_LIMITS = "153918af78e2"
@@ -18,15 +18,13 @@ RATE_LIMITS = "153918af78e2"
 
 def test_upgrade_and_downgrade_keep_every_row(empty_db_url: str) -> None:
     t = metadata.tables
-    migrations.upgrade(empty_db_url, BEFORE)
     now = utcnow()
     welcome = t["welcome_emails"].insert().values(user_id="auth0|ada", created_at=now)
     old_run = sa.text(
         "INSERT INTO job_runs (job, status, started_at, counts) VALUES ('codes', 'succeeded', "
         ":now, '{}')"
     ).bindparams(now=now)
-    execute(empty_db_url, welcome, old_run)
-    migrations.upgrade(empty_db_url, RATE_LIMITS)
+    upgrade_with_old_rows(empty_db_url, [welcome, old_run], written_at=BEFORE, to=RATE_LIMITS)
     assert "rate_limits" in tables(empty_db_url)
     new_run = (
         t["job_runs"]
