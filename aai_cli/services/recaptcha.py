@@ -15,7 +15,7 @@ import logging
 from typing import Any
 
 from aai_cli.errors import InvalidInput, ServiceUnavailable
-from aai_cli.services.upstream import ask_json
+from aai_cli.services.upstream import JsonService
 from aai_cli.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -64,25 +64,25 @@ def skipped(settings: Settings) -> bool:
     return settings.recaptcha_disabled and settings.environment != "production"
 
 
+RECAPTCHA_VERIFY = JsonService(
+    what="reCAPTCHA verify",
+    verdict="success",
+    unavailable=RecaptchaUnavailable,
+    for_people="bot protection",
+)
+
+
 def _ask(settings: Settings, token: str) -> dict[str, Any]:
     assert settings.recaptcha_secret is not None
-    unavailable = RecaptchaUnavailable(
-        "bot protection is unavailable at the moment: please try again later"
-    )
-    verdict = ask_json(
+    verdict = RECAPTCHA_VERIFY.ask(
         "POST",
         settings.recaptcha_verify_url,
-        what="reCAPTCHA verify",
-        unavailable=unavailable,
         timeout=settings.recaptcha_timeout_s,
         data={"secret": settings.recaptcha_secret.get_secret_value(), "response": token},
     )
-    if not isinstance(verdict.get("success"), bool):
-        log.warning("reCAPTCHA verify gave no clear verdict (no boolean success)")
-        raise unavailable
     codes = verdict.get("error-codes")
     codes = {c for c in codes if isinstance(c, str)} if isinstance(codes, list) else set()
     if verdict["success"] is False and SERVER_SIDE_CODES & codes:
         log.error("reCAPTCHA verify refused our request: %s (check RECAPTCHA_SECRET)", codes)
-        raise unavailable
+        raise RECAPTCHA_VERIFY.no_answer()
     return verdict

@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 
 from aai_cli.errors import ServiceUnavailable
-from aai_cli.services.upstream import ask_json
+from aai_cli.services.upstream import JsonService
 from aai_cli.settings import Settings, get_settings
 
 log = logging.getLogger(__name__)
@@ -38,20 +38,19 @@ def is_australian_research_institution(email: str, *, settings: Settings | None 
     return _ask(settings, email)
 
 
+INSTITUTION_CHECK = JsonService(
+    what="institution check",
+    verdict="valid",
+    unavailable=InstitutionCheckUnavailable,
+    for_people="the institution check",
+)
+
+
 def _ask(settings: Settings, email: str) -> bool:
-    unavailable = InstitutionCheckUnavailable(
-        "the institution check is unavailable at the moment: please try again later"
-    )
-    body = ask_json(
+    answer = INSTITUTION_CHECK.ask(
         "GET",
         settings.institution_check_url,
-        what="institution check",
-        unavailable=unavailable,
         timeout=settings.institution_check_timeout_s,
         params={"email": email},
     )
-    valid = body.get("valid")
-    if not isinstance(valid, bool):
-        log.warning("institution check gave no clear answer (no boolean valid)")
-        raise unavailable
-    return valid
+    return bool(answer["valid"])
