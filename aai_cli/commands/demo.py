@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 
 from aai_cli.commands import JsonOpt
+
+if TYPE_CHECKING:
+    from aai_cli.demo.state import DemoState
 
 app = typer.Typer(
     help="The demo server of this directory (start it with `aai serve --demo`).",
@@ -14,7 +17,7 @@ app = typer.Typer(
 )
 
 
-def _state():  # type: ignore[no-untyped-def]
+def _state() -> DemoState:
     from pathlib import Path
 
     from aai_cli.demo.state import require_running

@@ -21,6 +21,7 @@ import json
 import re
 import threading
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
@@ -69,7 +70,9 @@ def _path_value(user: dict[str, Any], steps: list[tuple[str, int | None]]) -> tu
     return True, current
 
 
-def line_maker(fields: list[dict[str, str]] | None):  # type: ignore[no-untyped-def]
+def line_maker(
+    fields: list[dict[str, str]] | None,
+) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A function turning a user into its NDJSON object: the whole user, or the named
     fields (paths such as identities[0].connection allowed; missing ones left out)."""
     if not fields:

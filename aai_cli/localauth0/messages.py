@@ -4,6 +4,7 @@ Auth0's error body, query-parameter validation with Auth0's messages, field proj
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from http import HTTPStatus
 from typing import Any
@@ -146,7 +147,7 @@ def offset_paging(query: dict[str, str], *, per_page_min: int = 0) -> tuple[int,
     return page, per_page, bool_param(query, "include_totals", False)
 
 
-def projector(query: dict[str, str]):  # type: ignore[no-untyped-def]
+def projector(query: dict[str, str]) -> Callable[[dict[str, Any]], dict[str, Any]]:
     """A function applying `fields`/`include_fields` to a user dict."""
     raw = query.get("fields")
     if not raw:

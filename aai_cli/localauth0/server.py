@@ -128,7 +128,7 @@ class LocalAuth0(LocalServer, OidcProvider):
 
     def start(self) -> LocalAuth0:
         server = FakeHTTPServer(("127.0.0.1", self._port), _Handler)
-        server.fake = self  # type: ignore[attr-defined]
+        server.fake = self  # type: ignore[attr-defined]  # read by the request handler
         return self._serve(server, poll_interval=0.05)
 
     @property

@@ -68,7 +68,7 @@ class _Handler(BaseHTTPRequestHandler):
             headers={k.lower(): v for k, v in self.headers.items()},
             body=body,
         )
-        fake = self.server.fake  # type: ignore[attr-defined]
+        fake = self.server.fake  # type: ignore[attr-defined]  # set on FakeHTTPServer by start()
         response = fake.handle(req)
         if response is None:
             self.close_connection = True

@@ -69,8 +69,8 @@ def with_user_filters(command: Callable[..., None]) -> Callable[..., None]:
     def with_filters(**kwargs: Any) -> None:
         command(filters={name: kwargs.pop(name) for name in USER_FILTERS}, **kwargs)
 
-    # Typer reads the options from the signature; functions have no typed __signature__.
-    with_filters.__signature__ = signature.replace(  # type: ignore[attr-defined]
+    # Typer reads the options from the signature.
+    with_filters.__signature__ = signature.replace(  # type: ignore[attr-defined]  # not typed on functions
         parameters=[*own[:at], *options, *own[at + 1 :]]
     )
     return with_filters
