@@ -71,7 +71,7 @@ def test_missing_auth0_settings_exit_6(db_url) -> None:
 
 
 def test_auth0_down_exit_5_and_the_run_recorded(db_url, auth0_env) -> None:
-    fast_gateway().policy.max_attempts = 2  # the CLI uses this process's gateway
+    fast_gateway(max_attempts=2)  # the CLI uses this process's gateway
     auth0_env.fail_next(20, 503)
     result = aai("sync", "--now", "--json")
     assert result.exit_code == 5

@@ -28,9 +28,10 @@ def build_tenant(fake, n: int, members: dict[str, slice] | None = None) -> dict[
     return {"ids": ids, "roles": roles}
 
 
-def fast_gateway() -> auth0.Auth0Gateway:
+def fast_gateway(*, max_attempts: int = 8) -> auth0.Auth0Gateway:
+    """This process's gateway, retrying quickly (`max_attempts` tries a call)."""
     gateway = auth0.get_gateway()
-    gateway.policy = RetryPolicy(max_attempts=8, base_delay_s=0.01, max_delay_s=0.1)
+    gateway.policy = RetryPolicy(max_attempts=max_attempts, base_delay_s=0.01, max_delay_s=0.1)
     return gateway
 
 

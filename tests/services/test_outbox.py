@@ -110,9 +110,8 @@ def test_auth0_down_stops_the_push_at_the_first_row(session, auth0_env) -> None:
     role_outbox.enqueue_role_change(session, user_id=ada, role_name=GALAXY, action="assign")
     role_outbox.enqueue_role_change(session, user_id=bob, role_name=GALAXY, action="assign")
     session.commit()
-    gateway = fast_gateway()
+    gateway = fast_gateway(max_attempts=2)
     gateway.role_by_name(GALAXY)  # cached before Auth0 goes down
-    gateway.policy.max_attempts = 2
     auth0_env.fail_next(20, 503)
     result = role_outbox.push_role_changes(session, gateway)
     assert (result["attempted"], result["unavailable"]) == (1, 1)

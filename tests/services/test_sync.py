@@ -234,8 +234,7 @@ def test_a_second_concurrent_run_is_busy(db_url, auth0_env) -> None:
 
 def test_auth0_down_fails_the_run_and_records_it(db_url, auth0_env) -> None:
     build_tenant(auth0_env, 20)
-    gateway = fast_gateway()
-    gateway.policy.max_attempts = 2
+    gateway = fast_gateway(max_attempts=2)
     auth0_env.fail_next(50, 503)
     with pytest.raises(Auth0Unavailable):
         run_sync(gateway=gateway)

@@ -104,8 +104,11 @@ def rate_limit_wait(headers: httpx.Headers | dict | None) -> float | None:
     return None
 
 
-@dataclass
+@dataclass(frozen=True)
 class RetryPolicy:
+    """How often and how long a gateway call is retried. Frozen: the gateway is shared by
+    threads, so a different policy is swapped in whole, never edited in place."""
+
     max_attempts: int = 8
     base_delay_s: float = 0.2
     max_delay_s: float = 10.0
