@@ -58,7 +58,6 @@ def start_password_migration(
     *,
     gateway: Auth0Calls,
     settings: Settings,
-    url: str | None = None,
 ) -> None:
     """Auth0 emails the token's person a link to set a new password, for `client_id`."""
     token = _migration_token(session_token, settings)
@@ -68,7 +67,6 @@ def start_password_migration(
         "migration",
         user_id,
         lambda: gateway.send_password_change_email(email, client_id=client_id),
-        url=url,
     )
 
 
@@ -78,7 +76,6 @@ def complete_password_migration(
     *,
     gateway: Auth0Calls,
     settings: Settings,
-    url: str | None = None,
 ) -> Completion:
     """The password is set: clear the migration flag in Auth0, queue the welcome email
     (once per person) and say where the login resumes."""
@@ -92,11 +89,10 @@ def complete_password_migration(
         user_id,
         # the PATCH answers with the whole user (an unknown one is NotFound)
         lambda: gateway.update_user(user_id, app_metadata={MIGRATION_FLAG: False}),
-        url=url,
     )
     queued = False
     if person.email:
-        with session_scope(url) as session:
+        with session_scope() as session:
             queued = queue_welcome(session, user_id=user_id, email=person.email, name=person.name)
     return Completion(continue_url=target, welcome_queued=queued)
 
@@ -110,9 +106,7 @@ def check_resend_token(session_token: str, settings: Settings) -> ResendRequest:
     return ResendRequest(token=token, user_id=user_id)
 
 
-def resend_verification_email(
-    request: ResendRequest, *, gateway: Auth0Calls, url: str | None = None
-) -> None:
+def resend_verification_email(request: ResendRequest, *, gateway: Auth0Calls) -> None:
     """Auth0 sends the user's verification email again (a job for that user only)."""
 
     def send() -> None:
@@ -123,7 +117,7 @@ def resend_verification_email(
             raise Conflict("This email address is already verified: sign in again.")
         gateway.send_verification_email(request.user_id)
 
-    _spent_while(request.token, "verification-resend", request.user_id, send, url=url)
+    _spent_while(request.token, "verification-resend", request.user_id, send)
 
 
 def continue_url(settings: Settings, state: str) -> str:
@@ -146,15 +140,13 @@ def _migration_token(session_token: str, settings: Settings) -> SessionToken:
     return token
 
 
-def _spent_while(
-    token: SessionToken, flow: str, user_id: str, call: Callable[[], T], *, url: str | None
-) -> T:
+def _spent_while(token: SessionToken, flow: str, user_id: str, call: Callable[[], T]) -> T:
     """Spend the token, then make the Auth0 call; a failed call releases the spend."""
-    session_tokens.spend(token, flow=flow, user_id=user_id, url=url)
+    session_tokens.spend(token, flow=flow, user_id=user_id)
     try:
         return call()
     except Conflict:
         raise  # nothing to retry: the token stays spent
     except BaseException:
-        session_tokens.release(token, url=url)
+        session_tokens.release(token)
         raise

@@ -92,23 +92,23 @@ def verify(token: str, secret: str | None, *, now: datetime | None = None) -> Se
     return SessionToken(digest=digest, expires_at=expires_at, claims=claims)
 
 
-def spend(token: SessionToken, *, flow: str, user_id: str, url: str | None = None) -> None:
+def spend(token: SessionToken, *, flow: str, user_id: str) -> None:
     """Record the token as used by `flow` (its own short transaction); 401 when it was
     used before, by this flow or another."""
     use = SessionTokenUse(
         digest=token.digest, flow=flow, user_id=user_id, expires_at=token.expires_at
     )
     try:
-        with session_scope(url) as session:
+        with session_scope() as session:
             session.add(use)
             session.flush()
     except IntegrityError:
         raise SessionTokenRefused("session_token already used") from None
 
 
-def release(token: SessionToken, *, url: str | None = None) -> None:
+def release(token: SessionToken) -> None:
     """Forget a spend whose flow could not be carried out, so the link works again."""
-    with session_scope(url) as session:
+    with session_scope() as session:
         session.execute(delete(SessionTokenUse).where(col(SessionTokenUse.digest) == token.digest))
 
 

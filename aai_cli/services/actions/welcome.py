@@ -37,11 +37,11 @@ def normalise_address(email: str) -> str:
     return address
 
 
-def send_welcome(email: str, *, gateway: Directory, url: str | None = None) -> bool:
+def send_welcome(email: str, *, gateway: Directory) -> bool:
     """Queue the welcome email for the verified Auth0 account of `email` unless it had
     one; True when queued. No transaction is open while Auth0 answers."""
     address = normalise_address(email)
-    with session_scope(url, readonly=True) as session:
+    with session_scope(readonly=True) as session:
         if _welcomed_address(session, address):
             return False
     people = sorted(
@@ -54,7 +54,7 @@ def send_welcome(email: str, *, gateway: Directory, url: str | None = None) -> b
     )
     if not people:
         return False
-    with session_scope(url) as session:
+    with session_scope() as session:
         if any(session.get(WelcomeEmail, person.user_id) for person in people):
             return False
         first = people[0]
