@@ -41,6 +41,11 @@ MEMBER_WALKERS = 4
 
 @dataclass
 class MembershipCounts:
+    """Per (user, access role) pair: a member in Auth0 without an approved membership is
+    `granted` (approved here), an approved membership whose member Auth0 no longer lists
+    is `revoked`; a pair with an outbox push still pending is `skipped`. `missing_roles`
+    are access roles of the catalog that Auth0 does not have."""
+
     granted: int = 0
     revoked: int = 0
     unchanged: int = 0
