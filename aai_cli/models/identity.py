@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from pydantic import BaseModel
 from sqlalchemy import BigInteger, Index, Text, text
 from sqlmodel import Field, SQLModel
 
@@ -11,20 +12,26 @@ from aai_cli.models.base import created_timestamp, timestamp
 
 LIVE = text("deleted_at IS NULL")
 
-# The user fields Auth0 is the truth for, as named on both sides (Auth0 and `users`).
-AUTH0_PROFILE_FIELDS = (
-    "email",
-    "email_verified",
-    "username",
-    "name",
-    "given_name",
-    "family_name",
-    "picture",
-    "blocked",
-    "created_at",
-    "updated_at",
-    "last_login",
-)
+
+class Auth0Profile(BaseModel):
+    """The user fields Auth0 is the truth for, as named on both sides (Auth0 and `users`).
+    Auth0's answers (`Auth0User`) build on it; the directory's `UserRecord` repeats it
+    (a dataclass, for the export's speed)."""
+
+    email: str | None = None
+    email_verified: bool = False
+    username: str | None = None
+    name: str | None = None
+    given_name: str | None = None
+    family_name: str | None = None
+    picture: str | None = None
+    blocked: bool = False
+    created_at: datetime | None = None
+    updated_at: datetime | None = None
+    last_login: datetime | None = None
+
+
+AUTH0_PROFILE_FIELDS = tuple(Auth0Profile.model_fields)
 
 
 class User(SQLModel, table=True):

@@ -17,24 +17,20 @@ from pydantic import (
 )
 
 from aai_cli.errors import Auth0Error
+from aai_cli.models.identity import Auth0Profile
 
 
-class Auth0User(BaseModel):
+class _Auth0Key(BaseModel):
+    user_id: str = Field(min_length=3)
+
+
+class Auth0User(Auth0Profile, _Auth0Key):
+    """A user as Auth0 answers: the key, the profile the mirror copies, and the rest.
+    (Pydantic lists the bases' fields from the last base to the first: the key leads.)"""
+
     model_config = ConfigDict(extra="ignore")
 
-    user_id: str = Field(min_length=3)
-    email: str | None = None
-    email_verified: bool = False
-    username: str | None = None
-    name: str | None = None
-    given_name: str | None = None
-    family_name: str | None = None
     nickname: str | None = None
-    picture: str | None = None
-    blocked: bool = False
-    created_at: datetime | None = None
-    updated_at: datetime | None = None
-    last_login: datetime | None = None
     logins_count: int | None = None
     last_ip: str | None = None
     identities: list[dict[str, Any]] = Field(default_factory=list)

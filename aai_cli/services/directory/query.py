@@ -66,7 +66,11 @@ DECIDER = U.alias("decider")
 
 @dataclass
 class UserRecord:
-    """A user's columns and all their memberships."""
+    """A user's columns and all their memberships.
+
+    The profile fields repeat `Auth0Profile`'s (same names, types and order, USER_FIELDS
+    builds the rows): a dataclass rather than a pydantic model built on it, because an
+    export builds one per user and a pydantic record costs it 5 to 8 % of its speed."""
 
     id: str
     email: str | None = None
