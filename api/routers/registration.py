@@ -110,13 +110,13 @@ _ROUTE: dict[str, Any] = {
 
 
 def _register(
-    body: _Person,
     form: registration.Registration,
+    recaptcha_token: str | None,
     source: Any,
     response: Response,
     background: BackgroundTasks,
 ) -> Registered:
-    recaptcha.check(body.recaptcha_token)
+    recaptcha.check(recaptcha_token)
     gateway = required_gateway(source)
     try:
         outcome = registration.register(form, gateway=gateway)
@@ -147,7 +147,7 @@ def register_biocommons(
 ) -> Registered:
     """Register for BioCommons, optionally asking for bundles (groups)."""
     form = body.form("biocommons", bundles=body.choices())
-    return _register(body, form, source, response, background)
+    return _register(form, body.recaptcha_token, source, response, background)
 
 
 @router.post("/sbp/register", **_ROUTE)
@@ -158,4 +158,5 @@ def register_sbp(
     Off (404) when SBP registration is disabled (`SBP_REGISTRATION_ENABLED`)."""
     if not get_settings().sbp_registration_on:
         raise NotFound("Not Found")
-    return _register(body, body.form("sbp", reason=body.reason), source, response, background)
+    form = body.form("sbp", reason=body.reason)
+    return _register(form, body.recaptcha_token, source, response, background)
